@@ -18,7 +18,8 @@ namespace dnsctl {
 // What the global options resolved to; commands open the database themselves so that
 // `--help` and argument errors never need one.
 struct Context {
-    std::string dbPath;  // from --db, else $DNSD_DB; empty if neither was given
+    std::string dbPath;        // from --db (empty if not given; $DNSD_DB is the fallback)
+    int busyTimeoutMs = 5000;  // how long a write waits for another writer (--busy-timeout)
 };
 
 struct Command {

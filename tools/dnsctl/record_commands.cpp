@@ -1,0 +1,4 @@
+#include "tools/dnsctl/command.hpp"
+namespace dnsctl {
+void registerRecordCommands(Registry&) {}
+}  // namespace dnsctl

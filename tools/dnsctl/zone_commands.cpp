@@ -1,0 +1,4 @@
+#include "tools/dnsctl/command.hpp"
+namespace dnsctl {
+void registerZoneCommands(Registry&) {}
+}  // namespace dnsctl
