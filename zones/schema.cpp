@@ -36,6 +36,124 @@ CREATE TABLE records (
 );
 CREATE INDEX records_by_zone_owner ON records(zone_id, owner);
 )sql",
+        // v2: failover pools, members, probes, and what dnsd-probe observes and decides.
+        // dnsd reads pools, members, pool_decisions and controller; dnsd-probe and dnsctl the rest.
+        R"sql(
+CREATE TABLE pools (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    zone_id      INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+    owner        TEXT NOT NULL,          -- absolute, lower case, trailing dot
+    rtype        INTEGER NOT NULL CHECK (rtype IN (1, 28, 5)),  -- A, AAAA, CNAME
+    ttl          INTEGER NOT NULL DEFAULT 30,
+    max_answers  INTEGER NOT NULL DEFAULT 0 CHECK (max_answers >= 0),  -- 0 = all
+    all_down     TEXT NOT NULL DEFAULT 'serve-all' CHECK (all_down IN ('serve-all', 'fallback', 'nodata')),
+    fallback     TEXT,                   -- presentation rdata, for all_down = 'fallback'
+    failback     TEXT NOT NULL DEFAULT 'auto' CHECK (failback IN ('auto', 'manual')),
+    hold_down_ms INTEGER NOT NULL DEFAULT 60000,  -- better tier healthy this long before auto failback
+    approval     TEXT NOT NULL DEFAULT 'auto' CHECK (approval IN ('auto', 'manual')),
+    degraded_ttl INTEGER NOT NULL DEFAULT 5,      -- TTL cap while degraded (backup tier, member down)
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    UNIQUE (owner, rtype)
+);
+CREATE TABLE members (
+    id           INTEGER PRIMARY KEY,
+    pool_id      INTEGER NOT NULL REFERENCES pools(id) ON DELETE CASCADE,
+    value        TEXT NOT NULL,          -- presentation: IPv4, IPv6 or absolute name (CNAME)
+    priority     INTEGER NOT NULL DEFAULT 1,  -- tier: 1 is the primary, higher is a backup
+    weight       INTEGER NOT NULL DEFAULT 1,
+    admin        TEXT NOT NULL DEFAULT 'auto' CHECK (admin IN ('auto', 'up', 'down')),  -- force
+    drained      INTEGER NOT NULL DEFAULT 0, -- 1 = maintenance (within drain_start..drain_end if set)
+    drain_start  INTEGER,                -- ms; NULL = from now
+    drain_end    INTEGER,                -- ms; NULL = until undrained
+    health       TEXT NOT NULL DEFAULT 'unknown' CHECK (health IN ('unknown', 'up', 'down')),
+    health_since INTEGER,                -- ms of the last health change
+    last_ok      INTEGER,                -- last probe result: 1 ok, 0 failed
+    last_message TEXT,
+    last_latency_us INTEGER,
+    last_checked_at INTEGER,
+    created_at   INTEGER NOT NULL,
+    UNIQUE (pool_id, value)
+);
+CREATE TABLE pool_decisions (
+    pool_id        INTEGER PRIMARY KEY REFERENCES pools(id) ON DELETE CASCADE,
+    served         TEXT NOT NULL,        -- member values separated by single spaces; '' = NODATA
+    ttl            INTEGER NOT NULL,
+    decided_at     INTEGER NOT NULL,     -- ms
+    reason         TEXT NOT NULL,
+    active_tier    INTEGER,              -- priority served now; NULL when all down
+    all_down       INTEGER NOT NULL DEFAULT 0,
+    degraded       INTEGER NOT NULL DEFAULT 0,
+    pending_tier   INTEGER,              -- failover waiting for `dnsctl pool approve`
+    pending_since  INTEGER,
+    pending_reason TEXT
+);
+CREATE TABLE controller (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    pid          INTEGER,
+    heartbeat_at INTEGER,                -- ms, written every second
+    started_at   INTEGER,
+    host         TEXT
+);
+CREATE TABLE probes (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    type         TEXT NOT NULL CHECK (type IN ('tcp', 'http', 'https', 'dns', 'icmp', 'exec')),
+    port         INTEGER,                -- NULL = the type's default (http 80, https 443, dns 53)
+    interval_ms  INTEGER NOT NULL DEFAULT 1000 CHECK (interval_ms >= 100),
+    timeout_ms   INTEGER NOT NULL DEFAULT 500 CHECK (timeout_ms > 0 AND timeout_ms < interval_ms),
+    rise         INTEGER NOT NULL DEFAULT 2 CHECK (rise >= 1),
+    fall         INTEGER NOT NULL DEFAULT 2 CHECK (fall >= 1),
+    target       TEXT,                   -- check this host:port or URL on the member's behalf
+    method       TEXT NOT NULL DEFAULT 'GET',
+    path         TEXT NOT NULL DEFAULT '/',
+    host_header  TEXT,
+    user_agent   TEXT,
+    headers      TEXT NOT NULL DEFAULT '',  -- extra "Name: value" lines, newline separated
+    expect       TEXT NOT NULL DEFAULT '200-399',
+    body         TEXT,                   -- substring the response body must contain
+    sni          TEXT,
+    verify       INTEGER NOT NULL DEFAULT 1,
+    query        TEXT,                   -- dns: name to ask the member
+    qtype        INTEGER NOT NULL DEFAULT 1,
+    command      TEXT,                   -- exec: run by /bin/sh -c
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+CREATE TABLE member_probes (
+    member_id    INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+    probe_id     INTEGER NOT NULL REFERENCES probes(id) ON DELETE CASCADE,
+    PRIMARY KEY (member_id, probe_id)
+);
+CREATE TABLE observations (
+    id           INTEGER PRIMARY KEY,
+    at           INTEGER NOT NULL,       -- ms
+    member_id    INTEGER NOT NULL,       -- no FK: history outlives the definition
+    probe_id     INTEGER NOT NULL,
+    ok           INTEGER NOT NULL,
+    latency_us   INTEGER NOT NULL,
+    message      TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX observations_by_at ON observations(at);
+CREATE TABLE events (
+    id           INTEGER PRIMARY KEY,
+    at           INTEGER NOT NULL,       -- ms
+    pool         TEXT,                   -- names, not ids: history outlives the definition
+    member       TEXT,
+    kind         TEXT NOT NULL,          -- e.g. member-down, failover, failback, admin-drain
+    message      TEXT NOT NULL,
+    details      TEXT NOT NULL DEFAULT '{}'  -- JSON object
+);
+CREATE TABLE pool_requests (
+    id           INTEGER PRIMARY KEY,
+    pool_id      INTEGER NOT NULL REFERENCES pools(id) ON DELETE CASCADE,
+    kind         TEXT NOT NULL CHECK (kind IN ('approve', 'failback')),
+    requested_at INTEGER NOT NULL,
+    handled_at   INTEGER,
+    result       TEXT
+);
+)sql",
     };
     return list;
 }
