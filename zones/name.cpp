@@ -28,7 +28,8 @@ std::optional<Name> Name::fromWire(std::span<const uint8_t> wire) {
     std::string w(reinterpret_cast<const char*>(wire.data()), n);
     // Fold case inside labels only, never the length octets.
     for (size_t pos = 0; w[pos] != 0; pos += 1 + uint8_t(w[pos])) {
-        for (size_t i = 1; i <= uint8_t(w[pos]); ++i) w[pos + i] = char(foldCase(uint8_t(w[pos + i])));
+        for (size_t i = 1; i <= uint8_t(w[pos]); ++i)
+            w[pos + i] = char(foldCase(uint8_t(w[pos + i])));
     }
     return Name(std::move(w));
 }
@@ -101,8 +102,8 @@ std::string Name::toText() const {
         size_t len = uint8_t(wire_[pos]);
         for (size_t i = 1; i <= len; ++i) {
             uint8_t c = uint8_t(wire_[pos + i]);
-            if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' ||
-                c == '@' || c == '$') {
+            if (c == '.' || c == '\\' || c == '"' || c == '(' || c == ')' || c == ';' || c == '@' ||
+                c == '$') {
                 out.push_back('\\');
                 out.push_back(char(c));
             } else if (c <= 0x20 || c >= 0x7f) {
@@ -142,7 +143,9 @@ Name Name::stripLeft(size_t n) const {
     return Name(wire_.substr(pos));
 }
 
-std::optional<Name> Name::wildcardChild() const { return prepend("*"); }
+std::optional<Name> Name::wildcardChild() const {
+    return prepend("*");
+}
 
 std::optional<Name> Name::prepend(std::string_view label) const {
     if (label.empty() || label.size() > kMaxLabel) return std::nullopt;

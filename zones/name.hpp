@@ -16,7 +16,7 @@
 namespace zones {
 
 class Name {
-public:
+  public:
     static constexpr size_t kMaxWire = 255;
     static constexpr size_t kMaxLabel = 63;
 
@@ -60,13 +60,15 @@ public:
     friend bool operator==(const Name& a, const Name& b) { return a.wire_ == b.wire_; }
     friend bool operator!=(const Name& a, const Name& b) { return !(a == b); }
 
-private:
+  private:
     explicit Name(std::string wire) : wire_(std::move(wire)) {}
     std::string wire_;
 };
 
 // Lower-cases ASCII letters only: DNS case folding never touches other octets.
-inline uint8_t foldCase(uint8_t c) { return (c >= 'A' && c <= 'Z') ? uint8_t(c + 32) : c; }
+inline uint8_t foldCase(uint8_t c) {
+    return (c >= 'A' && c <= 'Z') ? uint8_t(c + 32) : c;
+}
 
 // Validates an uncompressed wire name at the start of `bytes`; returns its length or 0.
 size_t wireNameLength(std::span<const uint8_t> bytes);

@@ -165,7 +165,9 @@ bool fileExists(const std::string& path) {
 
 }  // namespace
 
-int schemaVersion() { return int(migrations().size()); }
+int schemaVersion() {
+    return int(migrations().size());
+}
 
 int64_t nowMs() {
     using namespace std::chrono;
@@ -182,11 +184,12 @@ std::unique_ptr<SQLite::Database> openDatabase(const std::string& path, OpenMode
                                                int busyTimeoutMs) {
     bool existed = fileExists(path);
     if (!existed && mode != OpenMode::CreateReadWrite) {
-        throw std::runtime_error("database " + path + " does not exist (create it with: dnsctl --db " +
-                                 path + " init)");
+        throw std::runtime_error("database " + path +
+                                 " does not exist (create it with: dnsctl --db " + path + " init)");
     }
     std::unique_ptr<SQLite::Database> db;
-    int flags = SQLite::OPEN_READWRITE | (mode == OpenMode::CreateReadWrite ? SQLite::OPEN_CREATE : 0);
+    int flags =
+        SQLite::OPEN_READWRITE | (mode == OpenMode::CreateReadWrite ? SQLite::OPEN_CREATE : 0);
     // The database and its WAL hold operator data: not world-readable.
     mode_t old = ::umask(027);
     try {
@@ -194,13 +197,15 @@ std::unique_ptr<SQLite::Database> openDatabase(const std::string& path, OpenMode
         db->exec("PRAGMA foreign_keys = ON");
         // WAL lets dnsd read a consistent snapshot while dnsctl and dnsd-probe write.
         std::string journal = db->execAndGet("PRAGMA journal_mode = WAL").getString();
-        if (journal != "wal") throw std::runtime_error("cannot switch to WAL mode (got " + journal + ")");
+        if (journal != "wal")
+            throw std::runtime_error("cannot switch to WAL mode (got " + journal + ")");
         db->exec("PRAGMA synchronous = NORMAL");
         int version = db->execAndGet("PRAGMA user_version").getInt();
         if (version == 0 && existed) {
             // A pre-existing file with no version must be empty, or it is not ours.
             int tables = db->execAndGet("SELECT count(*) FROM sqlite_master").getInt();
-            if (tables != 0) throw std::runtime_error("not a dnsd database (unknown tables, no schema version)");
+            if (tables != 0)
+                throw std::runtime_error("not a dnsd database (unknown tables, no schema version)");
         }
         if (version > schemaVersion()) {
             throw std::runtime_error("schema version " + std::to_string(version) +

@@ -1,0 +1,515 @@
+#include "dnsd/answer/answer.hpp"
+
+#include <algorithm>
+
+#include "zones/wire_writer.hpp"
+
+namespace dnsd {
+namespace {
+
+using zones::Node;
+using zones::RData;
+using zones::RRset;
+using zones::WireWriter;
+using zones::ZoneSnapshot;
+namespace rrtype = zones::rrtype;
+
+enum Rcode : uint8_t {
+    NOERROR = 0,
+    FORMERR = 1,
+    SERVFAIL = 2,
+    NXDOMAIN = 3,
+    NOTIMP = 4,
+    REFUSED = 5
+};
+constexpr uint16_t kHeaderSize = 12;
+constexpr uint16_t kOptSize = 11;  // root name, type, class, ttl, rdlength: an OPT with no options
+
+uint16_t get16(const uint8_t* p) {
+    return uint16_t((p[0] << 8) | p[1]);
+}
+
+// Everything the engine needs from the query, taken out once with every read bounds-checked.
+struct Query {
+    uint16_t id = 0;
+    uint8_t opcode = 0;
+    bool rd = false;
+    bool cd = false;
+    uint16_t qdcount = 0;
+    size_t questionEnd = 0;  // 0 = no usable question
+    uint16_t qtype = 0;
+    uint16_t qclass = 0;
+    bool edns = false;
+    uint16_t ednsPayload = 0;
+    uint8_t ednsVersion = 0;
+    bool dnssecOk = false;
+};
+
+// Skips a possibly compressed name in a record we do not interpret.
+bool skipName(std::span<const uint8_t> q, size_t& pos) {
+    for (size_t total = 0;;) {
+        if (pos >= q.size()) return false;
+        uint8_t len = q[pos];
+        if ((len & 0xC0) == 0xC0) {
+            if (pos + 2 > q.size()) return false;
+            pos += 2;
+            return true;
+        }
+        if (len > 63) return false;
+        pos += 1 + len;
+        total += 1 + len;
+        if (total > zones::Name::kMaxWire) return false;
+        if (len == 0) return true;
+    }
+}
+
+// Parses the question (no compression allowed: nothing precedes it) into scratch.qname.
+bool parseQuestion(std::span<const uint8_t> q, Query& query, Scratch& s) {
+    size_t pos = kHeaderSize;
+    size_t out = 0;
+    for (;;) {
+        if (pos >= q.size()) return false;
+        uint8_t len = q[pos];
+        if (len > 63) return false;
+        if (out + 1 + len > zones::Name::kMaxWire || pos + 1 + len > q.size()) return false;
+        s.qname[out++] = len;
+        for (size_t i = 1; i <= len; ++i) s.qname[out++] = zones::foldCase(q[pos + i]);
+        pos += 1 + len;
+        if (len == 0) break;
+    }
+    if (pos + 4 > q.size()) return false;
+    s.qnameSize = out;
+    query.qtype = get16(&q[pos]);
+    query.qclass = get16(&q[pos + 2]);
+    query.questionEnd = pos + 4;
+    return true;
+}
+
+// Walks answer/authority/additional of the query; takes EDNS(0) out of an OPT record.
+bool parseRest(std::span<const uint8_t> q, Query& query, uint16_t an, uint16_t ns, uint16_t ar) {
+    size_t pos = query.questionEnd;
+    uint32_t total = uint32_t(an) + ns + ar;
+    for (uint32_t i = 0; i < total; ++i) {
+        size_t nameStart = pos;
+        if (!skipName(q, pos)) return false;
+        if (pos + 10 > q.size()) return false;
+        uint16_t type = get16(&q[pos]);
+        uint16_t cls = get16(&q[pos + 2]);
+        uint32_t ttl = (uint32_t(get16(&q[pos + 4])) << 16) | get16(&q[pos + 6]);
+        uint16_t rdlen = get16(&q[pos + 8]);
+        pos += 10;
+        if (pos + rdlen > q.size()) return false;
+        if (type == rrtype::OPT) {
+            // RFC 6891 §6.1.1: one OPT, owned by the root, in the additional section only.
+            if (i < uint32_t(an) + ns || query.edns || q[nameStart] != 0) return false;
+            query.edns = true;
+            query.ednsPayload = cls;
+            query.ednsVersion = uint8_t(ttl >> 16);
+            query.dnssecOk = (ttl & 0x8000) != 0;
+            // Options must be well-formed even though we act on none yet.
+            for (size_t o = pos; o < pos + rdlen;) {
+                if (o + 4 > pos + rdlen) return false;
+                uint16_t olen = get16(&q[o + 2]);
+                o += 4 + olen;
+                if (o > pos + rdlen) return false;
+            }
+        }
+        pos += rdlen;
+    }
+    return true;
+}
+
+// Where the owner name of a record comes from.
+struct Owner {
+    int offset = -1;                // pointer to a name already in the message (the question)
+    const uint8_t* wire = nullptr;  // or a name to write (compressed)
+};
+
+class Responder {
+  public:
+    Responder(const zones::Snapshot& snap, const PoolTable& pools, const EngineConfig& config,
+              const Query& q, WireWriter& w, Scratch& s)
+        : snap_(snap), pools_(pools), config_(config), q_(q), w_(w), s_(s) {}
+
+    uint8_t rcode = NOERROR;
+    bool aa = false;
+    bool tc = false;
+    Outcome outcome = Outcome::Answer;
+    uint16_t counts[3] = {0, 0, 0};
+
+    void resolve() {
+        std::string_view key(reinterpret_cast<const char*>(s_.qname), s_.qnameSize);
+        const ZoneSnapshot* zone = snap_.findZone(key);
+        // DS lives on the parent side of a cut (RFC 4035 §3.1.4.1): when we also serve the
+        // parent, a DS query for a child apex is answered from there.
+        if (zone && q_.qtype == rrtype::DS && zone->apex().key() == key && key.size() > 1) {
+            if (const ZoneSnapshot* parent = snap_.findZone(key.substr(1 + uint8_t(key[0]))))
+                zone = parent;
+        }
+        if (!zone) {
+            rcode = REFUSED;
+            outcome = Outcome::Refused;
+            return;
+        }
+        aa = true;
+        Owner owner{kHeaderSize, nullptr};
+        int32_t visited[32];
+        size_t visitedCount = 0;
+        if (int32_t first = zone->find(key); first >= 0) visited[visitedCount++] = first;
+        for (unsigned chain = 0;; ++chain) {
+            const uint8_t* next = step(*zone, key, owner, chain);
+            if (!next || tc) return;
+            // Follow a CNAME only inside this zone, only so far, and never in a circle.
+            if (chain + 1 >= config_.maxCnameChain) return;
+            size_t len = 0;
+            for (size_t pos = 0;; pos += 1 + next[pos]) {
+                uint8_t l = next[pos];
+                for (size_t i = 0; i <= l; ++i) s_.chase[pos + i] = zones::foldCase(next[pos + i]);
+                if (l == 0) {
+                    len = pos + 1;
+                    break;
+                }
+            }
+            key = std::string_view(reinterpret_cast<const char*>(s_.chase), len);
+            if (!inZone(*zone, key)) return;
+            int32_t exact = zone->find(key);
+            if (exact >= 0) {
+                if (std::find(visited, visited + visitedCount, exact) != visited + visitedCount)
+                    return;
+                if (visitedCount < 32) visited[visitedCount++] = exact;
+            }
+            owner = Owner{-1, next};
+        }
+    }
+
+    // Additional-section data gathered while answering, written last.
+    void finishAdditional() {
+        for (size_t i = 0; i < pendingCount_; ++i) {
+            const ZoneSnapshot& z = *pending_[i].zone;
+            const Node& n = z.node(pending_[i].node);
+            for (uint16_t t : {rrtype::A, rrtype::AAAA}) {
+                if (const RRset* set = z.rrset(n, t))
+                    addRRset(2, Owner{-1, n.name.wire().data()}, *set, false);
+            }
+        }
+    }
+
+  private:
+    static bool inZone(const ZoneSnapshot& zone, std::string_view key) {
+        std::string_view apex = zone.apex().key();
+        if (key.size() < apex.size() || key.substr(key.size() - apex.size()) != apex) return false;
+        // The suffix must start on a label boundary.
+        for (size_t pos = 0; pos <= key.size() - apex.size(); pos += 1 + uint8_t(key[pos]))
+            if (pos == key.size() - apex.size()) return true;
+        return false;
+    }
+
+    // Answers `key` in `zone`. Returns a CNAME target to chase, or nullptr when done.
+    const uint8_t* step(const ZoneSnapshot& zone, std::string_view key, Owner owner,
+                        unsigned chain) {
+        int32_t idx = zone.find(key);
+        if (idx >= 0) {
+            const Node& n = zone.node(idx);
+            if (n.cut >= 0 && !(n.cut == idx && q_.qtype == rrtype::DS)) {
+                referral(zone, n.cut, chain);
+                return nullptr;
+            }
+            return atNode(zone, n, owner);
+        }
+        // Closest encloser: the deepest existing ancestor (the apex at worst).
+        std::string_view ce = key;
+        int32_t ceIdx = -1;
+        while (ceIdx < 0 && ce.size() > 1) {
+            ce = ce.substr(1 + uint8_t(ce[0]));
+            ceIdx = zone.find(ce);
+        }
+        if (ceIdx < 0) {  // cannot happen for a name inside the zone; answer safely anyway
+            rcode = SERVFAIL;
+            return nullptr;
+        }
+        const Node& encloser = zone.node(ceIdx);
+        if (encloser.cut >= 0) {
+            referral(zone, encloser.cut, chain);
+            return nullptr;
+        }
+        if (encloser.wildcard >= 0) return atNode(zone, zone.node(encloser.wildcard), owner);
+        rcode = NXDOMAIN;
+        outcome = Outcome::NxDomain;
+        negative(zone);
+        return nullptr;
+    }
+
+    // The name exists (or a wildcard stands in for it): answer from its data and pools.
+    const uint8_t* atNode(const ZoneSnapshot& zone, const Node& n, Owner owner) {
+        const uint16_t qtype = q_.qtype;
+        const zones::PoolBinding* cnamePool = nullptr;
+        const zones::PoolBinding* typePool = nullptr;
+        for (const zones::PoolBinding& b : zone.pools(n)) {
+            if (b.type == rrtype::CNAME) cnamePool = &b;
+            if (b.type == qtype || (qtype == rrtype::ANY && !typePool)) typePool = &b;
+        }
+        if (cnamePool && qtype != rrtype::CNAME && qtype != rrtype::ANY) {
+            const PoolAnswer* pa = pools_.find(cnamePool->poolId);
+            if (!pa || pa->rdatas.empty()) return nodata(zone), nullptr;
+            const RData& rd = pa->rdatas[0];
+            if (!addRR(0, owner, rrtype::CNAME, pa->ttl, rd)) return nullptr;
+            outcome = Outcome::Answer;
+            return rd.bytes.data();
+        }
+        const RRset* cname = zone.rrset(n, rrtype::CNAME);
+        if (cname && qtype != rrtype::CNAME && qtype != rrtype::ANY) {
+            if (!addRRset(0, owner, *cname, true)) return nullptr;
+            outcome = Outcome::Answer;
+            return cname->rdatas[0].bytes.data();
+        }
+        if (typePool) {
+            const PoolAnswer* pa = pools_.find(typePool->poolId);
+            if (!pa || pa->rdatas.empty()) return nodata(zone), nullptr;
+            size_t count = pa->rdatas.size();
+            size_t take = pa->maxAnswers ? std::min<size_t>(pa->maxAnswers, count) : count;
+            size_t start = count > 1 ? s_.rotation++ % count : 0;
+            WireWriter::Mark m = w_.mark();
+            for (size_t i = 0; i < take; ++i) {
+                if (!addRR(0, owner, typePool->type, pa->ttl, pa->rdatas[(start + i) % count])) {
+                    w_.rollback(m);
+                    counts[0] = 0;
+                    tc = true;
+                    return nullptr;
+                }
+            }
+            outcome = Outcome::Answer;
+            return nullptr;
+        }
+        const RRset* set = nullptr;
+        if (qtype == rrtype::ANY) {
+            // RFC 8482: answer ANY with one RRset rather than everything we have.
+            for (const RRset& s : zone.rrsets(n)) {
+                if (s.type != rrtype::RRSIG) {
+                    set = &s;
+                    break;
+                }
+            }
+        } else {
+            set = zone.rrset(n, qtype);
+        }
+        if (!set) return nodata(zone), nullptr;
+        if (!addRRset(0, owner, *set, true)) return nullptr;
+        outcome = Outcome::Answer;
+        queueTargets(zone, *set, false);
+        return nullptr;
+    }
+
+    void nodata(const ZoneSnapshot& zone) {
+        outcome = Outcome::NoData;
+        negative(zone);
+    }
+
+    // RFC 2308: the zone's SOA in authority, with the negative-caching TTL.
+    void negative(const ZoneSnapshot& zone) {
+        const RRset& soa = zone.soa();
+        addRR(1, Owner{-1, zone.apex().wire().data()}, rrtype::SOA, zone.negativeTtl(),
+              soa.rdatas[0]);
+    }
+
+    void referral(const ZoneSnapshot& zone, int32_t cutIdx, unsigned chain) {
+        const Node& cut = zone.node(cutIdx);
+        const RRset* ns = zone.rrset(cut, rrtype::NS);
+        if (chain == 0) {
+            aa = false;
+            outcome = Outcome::Referral;
+        }
+        if (!ns) return;
+        if (!addRRset(1, Owner{-1, cut.name.wire().data()}, *ns, true)) return;
+        queueTargets(zone, *ns, true);
+    }
+
+    void queueTargets(const ZoneSnapshot& zone, const RRset& set, bool glue) {
+        for (int32_t t : set.targets) {
+            // Outside a referral only authoritative data goes in additional, never glue.
+            if (!glue && zone.node(t).cut >= 0) continue;
+            bool seen = false;
+            for (size_t i = 0; i < pendingCount_; ++i)
+                seen |= pending_[i].zone == &zone && pending_[i].node == t;
+            if (!seen && pendingCount_ < kMaxPending) pending_[pendingCount_++] = {&zone, t};
+        }
+    }
+
+    // Writes a whole RRset or nothing. In answer/authority a miss means TC; in additional it
+    // just leaves the data out (RFC 2181 §9).
+    bool addRRset(int section, Owner owner, const RRset& set, bool required) {
+        WireWriter::Mark m = w_.mark();
+        uint16_t before = counts[section];
+        for (const RData& rd : set.rdatas) {
+            if (!addRR(section, owner, set.type, rd.ttl, rd, false)) {
+                w_.rollback(m);
+                counts[section] = before;
+                if (required) tc = true;
+                return false;
+            }
+        }
+        return true;
+    }
+
+    bool addRR(int section, Owner owner, uint16_t type, uint32_t ttl, const RData& rd,
+               bool setTc = true) {
+        WireWriter::Mark m = w_.mark();
+        bool ok = (owner.offset >= 0 ? w_.pointer(size_t(owner.offset)) : w_.name(owner.wire)) &&
+                  w_.u16(type) && w_.u16(zones::rrclass::IN) && w_.u32(ttl);
+        size_t rdlenAt = w_.size();
+        ok = ok && w_.u16(0) && rdata(type, rd.bytes);
+        if (!ok) {
+            w_.rollback(m);
+            if (setTc) tc = true;
+            return false;
+        }
+        w_.patch16(rdlenAt, uint16_t(w_.size() - rdlenAt - 2));
+        ++counts[section];
+        return true;
+    }
+
+    // RFC 3597 §4: only names in the RR types of RFC 1035 may be compressed.
+    bool rdata(uint16_t type, const std::vector<uint8_t>& b) {
+        switch (type) {
+            case rrtype::NS:
+            case rrtype::CNAME:
+            case rrtype::PTR:
+                return w_.name(b.data());
+            case rrtype::MX:
+                return w_.bytes(b.data(), 2) && w_.name(b.data() + 2);
+            case rrtype::SOA: {
+                size_t m = zones::wireNameLength(b);
+                size_t r = zones::wireNameLength(std::span(b).subspan(m));
+                return w_.name(b.data()) && w_.name(b.data() + m) && w_.bytes(b.data() + m + r, 20);
+            }
+            default:
+                return w_.bytes(b.data(), b.size());
+        }
+    }
+
+    static constexpr size_t kMaxPending = 32;
+    struct Pending {
+        const ZoneSnapshot* zone;
+        int32_t node;
+    };
+    Pending pending_[kMaxPending];
+    size_t pendingCount_ = 0;
+
+    const zones::Snapshot& snap_;
+    const PoolTable& pools_;
+    const EngineConfig& config_;
+    const Query& q_;
+    WireWriter& w_;
+    Scratch& s_;
+};
+
+// Fills in the header of a response to `q` (counts and all).
+void writeHeader(uint8_t* out, const Query& q, uint8_t rcode, bool aa, bool tc, uint16_t qd,
+                 const uint16_t counts[3], uint16_t ar) {
+    out[0] = uint8_t(q.id >> 8);
+    out[1] = uint8_t(q.id);
+    out[2] =
+        uint8_t(0x80 | (q.opcode << 3) | (aa ? 0x04 : 0) | (tc ? 0x02 : 0) | (q.rd ? 0x01 : 0));
+    out[3] = uint8_t((q.cd ? 0x10 : 0) | (rcode & 0x0F));
+    uint16_t v[4] = {qd, counts[0], counts[1], ar};
+    for (int i = 0; i < 4; ++i) {
+        out[4 + 2 * i] = uint8_t(v[i] >> 8);
+        out[5 + 2 * i] = uint8_t(v[i]);
+    }
+}
+
+bool writeOpt(WireWriter& w, const EngineConfig& config, const Query& q, uint8_t extendedRcode) {
+    return w.u8(0) && w.u16(rrtype::OPT) && w.u16(config.maxUdpPayload) &&
+           w.u32((uint32_t(extendedRcode) << 24) | (q.dnssecOk ? 0x8000u : 0u)) && w.u16(0);
+}
+
+// A response with no records: FORMERR, NOTIMP, REFUSED, BADVERS.
+AnswerResult errorResponse(const Query& q, std::span<const uint8_t> query, std::span<uint8_t> out,
+                           size_t limit, const EngineConfig& config, uint16_t rcode,
+                           Outcome outcome) {
+    AnswerResult r;
+    r.outcome = outcome;
+    r.rcode = uint8_t(rcode & 0x0F);
+    r.qtype = q.qtype;
+    WireWriter w(out, limit);
+    w.bytes(query.data(), kHeaderSize);
+    uint16_t qd = 0;
+    if (q.questionEnd > kHeaderSize &&
+        w.bytes(query.data() + kHeaderSize, q.questionEnd - kHeaderSize))
+        qd = 1;
+    uint16_t ar = 0;
+    if (q.edns && writeOpt(w, config, q, uint8_t(rcode >> 4))) ar = 1;
+    uint16_t none[3] = {0, 0, 0};
+    writeHeader(out.data(), q, uint8_t(rcode), false, false, qd, none, ar);
+    r.action = Action::Send;
+    r.size = w.size();
+    return r;
+}
+
+}  // namespace
+
+AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
+                    const EngineConfig& config, std::span<const uint8_t> query,
+                    std::span<uint8_t> out, Transport transport, Scratch& scratch) noexcept {
+    AnswerResult result;
+    if (query.size() < kHeaderSize || out.size() < 512) {
+        result.outcome = Outcome::DropShort;
+        return result;
+    }
+    if (query[2] & 0x80) {
+        result.outcome = Outcome::DropResponse;
+        return result;
+    }
+    Query q;
+    q.id = get16(&query[0]);
+    q.opcode = uint8_t((query[2] >> 3) & 0x0F);
+    q.rd = (query[2] & 0x01) != 0;
+    q.cd = (query[3] & 0x10) != 0;
+    q.qdcount = get16(&query[4]);
+    uint16_t an = get16(&query[6]), ns = get16(&query[8]), ar = get16(&query[10]);
+
+    size_t limit = transport == Transport::Tcp ? std::min<size_t>(out.size(), 65535) : 512;
+    if (q.qdcount != 1)
+        return errorResponse(q, query, out, limit, config, FORMERR, Outcome::FormErr);
+    if (!parseQuestion(query, q, scratch)) {
+        q.questionEnd = 0;
+        return errorResponse(q, query, out, limit, config, FORMERR, Outcome::FormErr);
+    }
+    if (!parseRest(query, q, an, ns, ar)) {
+        q.edns = false;
+        return errorResponse(q, query, out, limit, config, FORMERR, Outcome::FormErr);
+    }
+    if (transport == Transport::Udp && q.edns)
+        limit = std::clamp<size_t>(q.ednsPayload, 512,
+                                   std::min<size_t>(config.maxUdpPayload, out.size()));
+    if (q.opcode != 0) return errorResponse(q, query, out, limit, config, NOTIMP, Outcome::NotImp);
+    if (q.edns && q.ednsVersion > 0)  // RFC 6891 §6.1.3: BADVERS (16), version 0 in our OPT
+        return errorResponse(q, query, out, limit, config, 16, Outcome::BadVers);
+    if (q.qclass != zones::rrclass::IN && q.qclass != zones::rrclass::ANY)
+        return errorResponse(q, query, out, limit, config, REFUSED, Outcome::Refused);
+    if (q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR)  // no zone transfers (yet)
+        return errorResponse(q, query, out, limit, config, REFUSED, Outcome::Refused);
+    if (q.qtype == rrtype::OPT)
+        return errorResponse(q, query, out, limit, config, FORMERR, Outcome::FormErr);
+
+    WireWriter w(out, limit - (q.edns ? kOptSize : 0));
+    w.bytes(query.data(), q.questionEnd);  // header (patched below) and question, as sent
+    w.remember(kHeaderSize);
+    Responder responder(snapshot, pools, config, q, w, scratch);
+    responder.resolve();
+    if (!responder.tc) responder.finishAdditional();
+    w.setLimit(limit);
+    uint16_t arCount = responder.counts[2];
+    if (q.edns && writeOpt(w, config, q, 0)) ++arCount;
+    writeHeader(out.data(), q, responder.rcode, responder.aa, responder.tc, 1, responder.counts,
+                arCount);
+
+    result.action = Action::Send;
+    result.outcome = responder.outcome;
+    result.rcode = responder.rcode;
+    result.truncated = responder.tc;
+    result.qtype = q.qtype;
+    result.size = w.size();
+    return result;
+}
+
+}  // namespace dnsd

@@ -1,0 +1,72 @@
+// dnsd::answer — the answer engine: query bytes in, response bytes out.
+//
+//     dnsd::Scratch scratch;                      // one per thread, reused for every query
+//     dnsd::AnswerResult r = dnsd::answer(snap, pools, config, query, out, Transport::Udp,
+//     scratch); if (r.action == Action::Send) send(out.first(r.size));
+//
+// Contract: a pure function of its arguments (plus the per-thread rotation counter in
+// Scratch): no system calls, no locks, no allocation, no exceptions. Every byte of `query` is
+// bounds-checked; malformed input yields FORMERR or Action::Drop, never a crash. The response
+// never exceeds what the transport and the client allow; when an answer does not fit, whole
+// RRsets are dropped and TC is set.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "dnsd/answer/pool_table.hpp"
+#include "zones/snapshot.hpp"
+
+namespace dnsd {
+
+enum class Transport : uint8_t { Udp, Tcp };
+
+enum class Action : uint8_t { Send, Drop };
+
+// Why a query was dropped or how it was answered, for counters.
+enum class Outcome : uint8_t {
+    Answer,
+    NoData,
+    NxDomain,
+    Referral,
+    Refused,
+    FormErr,
+    NotImp,
+    BadVers,
+    DropShort,     // shorter than a header
+    DropResponse,  // QR set: never answer a response (reflection loops)
+};
+
+struct AnswerResult {
+    Action action = Action::Drop;
+    Outcome outcome = Outcome::DropShort;
+    uint8_t rcode = 0;
+    bool truncated = false;
+    uint16_t qtype = 0;
+    size_t size = 0;
+};
+
+struct EngineConfig {
+    // Largest UDP response we send, whatever the client offers (NSD and Knot default: 1232,
+    // the DNS Flag Day 2020 value that avoids IP fragmentation).
+    uint16_t maxUdpPayload = 1232;
+    // How many CNAMEs we follow inside a zone before answering with what we have.
+    uint8_t maxCnameChain = 8;
+};
+
+struct Scratch {
+    // The question name folded to lower case: the key for every lookup.
+    uint8_t qname[zones::Name::kMaxWire];
+    size_t qnameSize = 0;
+    // The current CNAME target while following a chain, folded to lower case.
+    uint8_t chase[zones::Name::kMaxWire];
+    // Rotates active-active pool answers; per thread, so no shared counter.
+    uint32_t rotation = 0;
+};
+
+AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
+                    const EngineConfig& config, std::span<const uint8_t> query,
+                    std::span<uint8_t> out, Transport transport, Scratch& scratch) noexcept;
+
+}  // namespace dnsd

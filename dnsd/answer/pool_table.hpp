@@ -1,0 +1,53 @@
+// dnsd::PoolTable — what every failover pool serves right now.
+//
+// Contract: immutable once built; indexed by pool id with a flat vector, so the answer path
+// does one bounds check and one load per pool name (no map, no lock). Rebuilt by the control
+// thread when a pool decision changes and swapped in beside the zone snapshot, so a health
+// change never rebuilds a zone.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "zones/zone_snapshot.hpp"
+
+namespace dnsd {
+
+struct PoolAnswer {
+    bool present = false;
+    uint16_t type = 0;
+    uint32_t ttl = 30;
+    uint32_t maxAnswers = 0;           // 0 = all
+    std::vector<zones::RData> rdatas;  // empty = answer NODATA
+};
+
+class PoolTable {
+  public:
+    const PoolAnswer* find(int64_t poolId) const {
+        if (poolId < 0 || size_t(poolId) >= byId_.size() || !byId_[size_t(poolId)].present)
+            return nullptr;
+        return &byId_[size_t(poolId)];
+    }
+    void set(int64_t poolId, PoolAnswer a) {
+        if (size_t(poolId) >= byId_.size()) byId_.resize(size_t(poolId) + 1);
+        a.present = true;
+        byId_[size_t(poolId)] = std::move(a);
+    }
+    size_t size() const { return byId_.size(); }
+    bool operator==(const PoolTable& o) const;
+
+  private:
+    std::vector<PoolAnswer> byId_;
+};
+
+inline bool operator==(const PoolAnswer& a, const PoolAnswer& b) {
+    return a.present == b.present && a.type == b.type && a.ttl == b.ttl &&
+           a.maxAnswers == b.maxAnswers && a.rdatas == b.rdatas;
+}
+inline bool PoolTable::operator==(const PoolTable& o) const {
+    return byId_ == o.byId_;
+}
+
+}  // namespace dnsd

@@ -1,0 +1,53 @@
+#include "dnsd/control_thread.hpp"
+
+#include <pthread.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "dnsd/log.hpp"
+#include "zones/schema.hpp"
+
+namespace dnsd {
+
+ControlThread::ControlThread(std::unique_ptr<StateLoader> loader, StateHolder& state, int pollMs,
+                             const std::atomic<bool>& stop)
+    : loader_(std::move(loader)), state_(state), pollMs_(pollMs), stop_(stop) {}
+
+void ControlThread::reloadOnce(bool force) {
+    try {
+        if (!loader_->changed() && !force) return;
+        int64_t start = zones::nowMs();
+        auto current = state_.current();
+        auto next = loader_->load(force ? nullptr : current.get());
+        if (next) {
+            size_t records = 0;
+            for (const auto& z : next->zones->zones()) records += z->recordCount();
+            state_.publish(next);
+            logInfo("published state " + std::to_string(next->generation) + ": " +
+                    std::to_string(next->zones->zones().size()) + " zones, " +
+                    std::to_string(records) + " records, " + std::to_string(next->pools->size()) +
+                    " pool slots, built in " + std::to_string(zones::nowMs() - start) + " ms");
+        }
+        lastError_.clear();
+    } catch (const std::exception& e) {
+        failures_.fetch_add(1);
+        // Log each distinct failure once, not every poll.
+        if (lastError_ != e.what())
+            logError(std::string("reload failed, still serving the previous state: ") + e.what());
+        lastError_ = e.what();
+    }
+}
+
+void ControlThread::run() {
+    pthread_setname_np(pthread_self(), "dnsd/control");
+    while (!stop_.load()) {
+        bool force = reload_.exchange(false);
+        reloadOnce(force);
+        state_.reap();
+        std::this_thread::sleep_for(std::chrono::milliseconds(pollMs_));
+    }
+}
+
+}  // namespace dnsd

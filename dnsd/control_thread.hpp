@@ -1,0 +1,38 @@
+// dnsd::ControlThread — watches the database and publishes new served state.
+//
+// Contract: polls PRAGMA data_version every `pollMs` (cheap: no disk read when nothing
+// changed) and on `requestReload()`. A change is built off the I/O threads and published
+// with one swap; a failed build is logged, counted, and the previous state keeps serving.
+// Old states are released here, never on an I/O thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "dnsd/served_state.hpp"
+#include "dnsd/state_loader.hpp"
+
+namespace dnsd {
+
+class ControlThread {
+  public:
+    ControlThread(std::unique_ptr<StateLoader> loader, StateHolder& state, int pollMs,
+                  const std::atomic<bool>& stop);
+    void run();
+    void requestReload() { reload_.store(true); }
+    uint64_t failures() const { return failures_.load(); }
+
+  private:
+    void reloadOnce(bool force);
+
+    std::unique_ptr<StateLoader> loader_;
+    StateHolder& state_;
+    int pollMs_;
+    const std::atomic<bool>& stop_;
+    std::atomic<bool> reload_{false};
+    std::atomic<uint64_t> failures_{0};
+    std::string lastError_;
+};
+
+}  // namespace dnsd

@@ -1,0 +1,147 @@
+// dnsd — the authoritative server. Wires options, sockets and threads together; all the DNS
+// work is in answer/ and all the database work in StateLoader.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <thread>
+
+#include "dnsd/control_thread.hpp"
+#include "dnsd/listen_address.hpp"
+#include "dnsd/log.hpp"
+#include "dnsd/tcp_server.hpp"
+#include "dnsd/udp_worker.hpp"
+#include "zones/schema.hpp"
+
+namespace po = boost::program_options;
+using namespace dnsd;
+
+int main(int argc, char** argv) {
+    std::string db;
+    std::vector<std::string> listen;
+    unsigned udpThreads = 0;
+    int pollMs = 20;
+    TcpConfig tcp;
+    EngineConfig engine;
+    unsigned maxUdp = engine.maxUdpPayload;
+
+    po::options_description opts(
+        "dnsd: authoritative DNS server for health-checked failover\n\nOptions");
+    opts.add_options()("help,h", "show this help")("db", po::value(&db),
+                                                   "SQLite database (default: $DNSD_DB)")(
+        "listen,l", po::value(&listen)->composing(),
+        "ADDR:PORT or [V6ADDR]:PORT to serve UDP and TCP on (repeatable; default 127.0.0.1:5353)")(
+        "udp-threads", po::value(&udpThreads),
+        "UDP worker threads per address (default: one per core)")(
+        "tcp-idle-timeout", po::value(&tcp.idleTimeoutMs)->default_value(10000),
+        "close TCP connections idle this many milliseconds")(
+        "tcp-max-connections", po::value(&tcp.maxConnections)->default_value(1000),
+        "concurrent TCP connections at most")(
+        "max-udp-payload", po::value(&maxUdp)->default_value(1232),
+        "largest UDP response in bytes, whatever the client offers (512..4096)")(
+        "poll-interval", po::value(&pollMs)->default_value(20),
+        "milliseconds between database change checks");
+    po::variables_map vm;
+    try {
+        po::store(po::parse_command_line(argc, argv, opts), vm);
+        po::notify(vm);
+    } catch (const std::exception& e) {
+        std::cerr << "dnsd: " << e.what() << "\n(see dnsd --help)\n";
+        return 2;
+    }
+    if (vm.count("help")) {
+        std::cout << opts << "\n";
+        return 0;
+    }
+    if (maxUdp < 512 || maxUdp > 4096) {
+        std::cerr << "dnsd: --max-udp-payload must be between 512 and 4096\n";
+        return 2;
+    }
+    if (pollMs < 1 || pollMs > 10000) {
+        std::cerr << "dnsd: --poll-interval must be between 1 and 10000 ms\n";
+        return 2;
+    }
+    engine.maxUdpPayload = uint16_t(maxUdp);
+    if (listen.empty()) listen.push_back("127.0.0.1:5353");
+    if (udpThreads == 0) udpThreads = std::max(1u, std::thread::hardware_concurrency());
+
+    // Signals go to the main thread only (sigwait below); workers never see them.
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    StateHolder state;
+    std::unique_ptr<ControlThread> control;
+    std::vector<ListenAddress> addresses;
+    std::vector<Fd> udpSockets, tcpSockets;
+    std::atomic<bool> stop{false};
+    try {
+        std::string path = zones::resolveDatabasePath(db);
+        auto loader = std::make_unique<StateLoader>(path);
+        loader->changed();
+        auto first = loader->load(nullptr);
+        state.publish(first);
+        size_t records = 0;
+        for (const auto& z : first->zones->zones()) records += z->recordCount();
+        logInfo("loaded " + std::to_string(first->zones->zones().size()) + " zones, " +
+                std::to_string(records) + " records from " + path);
+        control = std::make_unique<ControlThread>(std::move(loader), state, pollMs, stop);
+        for (const std::string& l : listen) addresses.push_back(ListenAddress::parse(l));
+        for (const ListenAddress& a : addresses) {
+            for (unsigned i = 0; i < udpThreads; ++i)
+                udpSockets.push_back(a.bindSocket(SOCK_DGRAM, true));
+            tcpSockets.push_back(a.bindSocket(SOCK_STREAM, false));
+        }
+    } catch (const std::exception& e) {
+        logError(e.what());
+        return 1;
+    }
+
+    std::vector<std::unique_ptr<ThreadStats>> stats;
+    std::vector<std::thread> threads;
+    std::vector<std::unique_ptr<UdpWorker>> udpWorkers;
+    for (size_t i = 0; i < udpSockets.size(); ++i) {
+        stats.push_back(std::make_unique<ThreadStats>());
+        udpWorkers.push_back(std::make_unique<UdpWorker>(std::move(udpSockets[i]), state, engine,
+                                                         *stats.back(), stop,
+                                                         "dnsd/udp" + std::to_string(i)));
+    }
+    stats.push_back(std::make_unique<ThreadStats>());
+    TcpServer tcpServer(std::move(tcpSockets), state, engine, tcp, *stats.back(), stop, "dnsd/tcp");
+    for (auto& w : udpWorkers) threads.emplace_back([&w] { w->run(); });
+    threads.emplace_back([&] { tcpServer.run(); });
+    threads.emplace_back([&] { control->run(); });
+    std::string where;
+    for (const auto& a : addresses) where += " " + a.text;
+    logInfo("serving on" + where + " (udp threads per address: " + std::to_string(udpThreads) +
+            ")");
+
+    for (;;) {
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        if (sig == SIGHUP) {
+            logInfo("SIGHUP: reloading");
+            control->requestReload();
+            continue;
+        }
+        break;
+    }
+    logInfo("stopping");
+    stop.store(true);
+    for (auto& t : threads) t.join();
+    uint64_t udp = 0, tcpq = 0;
+    for (auto& s : stats) {
+        udp += s->udpQueries.load();
+        tcpq += s->tcpQueries.load();
+    }
+    logInfo("stopped after " + std::to_string(udp) + " UDP and " + std::to_string(tcpq) +
+            " TCP queries");
+    return 0;
+}

@@ -1,0 +1,229 @@
+#include "dnsd/state_loader.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <arpa/inet.h>
+
+#include <sstream>
+#include <stdexcept>
+
+#include "zones/schema.hpp"
+
+namespace dnsd {
+
+bool poolValueToRdata(uint16_t type, const std::string& text, std::vector<uint8_t>& out) {
+    if (type == zones::rrtype::A) {
+        in_addr a;
+        if (inet_pton(AF_INET, text.c_str(), &a) != 1) return false;
+        auto* p = reinterpret_cast<const uint8_t*>(&a);
+        out.assign(p, p + 4);
+        return true;
+    }
+    if (type == zones::rrtype::AAAA) {
+        in6_addr a;
+        if (inet_pton(AF_INET6, text.c_str(), &a) != 1) return false;
+        auto* p = reinterpret_cast<const uint8_t*>(&a);
+        out.assign(p, p + 16);
+        return true;
+    }
+    if (type == zones::rrtype::CNAME) {
+        std::string absolute = text;
+        if (absolute.empty()) return false;
+        if (absolute.back() != '.') absolute.push_back('.');
+        auto n = zones::Name::fromText(absolute);
+        if (!n) return false;
+        out.assign(n->wire().begin(), n->wire().end());
+        return true;
+    }
+    return false;
+}
+
+namespace {
+
+struct PoolRow {
+    int64_t id = 0;
+    int64_t zoneId = 0;
+    std::string owner;
+    uint16_t type = 0;
+    uint32_t ttl = 30;
+    uint32_t maxAnswers = 0;
+    std::string allDown;
+    std::string fallback;
+    std::vector<std::string> members;
+    bool decided = false;
+    std::string served;
+    uint32_t decidedTtl = 0;
+};
+
+bool tableExists(SQLite::Database& db, const char* name) {
+    SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?");
+    q.bind(1, name);
+    return q.executeStep();
+}
+
+std::vector<std::string> splitSpaces(const std::string& s) {
+    std::vector<std::string> out;
+    std::istringstream in(s);
+    for (std::string v; in >> v;) out.push_back(v);
+    return out;
+}
+
+std::vector<zones::RData> toRdatas(const PoolRow& p, const std::vector<std::string>& values,
+                                   uint32_t ttl) {
+    std::vector<zones::RData> out;
+    for (const std::string& v : values) {
+        zones::RData rd;
+        rd.ttl = ttl;
+        if (poolValueToRdata(p.type, v, rd.bytes)) out.push_back(std::move(rd));
+    }
+    return out;
+}
+
+}  // namespace
+
+StateLoader::StateLoader(const std::string& dbPath)
+    : path_(dbPath), db_(zones::openDatabase(dbPath, zones::OpenMode::ReadWrite)) {}
+
+bool StateLoader::changed() {
+    int64_t v = db_->execAndGet("PRAGMA data_version").getInt64();
+    bool c = v != dataVersion_;
+    dataVersion_ = v;
+    return c;
+}
+
+std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous) {
+    try {
+        SQLite::Transaction tx(*db_);  // one read snapshot of the whole database
+
+        std::vector<PoolRow> pools;
+        if (tableExists(*db_, "pools")) {
+            SQLite::Statement q(*db_,
+                                "SELECT id, zone_id, owner, rtype, ttl, max_answers, all_down, "
+                                "coalesce(fallback, '') FROM pools ORDER BY id");
+            while (q.executeStep()) {
+                PoolRow p;
+                p.id = q.getColumn(0).getInt64();
+                p.zoneId = q.getColumn(1).getInt64();
+                p.owner = q.getColumn(2).getString();
+                p.type = uint16_t(q.getColumn(3).getInt());
+                p.ttl = uint32_t(q.getColumn(4).getInt64());
+                p.maxAnswers = uint32_t(q.getColumn(5).getInt64());
+                p.allDown = q.getColumn(6).getString();
+                p.fallback = q.getColumn(7).getString();
+                pools.push_back(std::move(p));
+            }
+            std::map<int64_t, PoolRow*> byId;
+            for (PoolRow& p : pools) byId[p.id] = &p;
+            SQLite::Statement m(*db_, "SELECT pool_id, value FROM members ORDER BY priority, id");
+            while (m.executeStep()) {
+                auto it = byId.find(m.getColumn(0).getInt64());
+                if (it != byId.end()) it->second->members.push_back(m.getColumn(1).getString());
+            }
+            SQLite::Statement d(*db_, "SELECT pool_id, served, ttl FROM pool_decisions");
+            while (d.executeStep()) {
+                auto it = byId.find(d.getColumn(0).getInt64());
+                if (it == byId.end()) continue;
+                it->second->decided = true;
+                it->second->served = d.getColumn(1).getString();
+                it->second->decidedTtl = uint32_t(d.getColumn(2).getInt64());
+            }
+        }
+
+        // Zones: reuse what has not changed.
+        std::map<int64_t, CachedZone> cache;
+        std::vector<std::shared_ptr<const zones::ZoneSnapshot>> built;
+        bool zonesChanged = !previous;
+        SQLite::Statement zq(*db_, "SELECT id, name, generation FROM zones ORDER BY id");
+        while (zq.executeStep()) {
+            int64_t id = zq.getColumn(0).getInt64();
+            std::string name = zq.getColumn(1).getString();
+            uint64_t generation = uint64_t(zq.getColumn(2).getInt64());
+            std::vector<zones::PoolBinding> bindings;
+            std::string signature;
+            for (const PoolRow& p : pools) {
+                if (p.zoneId != id) continue;
+                auto owner = zones::Name::fromText(p.owner);
+                if (!owner)
+                    throw std::runtime_error("pool " + std::to_string(p.id) + " has a bad owner '" +
+                                             p.owner + "'");
+                bindings.push_back({*owner, p.type, p.id});
+                signature +=
+                    p.owner + "/" + std::to_string(p.type) + "/" + std::to_string(p.id) + ";";
+            }
+            auto old = cache_.find(id);
+            if (old != cache_.end() && old->second.generation == generation &&
+                old->second.poolSignature == signature) {
+                cache[id] = old->second;
+                built.push_back(old->second.zone);
+                continue;
+            }
+            zonesChanged = true;
+            auto apex = zones::Name::fromText(name);
+            if (!apex)
+                throw std::runtime_error("zone row " + std::to_string(id) + " has a bad name '" +
+                                         name + "'");
+            std::vector<zones::Record> records;
+            SQLite::Statement rq(
+                *db_, "SELECT owner, type, class, ttl, rdata FROM records WHERE zone_id = ?");
+            rq.bind(1, id);
+            while (rq.executeStep()) {
+                zones::Record r;
+                std::string owner = rq.getColumn(0).getString();
+                auto n = zones::Name::fromText(owner);
+                if (!n) throw std::runtime_error("zone " + name + ": bad owner '" + owner + "'");
+                r.owner = *n;
+                r.type = uint16_t(rq.getColumn(1).getInt());
+                r.rclass = uint16_t(rq.getColumn(2).getInt());
+                r.ttl = uint32_t(rq.getColumn(3).getInt64());
+                SQLite::Column blob = rq.getColumn(4);
+                auto* p = static_cast<const uint8_t*>(blob.getBlob());
+                r.rdata.assign(p, p + blob.getBytes());
+                records.push_back(std::move(r));
+            }
+            auto zone = zones::ZoneSnapshot::build(*apex, std::move(records), std::move(bindings),
+                                                   generation);
+            cache[id] = CachedZone{generation, signature, zone};
+            built.push_back(zone);
+        }
+        if (previous && cache.size() != cache_.size()) zonesChanged = true;
+
+        auto table = std::make_shared<PoolTable>();
+        for (const PoolRow& p : pools) {
+            PoolAnswer a;
+            a.type = p.type;
+            a.maxAnswers = p.maxAnswers;
+            if (p.decided) {
+                a.ttl = p.decidedTtl;
+                a.rdatas = toRdatas(p, splitSpaces(p.served), a.ttl);
+            } else {
+                // No decision yet (the controller has not finished its first round): the
+                // pool's own all-down rule, never an accidental empty answer.
+                a.ttl = p.ttl;
+                if (p.allDown == "nodata") {
+                } else if (p.allDown == "fallback") {
+                    a.rdatas = toRdatas(p, {p.fallback}, a.ttl);
+                } else {
+                    a.rdatas = toRdatas(p, p.members, a.ttl);
+                }
+            }
+            table->set(p.id, std::move(a));
+        }
+        tx.commit();
+
+        bool poolsChanged = !previous || !previous->pools || !(*previous->pools == *table);
+        cache_ = std::move(cache);
+        if (!zonesChanged && !poolsChanged) return nullptr;
+
+        auto state = std::make_shared<ServedState>();
+        state->generation = nextGeneration_++;
+        state->zones = zonesChanged ? zones::Snapshot::make(std::move(built), state->generation)
+                                    : previous->zones;
+        state->pools = poolsChanged ? std::shared_ptr<const PoolTable>(table) : previous->pools;
+        state->publishedAtMs = zones::nowMs();
+        return state;
+    } catch (const SQLite::Exception& e) {
+        throw std::runtime_error("database " + path_ + ": " + e.what());
+    }
+}
+
+}  // namespace dnsd

@@ -1,0 +1,46 @@
+// dnsd::StateLoader — turns the database into a ServedState (control path only).
+//
+// Contract: `load` reads zones, pool definitions and pool decisions in one read transaction,
+// so it sees one consistent moment. It rebuilds only zones whose generation or pool bindings
+// changed and reuses the rest; it returns nullptr when nothing served would change. Any
+// failure throws std::runtime_error and leaves the loader's cache as it was, so the caller
+// keeps serving the previous state and can simply try again.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "dnsd/served_state.hpp"
+
+namespace dnsd {
+
+class StateLoader {
+  public:
+    explicit StateLoader(const std::string& dbPath);
+
+    // True if any connection committed a write since the last call (PRAGMA data_version).
+    bool changed();
+
+    std::shared_ptr<const ServedState> load(const ServedState* previous);
+
+  private:
+    struct CachedZone {
+        uint64_t generation = 0;
+        std::string poolSignature;
+        std::shared_ptr<const zones::ZoneSnapshot> zone;
+    };
+    std::string path_;
+    std::unique_ptr<SQLite::Database> db_;
+    int64_t dataVersion_ = -1;
+    std::map<int64_t, CachedZone> cache_;
+    uint64_t nextGeneration_ = 1;
+};
+
+// "192.0.2.1" for A, "2001:db8::1" for AAAA, "host.example." for CNAME -> wire RDATA.
+// Returns false if `text` is not a valid value of that type.
+bool poolValueToRdata(uint16_t type, const std::string& text, std::vector<uint8_t>& out);
+
+}  // namespace dnsd

@@ -1,0 +1,184 @@
+#include "dnsd/tcp_server.hpp"
+
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+namespace dnsd {
+namespace {
+
+int64_t monotonicMs() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+struct Connection {
+    Fd fd;
+    std::vector<uint8_t> in;   // bytes received, not yet a complete message
+    std::vector<uint8_t> out;  // length-framed responses not yet written
+    size_t outSent = 0;
+    int64_t lastActive = 0;
+    bool wantWrite = false;
+};
+
+}  // namespace
+
+TcpServer::TcpServer(std::vector<Fd> listeners, const StateHolder& state,
+                     const EngineConfig& config, TcpConfig tcp, ThreadStats& stats,
+                     const std::atomic<bool>& stop, std::string name)
+    : listeners_(std::move(listeners)),
+      state_(state),
+      config_(config),
+      tcp_(tcp),
+      stats_(stats),
+      stop_(stop),
+      name_(std::move(name)) {}
+
+void TcpServer::run() {
+    pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+    Fd ep(::epoll_create1(EPOLL_CLOEXEC));
+    if (!ep.valid()) return;
+    for (const Fd& l : listeners_) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = l.get();
+        ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, l.get(), &ev);
+    }
+    auto isListener = [&](int fd) {
+        for (const Fd& l : listeners_)
+            if (l.get() == fd) return true;
+        return false;
+    };
+    std::unordered_map<int, std::unique_ptr<Connection>> conns;
+    auto scratch = std::make_unique<Scratch>();
+    std::vector<uint8_t> response(65535);
+    StateHolder::Reader reader(state_);
+
+    auto close = [&](int fd) {
+        ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
+        conns.erase(fd);
+    };
+    auto updateInterest = [&](Connection& c) {
+        bool want = c.outSent < c.out.size();
+        if (want == c.wantWrite) return;
+        c.wantWrite = want;
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0);
+        ev.data.fd = c.fd.get();
+        ::epoll_ctl(ep.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+    };
+    // Writes what it can; false if the connection failed.
+    auto flush = [&](Connection& c) {
+        while (c.outSent < c.out.size()) {
+            ssize_t k = ::send(c.fd.get(), c.out.data() + c.outSent, c.out.size() - c.outSent,
+                               MSG_NOSIGNAL);
+            if (k < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+                if (errno == EINTR) continue;
+                return false;
+            }
+            c.outSent += size_t(k);
+        }
+        if (c.outSent == c.out.size()) {
+            c.out.clear();
+            c.outSent = 0;
+        }
+        updateInterest(c);
+        return true;
+    };
+    // Answers every complete message in the input; false if the connection must close.
+    auto process = [&](Connection& c) {
+        size_t pos = 0;
+        while (c.in.size() - pos >= 2) {
+            size_t len = (size_t(c.in[pos]) << 8) | c.in[pos + 1];
+            if (len == 0) return false;
+            if (c.in.size() - pos - 2 < len) break;
+            const ServedState& st = reader.get();
+            AnswerResult r = answer(*st.zones, *st.pools, config_, {c.in.data() + pos + 2, len},
+                                    response, Transport::Tcp, *scratch);
+            stats_.count(r, Transport::Tcp);
+            pos += 2 + len;
+            c.lastActive = monotonicMs();
+            if (r.action != Action::Send) continue;
+            c.out.push_back(uint8_t(r.size >> 8));
+            c.out.push_back(uint8_t(r.size));
+            c.out.insert(c.out.end(), response.begin(), response.begin() + long(r.size));
+        }
+        c.in.erase(c.in.begin(), c.in.begin() + long(pos));
+        return flush(c);
+    };
+
+    epoll_event events[64];
+    int64_t lastSweep = monotonicMs();
+    while (!stop_.load(std::memory_order_relaxed)) {
+        int n = ::epoll_wait(ep.get(), events, 64, 100);
+        for (int i = 0; i < n; ++i) {
+            int fd = events[i].data.fd;
+            if (isListener(fd)) {
+                for (;;) {
+                    int cfd = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    if (cfd < 0) break;
+                    Fd owned(cfd);
+                    if (conns.size() >= tcp_.maxConnections) {
+                        stats_.tcpRefused.fetch_add(1, std::memory_order_relaxed);
+                        continue;  // closed by Fd
+                    }
+                    stats_.tcpConnections.fetch_add(1, std::memory_order_relaxed);
+                    auto c = std::make_unique<Connection>();
+                    c->fd = std::move(owned);
+                    c->lastActive = monotonicMs();
+                    epoll_event ev{};
+                    ev.events = EPOLLIN | EPOLLRDHUP;
+                    ev.data.fd = cfd;
+                    ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, cfd, &ev);
+                    conns.emplace(cfd, std::move(c));
+                }
+                continue;
+            }
+            auto it = conns.find(fd);
+            if (it == conns.end()) continue;
+            Connection& c = *it->second;
+            bool ok = true;
+            if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+                uint8_t buf[16384];
+                for (;;) {
+                    ssize_t k = ::recv(fd, buf, sizeof buf, 0);
+                    if (k > 0) {
+                        c.in.insert(c.in.end(), buf, buf + k);
+                        continue;
+                    }
+                    if (k == 0)
+                        ok = false;  // peer closed; answer what is complete first
+                    else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                        ok = false;
+                    break;
+                }
+                bool processed = process(c);
+                if (!ok || !processed) {
+                    if (processed) flush(c);
+                    close(fd);
+                    continue;
+                }
+            }
+            if (events[i].events & EPOLLOUT) {
+                if (!flush(c)) close(fd);
+            }
+        }
+        int64_t now = monotonicMs();
+        if (now - lastSweep >= 50) {
+            lastSweep = now;
+            std::vector<int> idle;
+            for (auto& [fd, c] : conns)
+                if (now - c->lastActive > tcp_.idleTimeoutMs) idle.push_back(fd);
+            for (int fd : idle) close(fd);
+        }
+    }
+}
+
+}  // namespace dnsd

@@ -1,0 +1,41 @@
+// dnsd::TcpServer — DNS over TCP (RFC 7766) on one epoll thread.
+//
+// Contract: non-blocking throughout; one slow or silent client never delays another.
+// Queries on a connection may be pipelined; each is answered as soon as it is complete,
+// in order. A connection is closed after `idleTimeoutMs` without a complete query, when the
+// client closes, on a zero-length message, or on any socket error. Beyond `maxConnections`
+// new connections are accepted and closed at once, and counted.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "dnsd/fd.hpp"
+#include "dnsd/served_state.hpp"
+#include "dnsd/stats.hpp"
+
+namespace dnsd {
+
+struct TcpConfig {
+    int idleTimeoutMs = 10000;
+    size_t maxConnections = 1000;
+};
+
+class TcpServer {
+  public:
+    TcpServer(std::vector<Fd> listeners, const StateHolder& state, const EngineConfig& config,
+              TcpConfig tcp, ThreadStats& stats, const std::atomic<bool>& stop, std::string name);
+    void run();
+
+  private:
+    std::vector<Fd> listeners_;
+    const StateHolder& state_;
+    const EngineConfig& config_;
+    TcpConfig tcp_;
+    ThreadStats& stats_;
+    const std::atomic<bool>& stop_;
+    std::string name_;
+};
+
+}  // namespace dnsd
