@@ -1,0 +1,122 @@
+// zones::PoolStore — failover pools, their members, decisions, requests and the event log.
+//
+// Contract: shared by dnsctl (definitions, admin actions) and dnsd-probe (loading, state).
+// Every definition written went through validation that throws std::runtime_error with one
+// message naming the problem: a pool outside every zone or on a name that has static records
+// of its type, a member of the wrong address family, an unknown probe, ... Every admin write
+// also appends an event. Callers own the transaction, so a throw leaves the file unchanged.
+// Member values are stored canonical (inet_ntop form, or an absolute lower-case name), which
+// is the form pool_decisions.served uses and dnsd parses.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace zones {
+
+struct PoolDef {
+    int64_t id = 0;
+    std::string name;
+    int64_t zoneId = 0;
+    std::string zone;   // zone name, absolute
+    std::string owner;  // absolute, lower case, trailing dot
+    int rtype = 1;      // 1 A, 28 AAAA, 5 CNAME
+    int ttl = 30;
+    int maxAnswers = 0;
+    std::string allDown = "serve-all";  // serve-all | fallback | nodata
+    std::string fallback;
+    std::string failback = "auto";  // auto | manual
+    int64_t holdDownMs = 60000;
+    std::string approval = "auto";  // auto | manual
+    int degradedTtl = 5;
+};
+
+struct MemberDef {
+    int64_t id = 0;
+    int64_t poolId = 0;
+    std::string value;
+    int priority = 1;
+    int weight = 1;
+    std::string admin = "auto";  // auto | up | down (forced)
+    bool drained = false;
+    std::optional<int64_t> drainStart, drainEnd;
+    // Written by dnsd-probe.
+    std::string health = "unknown";
+    std::optional<int64_t> healthSince;
+    std::optional<bool> lastOk;
+    std::string lastMessage;
+    std::optional<int64_t> lastLatencyUs, lastCheckedAt;
+    std::vector<std::string> probes;  // names; all must pass
+};
+
+struct DecisionRow {
+    std::string served;
+    int ttl = 0;
+    int64_t decidedAt = 0;
+    std::string reason;
+    std::optional<int> activeTier;
+    bool allDown = false;
+    bool degraded = false;
+    std::optional<int> pendingTier;
+    int64_t pendingSince = 0;
+    std::string pendingReason;
+};
+
+struct EventRow {
+    int64_t id = 0;
+    int64_t at = 0;
+    std::string pool, member, kind, message, details;
+};
+
+class PoolStore {
+  public:
+    explicit PoolStore(SQLite::Database& db) : db_(db) {}
+
+    // Resolves `name` (relative to `zone`, "@" for the apex, or absolute with `zone` empty)
+    // into pool.zoneId/zone/owner, validates and inserts.
+    int64_t createPool(PoolDef& pool, const std::string& zone, const std::string& name);
+    void updatePool(const PoolDef& pool);  // policy fields only, by id
+    void deletePool(const std::string& name);
+    std::optional<PoolDef> findPool(const std::string& name);
+    PoolDef getPool(const std::string& name);  // throws "no pool named X"
+    std::vector<PoolDef> listPools();
+    static void validatePool(const PoolDef& pool);
+    // Canonical form of a member or fallback value for the pool type, or throws.
+    static std::string canonicalValue(const PoolDef& pool, const std::string& value);
+
+    int64_t addMember(const PoolDef& pool, MemberDef& member);
+    void updateMember(const PoolDef& pool, const MemberDef& member, const std::string& what);
+    void removeMember(const PoolDef& pool, const std::string& value);
+    std::optional<MemberDef> findMember(const PoolDef& pool, const std::string& value);
+    std::vector<MemberDef> members(int64_t poolId);
+
+    std::optional<DecisionRow> decision(int64_t poolId);
+    // Queues an operator request ("approve" | "failback") for dnsd-probe; returns its id.
+    int64_t addRequest(const PoolDef& pool, const std::string& kind);
+    // The result text once dnsd-probe handled the request.
+    std::optional<std::string> requestResult(int64_t id);
+    // Last controller heartbeat (ms) and pid, if dnsd-probe ever ran.
+    std::optional<int64_t> heartbeat(int64_t* pid = nullptr);
+
+  private:
+    void checkOwnerFree(const PoolDef& pool);
+    SQLite::Database& db_;
+};
+
+void appendEvent(SQLite::Database& db, const std::string& pool, const std::string& member,
+                 const std::string& kind, const std::string& message,
+                 const std::string& detailsJson = "{}");
+// Events with id > afterId and at >= sinceMs, oldest first, at most `limit` (0 = all).
+std::vector<EventRow> readEvents(SQLite::Database& db, int64_t afterId, int64_t sinceMs,
+                                 int limit = 0);
+// A JSON string literal, quotes included.
+std::string jsonString(const std::string& text);
+const char* rtypeName(int rtype);
+// "A", "AAAA", "CNAME" (any case) -> code, or 0.
+int rtypeFromName(const std::string& name);
+
+}  // namespace zones
