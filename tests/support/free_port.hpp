@@ -1,0 +1,17 @@
+// testsupport::freePort — a loopback port nobody is using right now.
+//
+// Contract: returns a port that could just be bound on 127.0.0.1 for both UDP and TCP, and
+// also on ::1 (both protocols) when the host has IPv6 loopback; throws if none is found.
+// The sockets are closed before returning, so another process could take the port in the
+// meantime; servers started on it fail loudly in that case and the test reports it.
+#pragma once
+
+#include <cstdint>
+
+namespace testsupport {
+
+uint16_t freePort();
+// True if a socket can be bound on ::1 (some containers have no IPv6 loopback).
+bool haveIpv6Loopback();
+
+}  // namespace testsupport
