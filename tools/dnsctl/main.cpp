@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
             for (const auto* c : registry.list()) {
                 if (c->name.rfind(group, 0) == 0) {
                     bool help = args.size() > 1 && (args[1] == "--help" || args[1] == "-h");
+                    if (args.size() > 1 && !help)
+                        throw dnsctl::UsageError("unknown command '" + args[0] + " " + args[1] +
+                                                 "' (see dnsctl " + args[0] + " --help)");
                     if (!help) std::cerr << "dnsctl: '" << args[0] << "' needs a subcommand\n";
                     printHelp(registry, group);
                     return help ? 0 : 2;

@@ -38,6 +38,12 @@ std::unique_ptr<SQLite::Database> openDatabase(const Context& context, bool crea
         context.busyTimeoutMs);
 }
 
+zones::Name parseZoneName(const std::string& text) {
+    auto name = zones::Name::fromText(text);
+    if (!name || text == "@") throw UsageError("bad zone name '" + text + "'");
+    return *name;
+}
+
 std::string jsonEscape(const std::string& text) {
     std::string out;
     for (unsigned char c : text) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "tools/dnsctl/command.hpp"
+#include "zones/name.hpp"
 
 namespace dnsctl {
 
@@ -33,6 +34,10 @@ bool parseArgs(const std::vector<std::string>& args, const std::string& usage,
 
 // Opens the database named by the context. `create` is true only for `dnsctl init`.
 std::unique_ptr<SQLite::Database> openDatabase(const Context& context, bool create = false);
+
+// A zone name from the command line ("example.com" and "example.com." are the same zone).
+// Throws UsageError if it is not a valid name.
+zones::Name parseZoneName(const std::string& text);
 
 // Escapes a string for a JSON string literal (without the quotes).
 std::string jsonEscape(const std::string& text);

@@ -1,0 +1,34 @@
+// zones::ldnsw owning pointers — every ldns object the zones library creates is owned by one of
+// these from the moment it is returned, so no error path can leak it.
+//
+// Contract: the aliases are move-only unique_ptrs whose deleter is the matching ldns_*_free
+// (deep free for rdfs and rr lists, plain free() for strings ldns allocates). Only files in
+// zones/ldns/ and zones/*.cpp include this header; public zones/ headers never do.
+#pragma once
+
+#include <ldns/ldns.h>
+
+#include <cstdlib>
+#include <memory>
+
+namespace zones::ldnsw {
+
+struct RrFree {
+    void operator()(ldns_rr* p) const { ldns_rr_free(p); }
+};
+struct RdfFree {
+    void operator()(ldns_rdf* p) const { ldns_rdf_deep_free(p); }
+};
+struct BufferFree {
+    void operator()(ldns_buffer* p) const { ldns_buffer_free(p); }
+};
+struct CharFree {
+    void operator()(char* p) const { std::free(p); }
+};
+
+using RrPtr = std::unique_ptr<ldns_rr, RrFree>;
+using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
+using BufferPtr = std::unique_ptr<ldns_buffer, BufferFree>;
+using CharPtr = std::unique_ptr<char, CharFree>;
+
+}  // namespace zones::ldnsw

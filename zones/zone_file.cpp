@@ -1,0 +1,439 @@
+#include "zones/zone_file.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "zones/ldns/rr_codec.hpp"
+
+namespace zones {
+namespace {
+
+// One logical entry of a master file: a directive or a record, parentheses already joined.
+struct Entry {
+    int line = 0;                     // where its first token is
+    bool ownerOmitted = false;        // the physical line started with blank space
+    std::vector<std::string> tokens;  // raw text: quotes and backslash escapes kept
+};
+
+class Failure : public std::runtime_error {
+  public:
+    Failure(int line, const std::string& message) : std::runtime_error(message), line_(line) {}
+    int line() const { return line_; }
+
+  private:
+    int line_;
+};
+
+// Splits master-file text into entries (RFC 1035 §5.1): `;` comments, "quoted strings",
+// \escapes, and ( ) that let an entry continue over line ends.
+std::vector<Entry> splitEntries(std::string_view text) {
+    std::vector<Entry> entries;
+    Entry current;
+    std::string token;
+    bool inToken = false, quoted = false;
+    int line = 1, parenDepth = 0, parenLine = 0, quoteLine = 0;
+    bool atLineStart = true;
+
+    auto endToken = [&] {
+        if (inToken) current.tokens.push_back(std::move(token));
+        token.clear();
+        inToken = false;
+    };
+    auto startToken = [&] {
+        if (!inToken && current.tokens.empty()) current.line = line;
+        inToken = true;
+    };
+    auto endEntry = [&] {
+        endToken();
+        if (!current.tokens.empty()) entries.push_back(std::move(current));
+        current = Entry();
+    };
+
+    for (size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        bool lineStart = atLineStart;
+        atLineStart = false;
+        if (c == '\0') throw Failure(line, "NUL byte in the file");
+        if (quoted) {
+            if (c == '\n') throw Failure(quoteLine, "quoted string not closed on its line");
+            token.push_back(c);
+            if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+                token.push_back(text[++i]);
+            } else if (c == '"') {
+                quoted = false;
+            }
+            continue;
+        }
+        switch (c) {
+            case '\n':
+                if (parenDepth == 0) {
+                    endEntry();
+                } else {
+                    endToken();
+                }
+                ++line;
+                atLineStart = true;
+                break;
+            case ' ':
+            case '\t':
+            case '\r':
+                if (lineStart && parenDepth == 0 && current.tokens.empty() && !inToken)
+                    current.ownerOmitted = true;
+                endToken();
+                break;
+            case ';':
+                endToken();
+                while (i + 1 < text.size() && text[i + 1] != '\n') ++i;
+                break;
+            case '(':
+                endToken();
+                if (parenDepth++ == 0) parenLine = line;
+                if (current.tokens.empty()) current.line = line;
+                break;
+            case ')':
+                endToken();
+                if (parenDepth == 0) throw Failure(line, "')' without a matching '('");
+                --parenDepth;
+                break;
+            case '"':
+                startToken();
+                token.push_back(c);
+                quoted = true;
+                quoteLine = line;
+                break;
+            case '\\':
+                startToken();
+                token.push_back(c);
+                if (i + 1 < text.size() && text[i + 1] != '\n') token.push_back(text[++i]);
+                break;
+            default:
+                startToken();
+                token.push_back(c);
+        }
+    }
+    if (quoted) throw Failure(quoteLine, "quoted string not closed");
+    if (parenDepth > 0) throw Failure(parenLine, "'(' is never closed");
+    endEntry();
+    return entries;
+}
+
+bool isAbsoluteText(const std::string& name) {
+    if (name.empty() || name.back() != '.') return false;
+    // "a\." ends in an escaped dot: count the backslashes in front of it.
+    size_t slashes = 0;
+    for (size_t i = name.size() - 1; i > 0 && name[i - 1] == '\\'; --i) ++slashes;
+    return slashes % 2 == 0;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(uint8_t(x)) == std::tolower(uint8_t(y));
+           });
+}
+
+// TTL in seconds or BIND units ("1h30m"), at most 2^31-1 (RFC 2181 §8).
+std::optional<uint32_t> parseTtl(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    uint64_t total = 0, value = 0;
+    bool digits = false, units = false;
+    for (char c : text) {
+        if (c >= '0' && c <= '9') {
+            value = value * 10 + uint64_t(c - '0');
+            digits = true;
+            if (value > 0x7fffffffULL) return std::nullopt;
+            continue;
+        }
+        if (!digits) return std::nullopt;
+        uint64_t scale = 0;
+        switch (std::tolower(uint8_t(c))) {
+            case 's':
+                scale = 1;
+                break;
+            case 'm':
+                scale = 60;
+                break;
+            case 'h':
+                scale = 3600;
+                break;
+            case 'd':
+                scale = 86400;
+                break;
+            case 'w':
+                scale = 604800;
+                break;
+            default:
+                return std::nullopt;
+        }
+        total += value * scale;
+        value = 0;
+        digits = false;
+        units = true;
+        if (total > 0x7fffffffULL) return std::nullopt;
+    }
+    if (digits) {
+        if (units) return std::nullopt;  // "1h30" is ambiguous: refuse it
+        total += value;
+    }
+    if (total > 0x7fffffffULL) return std::nullopt;
+    return uint32_t(total);
+}
+
+bool isClassToken(std::string_view t) {
+    static const char* classes[] = {"IN", "CH", "CS", "HS", "NONE", "ANY"};
+    for (const char* c : classes)
+        if (iequals(t, c)) return true;
+    return t.size() > 5 && iequals(t.substr(0, 5), "CLASS") &&
+           std::all_of(t.begin() + 5, t.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool isInClass(std::string_view t) {
+    return iequals(t, "IN") || iequals(t, "CLASS1");
+}
+
+bool isMetaType(uint16_t type) {
+    return type == rrtype::OPT || (type >= 128 && type <= 255) || type == 0;
+}
+
+std::string join(const std::vector<std::string>& tokens, size_t from) {
+    std::string out;
+    for (size_t i = from; i < tokens.size(); ++i) {
+        if (i > from) out.push_back(' ');
+        out += tokens[i];
+    }
+    return out;
+}
+
+// The state a master file carries from one entry to the next.
+struct ParseState {
+    std::optional<Name> origin;
+    std::optional<uint32_t> defaultTtl;  // $TTL
+    std::optional<uint32_t> lastTtl;     // last explicit TTL (RFC 1035 fallback)
+    std::optional<Name> previousOwner;
+};
+
+const char* kNeedOrigin = "but no origin is known (pass --zone NAME or put $ORIGIN first)";
+
+std::optional<Name> resolveName(const std::string& token, const ParseState& state, int line,
+                                const char* what) {
+    if (!isAbsoluteText(token) && !state.origin) {
+        throw Failure(line, std::string(what) + " '" + token + "' is relative " + kNeedOrigin);
+    }
+    auto name = Name::fromText(token, state.origin ? &*state.origin : nullptr);
+    if (!name) throw Failure(line, std::string("bad ") + what + " '" + token + "'");
+    return name;
+}
+
+void applyDirective(const Entry& entry, ParseState& state) {
+    const std::string& d = entry.tokens[0];
+    if (iequals(d, "$ORIGIN")) {
+        if (entry.tokens.size() != 2) throw Failure(entry.line, "$ORIGIN takes exactly one name");
+        state.origin = resolveName(entry.tokens[1], state, entry.line, "$ORIGIN name");
+    } else if (iequals(d, "$TTL")) {
+        if (entry.tokens.size() != 2) throw Failure(entry.line, "$TTL takes exactly one value");
+        auto ttl = parseTtl(entry.tokens[1]);
+        if (!ttl) throw Failure(entry.line, "bad $TTL value '" + entry.tokens[1] + "'");
+        state.defaultTtl = ttl;
+    } else if (iequals(d, "$INCLUDE")) {
+        throw Failure(entry.line, "$INCLUDE is not supported (put the records in this file)");
+    } else {
+        throw Failure(entry.line, "unknown directive " + d);
+    }
+}
+
+// Parses one record entry. `ttlGiven` reports whether the entry had an explicit TTL.
+Record parseRecordEntry(const Entry& entry, ParseState& state, bool& ttlGiven) {
+    const auto& tokens = entry.tokens;
+    size_t pos = 0;
+    Name owner;
+    if (entry.ownerOmitted) {
+        if (!state.previousOwner)
+            throw Failure(entry.line,
+                          "record has no owner name and no previous record to take it from");
+        owner = *state.previousOwner;
+    } else {
+        owner = *resolveName(tokens[pos++], state, entry.line, "owner name");
+    }
+    std::optional<uint32_t> ttl;
+    bool classSeen = false;
+    for (int k = 0; k < 2 && pos < tokens.size(); ++k) {
+        const std::string& t = tokens[pos];
+        if (!ttl && !t.empty() && t[0] >= '0' && t[0] <= '9') {
+            ttl = parseTtl(t);
+            if (!ttl) throw Failure(entry.line, "bad TTL '" + t + "'");
+            ++pos;
+        } else if (!classSeen && isClassToken(t)) {
+            if (!isInClass(t))
+                throw Failure(entry.line, "class " + t + " is not supported (only IN)");
+            classSeen = true;
+            ++pos;
+        } else {
+            break;
+        }
+    }
+    if (pos >= tokens.size())
+        throw Failure(entry.line, "record for " + owner.toText() + " has no type");
+    const std::string& typeToken = tokens[pos++];
+    auto type = ldnsw::typeFromText(typeToken);
+    if (!type) {
+        throw Failure(entry.line,
+                      "unknown RR type '" + typeToken +
+                          "' (write unknown types as TYPEnnn with \\# RDATA, RFC 3597)");
+    }
+    if (isMetaType(*type))
+        throw Failure(entry.line, "type " + typeToken + " cannot appear in a zone");
+    ttlGiven = ttl.has_value();
+    if (ttl) {
+        state.lastTtl = ttl;
+    } else {
+        ttl = state.defaultTtl ? state.defaultTtl : state.lastTtl;
+    }
+    std::string rdata = join(tokens, pos);
+    std::string text =
+        owner.toText() + " " + std::to_string(ttl.value_or(0)) + " IN " + typeToken + " " + rdata;
+    auto parsed = ldnsw::parseRr(text, state.origin ? &*state.origin : nullptr);
+    if (!parsed.record) {
+        if (parsed.usedMissingOrigin)
+            throw Failure(entry.line,
+                          "a name in the " + typeToken + " RDATA is relative " + kNeedOrigin);
+        throw Failure(entry.line, "bad " + ldnsw::typeToText(*type) + " record for " +
+                                      owner.toText() + ": " + parsed.error + " (RDATA: '" + rdata +
+                                      "')");
+    }
+    state.previousOwner = owner;
+    Record record = std::move(*parsed.record);
+    record.owner = owner;
+    record.line = entry.line;
+    return record;
+}
+
+// Identity of an RR for duplicate suppression: owner, type, TTL and canonical RDATA.
+std::string rrKey(const Record& r) {
+    auto rdata = ldnsw::canonicalRdata(r);
+    std::string key(r.owner.key());
+    key.push_back(char(r.type >> 8));
+    key.push_back(char(r.type));
+    key.append(reinterpret_cast<const char*>(&r.ttl), sizeof r.ttl);
+    key.append(rdata.begin(), rdata.end());
+    return key;
+}
+
+}  // namespace
+
+ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
+                       const std::optional<Name>& zone) {
+    ZoneFile result{fileName, Name(), {}};
+    ParseState state;
+    state.origin = zone;
+    std::unordered_set<std::string> seen;
+    try {
+        for (const Entry& entry : splitEntries(text)) {
+            if (!entry.ownerOmitted && entry.tokens[0][0] == '$') {
+                applyDirective(entry, state);
+                continue;
+            }
+            bool ttlGiven = false;
+            Record record = parseRecordEntry(entry, state, ttlGiven);
+            if (!ttlGiven && !state.defaultTtl && !state.lastTtl)
+                throw Failure(entry.line, "record has no TTL and there is no $TTL before it");
+            // Duplicates are one RR (RFC 2181 §5); keep the first. A duplicate with another
+            // TTL is kept so that the validator names the conflict.
+            if (seen.insert(rrKey(record)).second) result.records.push_back(std::move(record));
+        }
+    } catch (const Failure& f) {
+        throw std::runtime_error(fileName + ":" + std::to_string(f.line()) + ": " + f.what());
+    }
+    if (zone) {
+        result.origin = *zone;
+    } else {
+        auto soa = std::find_if(result.records.begin(), result.records.end(),
+                                [](const Record& r) { return r.type == rrtype::SOA; });
+        if (soa == result.records.end())
+            throw std::runtime_error(
+                fileName + ": no SOA record, so the zone name is unknown (pass --zone NAME)");
+        result.origin = soa->owner;
+    }
+    return result;
+}
+
+ZoneFile loadZoneFile(const std::string& path, const std::optional<Name>& zone) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
+    std::ostringstream buffer;
+    buffer << in.rdbuf();
+    if (in.bad()) throw std::runtime_error(path + ": read error: " + std::strerror(errno));
+    return parseZoneText(buffer.str(), path, zone);
+}
+
+RecordText parseRecordText(std::string_view text, const Name& origin) {
+    ParseState state;
+    state.origin = origin;
+    try {
+        auto entries = splitEntries(text);
+        if (entries.size() != 1)
+            throw Failure(1, entries.empty() ? "empty record" : "more than one record given");
+        if (entries[0].ownerOmitted) throw Failure(1, "the record needs an owner name first");
+        if (entries[0].tokens[0][0] == '$') throw Failure(1, "directives are not records");
+        RecordText result;
+        // A placeholder TTL lets ldns parse; the caller decides the real one if none was given.
+        state.defaultTtl = 0;
+        result.record = parseRecordEntry(entries[0], state, result.ttlGiven);
+        result.record.line = 0;
+        return result;
+    } catch (const Failure& f) {
+        throw std::runtime_error(f.what());
+    }
+}
+
+std::vector<uint8_t> parseRdataText(uint16_t type, std::string_view rdata, const Name& origin) {
+    // The mnemonic, not TYPEnnn: ldns reads typed presentation only after a type it knows.
+    std::string line =
+        origin.toText() + " 0 IN " + ldnsw::typeToText(type) + " " + std::string(rdata);
+    return parseRecordText(line, origin).record.rdata;
+}
+
+std::optional<uint16_t> rrTypeFromText(std::string_view text) {
+    return ldnsw::typeFromText(text);
+}
+std::string rrTypeToText(uint16_t type) {
+    return ldnsw::typeToText(type);
+}
+std::string formatRecord(const Record& record) {
+    return ldnsw::formatRr(record);
+}
+std::string formatRdata(const Record& record) {
+    return ldnsw::formatRdata(record);
+}
+
+bool canonicalRecordLess(const Record& a, const Record& b) {
+    int c = a.owner.canonicalCompare(b.owner);
+    if (c != 0) return c < 0;
+    if (a.type != b.type) return a.type < b.type;
+    return a.rdata < b.rdata;
+}
+
+std::string formatZoneFile(const Name& origin, const std::vector<Record>& records) {
+    std::vector<const Record*> sorted;
+    sorted.reserve(records.size());
+    for (const auto& r : records) sorted.push_back(&r);
+    // SOA first (NSD and BIND expect it there), then canonical order.
+    std::sort(sorted.begin(), sorted.end(), [&](const Record* a, const Record* b) {
+        bool aSoa = a->type == rrtype::SOA && a->owner == origin;
+        bool bSoa = b->type == rrtype::SOA && b->owner == origin;
+        if (aSoa != bSoa) return aSoa;
+        return canonicalRecordLess(*a, *b);
+    });
+    std::string out = "; zone " + origin.toText() + ", " + std::to_string(records.size()) +
+                      " records, written by dnsctl\n$ORIGIN " + origin.toText() + "\n";
+    for (const Record* r : sorted) {
+        out += formatRecord(*r);
+        out.push_back('\n');
+    }
+    return out;
+}
+
+}  // namespace zones

@@ -1,0 +1,378 @@
+#include "zones/zone_store.hpp"
+
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "zones/ldns/rr_codec.hpp"
+#include "zones/schema.hpp"
+#include "zones/zone_file.hpp"
+#include "zones/zone_validator.hpp"
+
+namespace zones {
+namespace {
+
+struct Row {
+    int64_t id;
+    Record record;
+};
+
+std::string zoneSource(const Name& apex) {
+    return "zone " + apex.toText();
+}
+
+[[noreturn]] void rethrowSqlite(const SQLite::Database& db, const SQLite::Exception& e) {
+    int code = e.getErrorCode();
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+        throw std::runtime_error("database " + db.getFilename() +
+                                 " is locked by another writer (gave up after the busy timeout; "
+                                 "try again, or raise --busy-timeout)");
+    }
+    throw std::runtime_error("database " + db.getFilename() + ": " + e.what());
+}
+
+// Runs `body` inside one transaction and commits it; any exception rolls everything back
+// (the Transaction destructor) and surfaces as std::runtime_error.
+template <typename Body>
+auto inTransaction(SQLite::Database& db, SQLite::TransactionBehavior behavior, Body&& body) {
+    try {
+        SQLite::Transaction tx(db, behavior);
+        if constexpr (std::is_void_v<decltype(body())>) {
+            body();
+            tx.commit();
+        } else {
+            auto result = body();
+            tx.commit();
+            return result;
+        }
+    } catch (const SQLite::Exception& e) {
+        rethrowSqlite(db, e);
+    }
+}
+
+std::optional<ZoneInfo> selectZone(SQLite::Database& db, const Name& apex) {
+    SQLite::Statement q(db,
+                        "SELECT z.id, z.generation, z.created_at, z.updated_at,"
+                        " (SELECT count(*) FROM records r WHERE r.zone_id = z.id),"
+                        " (SELECT rdata FROM records r WHERE r.zone_id = z.id AND r.type = 6"
+                        "  AND r.owner = z.name LIMIT 1)"
+                        " FROM zones z WHERE z.name = ?");
+    q.bind(1, apex.toText());
+    if (!q.executeStep()) return std::nullopt;
+    ZoneInfo info;
+    info.id = q.getColumn(0).getInt64();
+    info.name = apex;
+    info.generation = q.getColumn(1).getInt64();
+    info.createdAtMs = q.getColumn(2).getInt64();
+    info.updatedAtMs = q.getColumn(3).getInt64();
+    info.recordCount = q.getColumn(4).getInt64();
+    if (!q.getColumn(5).isNull()) {
+        auto blob = static_cast<const uint8_t*>(q.getColumn(5).getBlob());
+        info.serial = ZoneStore::soaSerial({blob, blob + q.getColumn(5).getBytes()});
+    }
+    return info;
+}
+
+ZoneInfo requireZone(SQLite::Database& db, const Name& apex) {
+    auto zone = selectZone(db, apex);
+    if (!zone) throw std::runtime_error("zone " + apex.toText() + " does not exist");
+    return *zone;
+}
+
+std::vector<Row> selectRecords(SQLite::Database& db, int64_t zoneId) {
+    SQLite::Statement q(db,
+                        "SELECT id, owner, type, class, ttl, rdata FROM records WHERE zone_id = ?"
+                        " ORDER BY id");
+    q.bind(1, zoneId);
+    std::vector<Row> rows;
+    while (q.executeStep()) {
+        std::string ownerText = q.getColumn(1).getString();
+        auto owner = Name::fromText(ownerText);
+        if (!owner) {
+            throw std::runtime_error("record " + std::to_string(q.getColumn(0).getInt64()) +
+                                     " has an unreadable owner '" + ownerText + "'");
+        }
+        Record r;
+        r.owner = *owner;
+        r.type = uint16_t(q.getColumn(2).getInt());
+        r.rclass = uint16_t(q.getColumn(3).getInt());
+        r.ttl = uint32_t(q.getColumn(4).getInt64());
+        auto blob = static_cast<const uint8_t*>(q.getColumn(5).getBlob());
+        r.rdata.assign(blob, blob + q.getColumn(5).getBytes());
+        rows.push_back({q.getColumn(0).getInt64(), std::move(r)});
+    }
+    return rows;
+}
+
+void insertRecords(SQLite::Database& db, int64_t zoneId, const std::vector<Record>& records) {
+    SQLite::Statement ins(db,
+                          "INSERT INTO records (zone_id, owner, type, class, ttl, rdata)"
+                          " VALUES (?, ?, ?, ?, ?, ?)");
+    for (const Record& r : records) {
+        ins.reset();
+        ins.clearBindings();
+        ins.bind(1, zoneId);
+        ins.bind(2, r.owner.toText());
+        ins.bind(3, int(r.type));
+        ins.bind(4, int(r.rclass));
+        ins.bind(5, int64_t(r.ttl));
+        ins.bind(6, r.rdata.data(), int(r.rdata.size()));
+        ins.exec();
+    }
+}
+
+// The contract with dnsd: every committed change to a zone moves its generation by one.
+void bumpGeneration(SQLite::Database& db, int64_t zoneId) {
+    SQLite::Statement q(
+        db, "UPDATE zones SET generation = generation + 1, updated_at = ? WHERE id = ?");
+    q.bind(1, nowMs());
+    q.bind(2, zoneId);
+    q.exec();
+}
+
+void setSerial(std::vector<uint8_t>& soaRdata, uint32_t serial) {
+    size_t at = soaRdata.size() - 20;
+    soaRdata[at] = uint8_t(serial >> 24);
+    soaRdata[at + 1] = uint8_t(serial >> 16);
+    soaRdata[at + 2] = uint8_t(serial >> 8);
+    soaRdata[at + 3] = uint8_t(serial);
+}
+
+// RFC 1982 §3.2: is `a` ahead of `b`?
+bool serialAhead(uint32_t a, uint32_t b) {
+    uint32_t d = a - b;
+    return d != 0 && d < 0x80000000u;
+}
+
+std::vector<Record> recordsOf(const std::vector<Row>& rows) {
+    std::vector<Record> out;
+    out.reserve(rows.size());
+    for (const Row& row : rows) out.push_back(row.record);
+    return out;
+}
+
+Row* findSoa(std::vector<Row>& rows, const Name& apex) {
+    for (Row& row : rows)
+        if (row.record.type == rrtype::SOA && row.record.owner == apex) return &row;
+    return nullptr;
+}
+
+// Writes the SOA row with its serial advanced by one (RFC 1982 wrap-around).
+void bumpSerial(SQLite::Database& db, Row& soa) {
+    auto serial = ZoneStore::soaSerial(soa.record.rdata);
+    if (!serial) throw std::runtime_error("the SOA record has malformed RDATA");
+    setSerial(soa.record.rdata, *serial + 1);
+    SQLite::Statement q(db, "UPDATE records SET rdata = ?, ttl = ? WHERE id = ?");
+    q.bind(1, soa.record.rdata.data(), int(soa.record.rdata.size()));
+    q.bind(2, int64_t(soa.record.ttl));
+    q.bind(3, soa.id);
+    q.exec();
+}
+
+std::string describe(const Record& r) {
+    return r.owner.toText() + " " + rrTypeToText(r.type) + " " + formatRdata(r);
+}
+
+}  // namespace
+
+std::optional<uint32_t> ZoneStore::soaSerial(const std::vector<uint8_t>& rdata) {
+    if (rdata.size() < 22) return std::nullopt;
+    size_t at = rdata.size() - 20;
+    return uint32_t(rdata[at]) << 24 | uint32_t(rdata[at + 1]) << 16 |
+           uint32_t(rdata[at + 2]) << 8 | uint32_t(rdata[at + 3]);
+}
+
+ZoneInfo ZoneStore::importZone(const Name& apex, const std::vector<Record>& records, bool replace,
+                               const std::string& source) {
+    ZoneValidator::validate(apex, records, source);
+    return inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
+        auto existing = selectZone(db_, apex);
+        int64_t zoneId;
+        if (existing) {
+            if (!replace) {
+                throw std::runtime_error("zone " + apex.toText() +
+                                         " already exists (use --replace to replace its records)");
+            }
+            zoneId = existing->id;
+            SQLite::Statement del(db_, "DELETE FROM records WHERE zone_id = ?");
+            del.bind(1, zoneId);
+            del.exec();
+            bumpGeneration(db_, zoneId);
+        } else {
+            SQLite::Statement ins(db_,
+                                  "INSERT INTO zones (name, generation, created_at, updated_at)"
+                                  " VALUES (?, 1, ?, ?)");
+            int64_t now = nowMs();
+            ins.bind(1, apex.toText());
+            ins.bind(2, now);
+            ins.bind(3, now);
+            ins.exec();
+            zoneId = db_.getLastInsertRowid();
+        }
+        insertRecords(db_, zoneId, records);
+        return requireZone(db_, apex);
+    });
+}
+
+std::optional<ZoneInfo> ZoneStore::findZone(const Name& apex) {
+    return inTransaction(db_, SQLite::TransactionBehavior::DEFERRED,
+                         [&] { return selectZone(db_, apex); });
+}
+
+std::vector<ZoneInfo> ZoneStore::listZones() {
+    return inTransaction(db_, SQLite::TransactionBehavior::DEFERRED, [&] {
+        std::vector<ZoneInfo> out;
+        SQLite::Statement q(db_, "SELECT name FROM zones");
+        while (q.executeStep()) {
+            std::string text = q.getColumn(0).getString();
+            auto name = Name::fromText(text);
+            if (!name) throw std::runtime_error("zone with unreadable name '" + text + "'");
+            out.push_back(requireZone(db_, *name));
+        }
+        std::sort(out.begin(), out.end(), [](const ZoneInfo& a, const ZoneInfo& b) {
+            return a.name.canonicalCompare(b.name) < 0;
+        });
+        return out;
+    });
+}
+
+std::vector<Record> ZoneStore::zoneRecords(const Name& apex) {
+    return inTransaction(db_, SQLite::TransactionBehavior::DEFERRED,
+                         [&] { return recordsOf(selectRecords(db_, requireZone(db_, apex).id)); });
+}
+
+void ZoneStore::deleteZone(const Name& apex) {
+    inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
+        ZoneInfo zone = requireZone(db_, apex);
+        // Records go with the zone (ON DELETE CASCADE); deleted explicitly as well so that a
+        // connection without foreign keys enabled cannot leave orphans.
+        SQLite::Statement delRecords(db_, "DELETE FROM records WHERE zone_id = ?");
+        delRecords.bind(1, zone.id);
+        delRecords.exec();
+        SQLite::Statement delZone(db_, "DELETE FROM zones WHERE id = ?");
+        delZone.bind(1, zone.id);
+        delZone.exec();
+    });
+}
+
+Record ZoneStore::addRecord(const Name& apex, Record record, bool ttlGiven) {
+    return inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
+        ZoneInfo zone = requireZone(db_, apex);
+        std::vector<Row> rows = selectRecords(db_, zone.id);
+        Row* soa = findSoa(rows, apex);
+        if (!ttlGiven) {
+            const Row* sameSet = nullptr;
+            for (const Row& row : rows) {
+                if (row.record.owner == record.owner && row.record.type == record.type) {
+                    sameSet = &row;
+                    break;
+                }
+            }
+            if (sameSet) {
+                record.ttl = sameSet->record.ttl;
+            } else if (soa) {
+                record.ttl = soa->record.ttl;
+            } else {
+                throw std::runtime_error("no TTL given and the zone has no SOA to take one from");
+            }
+        }
+        auto canonical = ldnsw::canonicalRdata(record);
+        for (const Row& row : rows) {
+            if (row.record.owner == record.owner && row.record.type == record.type &&
+                ldnsw::canonicalRdata(row.record) == canonical) {
+                throw std::runtime_error("record already exists in zone " + apex.toText() + ": " +
+                                         describe(record));
+            }
+        }
+
+        bool replacesSoa = record.type == rrtype::SOA && record.owner == apex && soa;
+        if (replacesSoa) {
+            auto oldSerial = soaSerial(soa->record.rdata);
+            auto newSerial = soaSerial(record.rdata);
+            if (!oldSerial || !newSerial) throw std::runtime_error("malformed SOA RDATA");
+            if (!serialAhead(*newSerial, *oldSerial)) setSerial(record.rdata, *oldSerial + 1);
+            std::vector<Record> after = recordsOf(rows);
+            after[size_t(soa - rows.data())] = record;
+            ZoneValidator::validate(apex, after, zoneSource(apex));
+            SQLite::Statement q(db_, "UPDATE records SET rdata = ?, ttl = ? WHERE id = ?");
+            q.bind(1, record.rdata.data(), int(record.rdata.size()));
+            q.bind(2, int64_t(record.ttl));
+            q.bind(3, soa->id);
+            q.exec();
+        } else {
+            std::vector<Record> after = recordsOf(rows);
+            after.push_back(record);
+            ZoneValidator::validate(apex, after, zoneSource(apex));
+            insertRecords(db_, zone.id, {record});
+            if (soa) bumpSerial(db_, *soa);
+        }
+        bumpGeneration(db_, zone.id);
+        return record;
+    });
+}
+
+size_t ZoneStore::deleteRecords(const Name& apex, const Name& owner, uint16_t type,
+                                const std::optional<std::vector<uint8_t>>& rdata) {
+    return inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
+        ZoneInfo zone = requireZone(db_, apex);
+        if (type == rrtype::SOA && owner == apex) {
+            throw std::runtime_error(
+                "the SOA record cannot be deleted (add a new SOA to replace it, or delete the "
+                "zone)");
+        }
+        std::vector<Row> rows = selectRecords(db_, zone.id);
+        std::optional<std::vector<uint8_t>> canonical;
+        if (rdata)
+            canonical = ldnsw::canonicalRdata(Record{owner, type, rrclass::IN, 0, *rdata, 0});
+        std::vector<int64_t> doomed;
+        std::vector<Record> after;
+        for (const Row& row : rows) {
+            bool match = row.record.owner == owner && row.record.type == type &&
+                         (!canonical || ldnsw::canonicalRdata(row.record) == *canonical);
+            if (match) {
+                doomed.push_back(row.id);
+            } else {
+                after.push_back(row.record);
+            }
+        }
+        if (doomed.empty()) {
+            throw std::runtime_error("no " + owner.toText() + " " + rrTypeToText(type) + " record" +
+                                     (rdata ? " with that RDATA" : "") + " in zone " +
+                                     apex.toText());
+        }
+        ZoneValidator::validate(apex, after, zoneSource(apex));
+        SQLite::Statement del(db_, "DELETE FROM records WHERE id = ?");
+        for (int64_t id : doomed) {
+            del.reset();
+            del.bind(1, id);
+            del.exec();
+        }
+        if (Row* soa = findSoa(rows, apex)) bumpSerial(db_, *soa);
+        bumpGeneration(db_, zone.id);
+        return doomed.size();
+    });
+}
+
+std::vector<Record> ZoneStore::listRecords(const Name& apex, const std::optional<Name>& owner,
+                                           const std::optional<uint16_t>& type) {
+    std::vector<Record> all = zoneRecords(apex);
+    std::vector<Record> out;
+    for (Record& r : all) {
+        if (owner && r.owner != *owner) continue;
+        if (type && r.type != *type) continue;
+        out.push_back(std::move(r));
+    }
+    std::stable_sort(out.begin(), out.end(), [&](const Record& a, const Record& b) {
+        bool aSoa = a.type == rrtype::SOA && a.owner == apex;
+        bool bSoa = b.type == rrtype::SOA && b.owner == apex;
+        if (aSoa != bSoa) return aSoa;
+        return canonicalRecordLess(a, b);
+    });
+    return out;
+}
+
+}  // namespace zones

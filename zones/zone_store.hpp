@@ -1,0 +1,78 @@
+// zones::ZoneStore — every read and write of the zones and records tables.
+//
+// Contract: each public method is one transaction (writes use BEGIN IMMEDIATE, so two writers
+// queue instead of deadlocking); it either commits completely or throws std::runtime_error and
+// leaves the database exactly as it was. Every write validates the resulting zone with
+// ZoneValidator before anything is written, adds 1 to zones.generation and sets updated_at
+// (dnsd rebuilds a zone exactly when its generation changes — callers may rely on this).
+// Record-level writes also advance the SOA serial by one (RFC 1982); an import keeps the serial
+// of the file. Owners are stored as Name::toText() (absolute, lower case), RDATA as
+// uncompressed wire bytes. A busy database (another writer beyond the connection's busy
+// timeout) is reported as "database ... is locked by another writer".
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "zones/name.hpp"
+#include "zones/record.hpp"
+
+namespace zones {
+
+struct ZoneInfo {
+    int64_t id = 0;
+    Name name;
+    int64_t generation = 0;
+    int64_t createdAtMs = 0;
+    int64_t updatedAtMs = 0;
+    int64_t recordCount = 0;
+    std::optional<uint32_t> serial;  // from the SOA record
+};
+
+class ZoneStore {
+  public:
+    explicit ZoneStore(SQLite::Database& db) : db_(db) {}
+
+    // Creates the zone from `records` (already parsed; validated here). With `replace`, an
+    // existing zone's records are replaced instead (its id and created_at stay); without it an
+    // existing zone is an error. `source` names the records' origin for messages (file name).
+    ZoneInfo importZone(const Name& apex, const std::vector<Record>& records, bool replace,
+                        const std::string& source);
+
+    std::optional<ZoneInfo> findZone(const Name& apex);
+    std::vector<ZoneInfo> listZones();
+
+    // All records of the zone (throws if there is no such zone), in insertion order.
+    std::vector<Record> zoneRecords(const Name& apex);
+
+    // Throws if there is no such zone.
+    void deleteZone(const Name& apex);
+
+    // Adds one record. Without `ttlGiven` the record takes the TTL of its RRset if that
+    // exists, else the TTL of the zone's SOA record. Adding an SOA replaces the zone's SOA
+    // (serial: the given one if it is ahead in RFC 1982 terms, else the old one plus one).
+    // Adding an RR that is already there is an error. Returns the stored record.
+    Record addRecord(const Name& apex, Record record, bool ttlGiven);
+
+    // Deletes the records at `owner` of `type` (only the one with these RDATA if given,
+    // compared as DNS does: names case-insensitively). Deleting nothing is an error, and so is
+    // deleting the SOA. Returns how many records were deleted.
+    size_t deleteRecords(const Name& apex, const Name& owner, uint16_t type,
+                         const std::optional<std::vector<uint8_t>>& rdata);
+
+    // Records of the zone, optionally only at `owner` and/or of `type`, in canonical order.
+    std::vector<Record> listRecords(const Name& apex, const std::optional<Name>& owner,
+                                    const std::optional<uint16_t>& type);
+
+    // The serial in SOA RDATA (the first of the five trailing 32-bit fields).
+    static std::optional<uint32_t> soaSerial(const std::vector<uint8_t>& rdata);
+
+  private:
+    SQLite::Database& db_;
+};
+
+}  // namespace zones
