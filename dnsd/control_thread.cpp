@@ -40,11 +40,27 @@ void ControlThread::reloadOnce(bool force) {
     }
 }
 
+void ControlThread::checkController() {
+    int64_t now = zones::nowMs();
+    if (now - lastControllerCheck_ < 1000) return;
+    lastControllerCheck_ = now;
+    int64_t beat = loader_->controllerHeartbeat();
+    int state = beat < 0 ? 0 : (now - beat > kControllerStaleMs ? 2 : 1);
+    if (state == controllerState_) return;
+    if (state == 2)
+        logError("controller stale: dnsd-probe last reported " +
+                 std::to_string((now - beat) / 1000) + " s ago; serving its last decisions");
+    else if (state == 1 && controllerState_ == 2)
+        logInfo("controller back: dnsd-probe is reporting again");
+    controllerState_ = state;
+}
+
 void ControlThread::run() {
     pthread_setname_np(pthread_self(), "dnsd/control");
     while (!stop_.load()) {
         bool force = reload_.exchange(false);
         reloadOnce(force);
+        checkController();
         state_.reap();
         std::this_thread::sleep_for(std::chrono::milliseconds(pollMs_));
     }

@@ -22,9 +22,13 @@ class ControlThread {
     void run();
     void requestReload() { reload_.store(true); }
     uint64_t failures() const { return failures_.load(); }
+    // A heartbeat older than this means dnsd-probe is not running: dnsd keeps serving the
+    // last decisions (fail-static) and says so.
+    static constexpr int64_t kControllerStaleMs = 5000;
 
   private:
     void reloadOnce(bool force);
+    void checkController();
 
     std::unique_ptr<StateLoader> loader_;
     StateHolder& state_;
@@ -33,6 +37,8 @@ class ControlThread {
     std::atomic<bool> reload_{false};
     std::atomic<uint64_t> failures_{0};
     std::string lastError_;
+    int64_t lastControllerCheck_ = 0;
+    int controllerState_ = 0;  // 0 unknown, 1 fresh, 2 stale
 };
 
 }  // namespace dnsd

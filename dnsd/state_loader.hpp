@@ -26,6 +26,9 @@ class StateLoader {
 
     std::shared_ptr<const ServedState> load(const ServedState* previous);
 
+    // When dnsd-probe last wrote its heartbeat (ms), or -1 if it never has.
+    int64_t controllerHeartbeat();
+
   private:
     struct CachedZone {
         uint64_t generation = 0;

@@ -13,6 +13,8 @@
 namespace dnsd {
 namespace {
 
+constexpr size_t kMaxPendingOutput = 1 << 20;
+
 int64_t monotonicMs() {
     using namespace std::chrono;
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
@@ -111,6 +113,8 @@ void TcpServer::run() {
             c.out.insert(c.out.end(), response.begin(), response.begin() + long(r.size));
         }
         c.in.erase(c.in.begin(), c.in.begin() + long(pos));
+        // A client that pipelines without reading its answers gets cut off, not buffered forever.
+        if (c.out.size() - c.outSent > kMaxPendingOutput) return false;
         return flush(c);
     };
 
