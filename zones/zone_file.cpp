@@ -211,6 +211,7 @@ std::string join(const std::vector<std::string>& tokens, size_t from) {
 // The state a master file carries from one entry to the next.
 struct ParseState {
     std::optional<Name> origin;
+    std::string originText;              // the origin as written (case kept), absolute
     std::optional<uint32_t> defaultTtl;  // $TTL
     std::optional<uint32_t> lastTtl;     // last explicit TTL (RFC 1035 fallback)
     std::optional<Name> previousOwner;
@@ -232,7 +233,13 @@ void applyDirective(const Entry& entry, ParseState& state) {
     const std::string& d = entry.tokens[0];
     if (iequals(d, "$ORIGIN")) {
         if (entry.tokens.size() != 2) throw Failure(entry.line, "$ORIGIN takes exactly one name");
-        state.origin = resolveName(entry.tokens[1], state, entry.line, "$ORIGIN name");
+        const std::string& token = entry.tokens[1];
+        state.origin = resolveName(token, state, entry.line, "$ORIGIN name");
+        if (isAbsoluteText(token)) {
+            state.originText = token;
+        } else {
+            state.originText = token + (state.originText == "." ? "" : ".") + state.originText;
+        }
     } else if (iequals(d, "$TTL")) {
         if (entry.tokens.size() != 2) throw Failure(entry.line, "$TTL takes exactly one value");
         auto ttl = parseTtl(entry.tokens[1]);
@@ -295,7 +302,7 @@ Record parseRecordEntry(const Entry& entry, ParseState& state, bool& ttlGiven) {
     std::string rdata = join(tokens, pos);
     std::string text =
         owner.toText() + " " + std::to_string(ttl.value_or(0)) + " IN " + typeToken + " " + rdata;
-    auto parsed = ldnsw::parseRr(text, state.origin ? &*state.origin : nullptr);
+    auto parsed = ldnsw::parseRr(text, state.origin ? &state.originText : nullptr);
     if (!parsed.record) {
         if (parsed.usedMissingOrigin)
             throw Failure(entry.line,
@@ -329,6 +336,7 @@ ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
     ZoneFile result{fileName, Name(), {}};
     ParseState state;
     state.origin = zone;
+    if (zone) state.originText = zone->toText();
     std::unordered_set<std::string> seen;
     try {
         for (const Entry& entry : splitEntries(text)) {
@@ -372,6 +380,7 @@ ZoneFile loadZoneFile(const std::string& path, const std::optional<Name>& zone) 
 RecordText parseRecordText(std::string_view text, const Name& origin) {
     ParseState state;
     state.origin = origin;
+    state.originText = origin.toText();
     try {
         auto entries = splitEntries(text);
         if (entries.size() != 1)

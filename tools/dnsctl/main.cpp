@@ -105,8 +105,9 @@ int main(int argc, char** argv) {
         return command->run(rest, context);
     } catch (const dnsctl::UsageError& e) {
         std::string who = commandName.empty() ? "dnsctl" : "dnsctl " + commandName;
-        std::cerr << who << ": " << e.what() << "\n";
-        if (!commandName.empty()) std::cerr << "(see dnsctl " << commandName << " --help)\n";
+        std::cerr << who << ": " << e.what();
+        if (!commandName.empty()) std::cerr << " (see dnsctl " << commandName << " --help)";
+        std::cerr << "\n";
         return 2;
     } catch (const SQLite::Exception& e) {
         std::string what = e.what();

@@ -12,11 +12,6 @@ namespace {
 // (it ends up below this name) instead of silently turning absolute below the root.
 constexpr const char* kNoOrigin = "origin-unknown.dnsd.invalid.";
 
-RdfPtr nameToRdf(const Name& name) {
-    auto wire = name.wire();
-    return RdfPtr(ldns_dname_new_frm_data(uint16_t(wire.size()), wire.data()));
-}
-
 // Types whose usual presentation form NSD 4, Knot 3 and ldns all read and write the same way.
 // Any other type is exported in RFC 3597 generic form, which every RFC 3597 server must read.
 bool presentationIsPortable(uint16_t type) {
@@ -111,11 +106,11 @@ bool isBelow(const ldns_rdf* name, const ldns_rdf* ancestor) {
 
 }  // namespace
 
-ParseResult parseRr(const std::string& text, const Name* origin) {
+ParseResult parseRr(const std::string& text, const std::string* origin) {
     ParseResult result;
-    RdfPtr originRdf(origin ? nameToRdf(*origin) : RdfPtr(ldns_dname_new_frm_str(kNoOrigin)));
+    RdfPtr originRdf(ldns_dname_new_frm_str(origin ? origin->c_str() : kNoOrigin));
     if (!originRdf) {
-        result.error = "out of memory";
+        result.error = "bad origin";
         return result;
     }
     ldns_rr* raw = nullptr;

@@ -28,8 +28,10 @@ struct ParseResult {
     bool usedMissingOrigin = false;
 };
 
-// `origin` may be null: relative RDATA names are then an error the caller reports.
-ParseResult parseRr(const std::string& text, const Name* origin);
+// `origin` is absolute presentation text, kept as written so that names completed with it keep
+// their case the way NSD keeps it; null means no origin is known: relative RDATA names are
+// then an error the caller reports.
+ParseResult parseRr(const std::string& text, const std::string* origin);
 
 // One line, no trailing newline: "owner TTL IN TYPE RDATA" with the owner absolute.
 std::string formatRr(const Record& record);
