@@ -96,7 +96,8 @@ std::string jsonString(const std::string& in) {
 
 void appendEvent(SQLite::Database& db, const std::string& pool, const std::string& member,
                  const std::string& kind, const std::string& message, const std::string& details) {
-    SQLite::Statement q(db, "INSERT INTO events (at, pool, member, kind, message, details) VALUES (?,?,?,?,?,?)");
+    SQLite::Statement q(
+        db, "INSERT INTO events (at, pool, member, kind, message, details) VALUES (?,?,?,?,?,?)");
     q.bind(1, nowMs());
     if (pool.empty())
         q.bind(2);
@@ -112,12 +113,17 @@ void appendEvent(SQLite::Database& db, const std::string& pool, const std::strin
     q.exec();
 }
 
-std::vector<EventRow> readEvents(SQLite::Database& db, int64_t afterId, int64_t sinceMs, int limit) {
-    std::string sql = "SELECT id, at, pool, member, kind, message, details FROM events WHERE id > ? AND at >= ? ORDER BY id";
+std::vector<EventRow> readEvents(SQLite::Database& db, int64_t afterId, int64_t sinceMs,
+                                 int limit) {
+    std::string sql =
+        "SELECT id, at, pool, member, kind, message, details FROM events WHERE id > ? AND at >= ? "
+        "ORDER BY id";
     if (limit > 0) {
         // The newest `limit`, still printed oldest first.
-        sql = "SELECT * FROM (SELECT id, at, pool, member, kind, message, details FROM events WHERE id > ? AND at >= ? ORDER BY id DESC LIMIT " +
-              std::to_string(limit) + ") ORDER BY id";
+        sql =
+            "SELECT * FROM (SELECT id, at, pool, member, kind, message, details FROM events WHERE "
+            "id > ? AND at >= ? ORDER BY id DESC LIMIT " +
+            std::to_string(limit) + ") ORDER BY id";
     }
     SQLite::Statement q(db, sql);
     q.bind(1, afterId);
@@ -138,7 +144,9 @@ std::vector<EventRow> readEvents(SQLite::Database& db, int64_t afterId, int64_t 
 }
 
 void PoolStore::validatePool(const PoolDef& p) {
-    auto fail = [&](const std::string& what) { throw std::runtime_error("pool " + p.name + ": " + what); };
+    auto fail = [&](const std::string& what) {
+        throw std::runtime_error("pool " + p.name + ": " + what);
+    };
     if (p.name.empty() || p.name.find_first_of(" \t\n") != std::string::npos)
         throw std::runtime_error("pool name must be non-empty without spaces");
     if (p.rtype != 1 && p.rtype != 28 && p.rtype != 5) fail("type must be A, AAAA or CNAME");
@@ -147,7 +155,8 @@ void PoolStore::validatePool(const PoolDef& p) {
     if (p.maxAnswers < 0 || p.maxAnswers > 64) fail("max-answers must be 0 (all) .. 64");
     if (p.allDown != "serve-all" && p.allDown != "fallback" && p.allDown != "nodata")
         fail("all-down must be serve-all, fallback or nodata (got '" + p.allDown + "')");
-    if (p.allDown == "fallback" && p.fallback.empty()) fail("all-down fallback needs --fallback VALUE");
+    if (p.allDown == "fallback" && p.fallback.empty())
+        fail("all-down fallback needs --fallback VALUE");
     if (!p.fallback.empty()) canonicalValue(p, p.fallback);
     if (p.failback != "auto" && p.failback != "manual") fail("failback must be auto or manual");
     if (p.approval != "auto" && p.approval != "manual") fail("approval must be auto or manual");
@@ -156,8 +165,8 @@ void PoolStore::validatePool(const PoolDef& p) {
 
 std::string PoolStore::canonicalValue(const PoolDef& pool, const std::string& value) {
     auto fail = [&](const std::string& want) {
-        throw std::runtime_error("'" + value + "' is not " + want + " (pool " + pool.name + " is type " +
-                                 rtypeName(pool.rtype) + ")");
+        throw std::runtime_error("'" + value + "' is not " + want + " (pool " + pool.name +
+                                 " is type " + rtypeName(pool.rtype) + ")");
     };
     if (pool.rtype == 1 || pool.rtype == 28) {
         int af = pool.rtype == 1 ? AF_INET : AF_INET6;
@@ -179,7 +188,9 @@ std::string PoolStore::canonicalValue(const PoolDef& pool, const std::string& va
 void PoolStore::checkOwnerFree(const PoolDef& p) {
     // A name is served either by a pool or by static data of that type, never both; CNAME
     // cannot coexist with anything.
-    SQLite::Statement r(db_, "SELECT type FROM records WHERE zone_id=? AND owner=? AND (type=? OR type=5 OR ?=5) LIMIT 1");
+    SQLite::Statement r(db_,
+                        "SELECT type FROM records WHERE zone_id=? AND owner=? AND (type=? OR "
+                        "type=5 OR ?=5) LIMIT 1");
     r.bind(1, p.zoneId);
     r.bind(2, p.owner);
     r.bind(3, p.rtype);
@@ -187,17 +198,20 @@ void PoolStore::checkOwnerFree(const PoolDef& p) {
     if (r.executeStep()) {
         int t = r.getColumn(0).getInt();
         throw std::runtime_error(p.owner + " already has static " +
-                                 (t == 1 || t == 28 || t == 5 ? std::string(rtypeName(t)) : "type " + std::to_string(t)) +
+                                 (t == 1 || t == 28 || t == 5 ? std::string(rtypeName(t))
+                                                              : "type " + std::to_string(t)) +
                                  " records; remove them before binding pool " + p.name + " to it");
     }
-    SQLite::Statement o(db_, "SELECT name, rtype FROM pools WHERE owner=? AND (rtype=? OR rtype=5 OR ?=5) AND id<>? LIMIT 1");
+    SQLite::Statement o(db_,
+                        "SELECT name, rtype FROM pools WHERE owner=? AND (rtype=? OR rtype=5 OR "
+                        "?=5) AND id<>? LIMIT 1");
     o.bind(1, p.owner);
     o.bind(2, p.rtype);
     o.bind(3, p.rtype);
     o.bind(4, p.id);
     if (o.executeStep())
-        throw std::runtime_error(p.owner + " " + rtypeName(o.getColumn(1).getInt()) + " is already bound to pool " +
-                                 o.getColumn(0).getString());
+        throw std::runtime_error(p.owner + " " + rtypeName(o.getColumn(1).getInt()) +
+                                 " is already bound to pool " + o.getColumn(0).getString());
 }
 
 int64_t PoolStore::createPool(PoolDef& p, const std::string& zone, const std::string& name) {
@@ -210,7 +224,8 @@ int64_t PoolStore::createPool(PoolDef& p, const std::string& zone, const std::st
         SQLite::Statement q(db_, "SELECT id, name FROM zones WHERE name=?");
         q.bind(1, z->toText());
         if (!q.executeStep())
-            throw std::runtime_error("no zone " + z->toText() + " in the database (pools live inside a zone dnsd serves)");
+            throw std::runtime_error("no zone " + z->toText() +
+                                     " in the database (pools live inside a zone dnsd serves)");
         p.zoneId = q.getColumn(0).getInt64();
         p.zone = q.getColumn(1).getString();
         owner = Name::fromText(name.empty() ? "@" : name, &*z);
@@ -235,9 +250,11 @@ int64_t PoolStore::createPool(PoolDef& p, const std::string& zone, const std::st
     }
     p.owner = owner->toText();
     checkOwnerFree(p);
-    SQLite::Statement ins(db_, "INSERT INTO pools (name, zone_id, owner, rtype, ttl, max_answers, all_down, fallback, "
-                               "failback, hold_down_ms, approval, degraded_ttl, created_at, updated_at) "
-                               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?13)");
+    SQLite::Statement ins(
+        db_,
+        "INSERT INTO pools (name, zone_id, owner, rtype, ttl, max_answers, all_down, fallback, "
+        "failback, hold_down_ms, approval, degraded_ttl, created_at, updated_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?13)");
     ins.bind(1, p.name);
     ins.bind(2, p.zoneId);
     ins.bind(3, p.owner);
@@ -263,8 +280,10 @@ int64_t PoolStore::createPool(PoolDef& p, const std::string& zone, const std::st
 
 void PoolStore::updatePool(const PoolDef& p) {
     validatePool(p);
-    SQLite::Statement q(db_, "UPDATE pools SET ttl=?, max_answers=?, all_down=?, fallback=?, failback=?, "
-                             "hold_down_ms=?, approval=?, degraded_ttl=?, updated_at=? WHERE id=?");
+    SQLite::Statement q(
+        db_,
+        "UPDATE pools SET ttl=?, max_answers=?, all_down=?, fallback=?, failback=?, "
+        "hold_down_ms=?, approval=?, degraded_ttl=?, updated_at=? WHERE id=?");
     q.bind(1, p.ttl);
     q.bind(2, p.maxAnswers);
     q.bind(3, p.allDown);
@@ -320,8 +339,10 @@ void linkProbes(SQLite::Database& db, int64_t memberId, const std::vector<std::s
         SQLite::Statement find(db, "SELECT id FROM probes WHERE name=?");
         find.bind(1, name);
         if (!find.executeStep())
-            throw std::runtime_error("no probe named " + name + " (create it with dnsctl probe add)");
-        SQLite::Statement ins(db, "INSERT OR IGNORE INTO member_probes (member_id, probe_id) VALUES (?,?)");
+            throw std::runtime_error("no probe named " + name +
+                                     " (create it with dnsctl probe add)");
+        SQLite::Statement ins(
+            db, "INSERT OR IGNORE INTO member_probes (member_id, probe_id) VALUES (?,?)");
         ins.bind(1, memberId);
         ins.bind(2, find.getColumn(0).getInt64());
         ins.exec();
@@ -341,8 +362,11 @@ void validateMember(const MemberDef& m) {
 int64_t PoolStore::addMember(const PoolDef& pool, MemberDef& m) {
     m.value = canonicalValue(pool, m.value);
     validateMember(m);
-    if (findMember(pool, m.value)) throw std::runtime_error(m.value + " is already a member of pool " + pool.name);
-    SQLite::Statement q(db_, "INSERT INTO members (pool_id, value, priority, weight, admin, drained, created_at) VALUES (?,?,?,?,?,?,?)");
+    if (findMember(pool, m.value))
+        throw std::runtime_error(m.value + " is already a member of pool " + pool.name);
+    SQLite::Statement q(db_,
+                        "INSERT INTO members (pool_id, value, priority, weight, admin, drained, "
+                        "created_at) VALUES (?,?,?,?,?,?,?)");
     q.bind(1, pool.id);
     q.bind(2, m.value);
     q.bind(3, m.priority);
@@ -357,14 +381,18 @@ int64_t PoolStore::addMember(const PoolDef& pool, MemberDef& m) {
     std::string probes;
     for (const auto& p : m.probes) probes += (probes.empty() ? "" : ", ") + p;
     appendEvent(db_, pool.name, m.value, "admin-member-add",
-                "member " + m.value + " added to pool " + pool.name + " (priority " + std::to_string(m.priority) +
+                "member " + m.value + " added to pool " + pool.name + " (priority " +
+                    std::to_string(m.priority) +
                     (probes.empty() ? ", no probes: always up" : ", probes " + probes) + ")");
     return m.id;
 }
 
-void PoolStore::updateMember(const PoolDef& pool, const MemberDef& m, const std::string& what) {
+void PoolStore::updateMember(const PoolDef& pool, const MemberDef& m, const std::string& kind,
+                             const std::string& message) {
     validateMember(m);
-    SQLite::Statement q(db_, "UPDATE members SET priority=?, weight=?, admin=?, drained=?, drain_start=?, drain_end=? WHERE id=?");
+    SQLite::Statement q(db_,
+                        "UPDATE members SET priority=?, weight=?, admin=?, drained=?, "
+                        "drain_start=?, drain_end=? WHERE id=?");
     q.bind(1, m.priority);
     q.bind(2, m.weight);
     q.bind(3, m.admin);
@@ -379,8 +407,7 @@ void PoolStore::updateMember(const PoolDef& pool, const MemberDef& m, const std:
     t.bind(1, nowMs());
     t.bind(2, pool.id);
     t.exec();
-    appendEvent(db_, pool.name, m.value, what.rfind("admin-", 0) == 0 ? what : "admin-member-set",
-                what.rfind("admin-", 0) == 0 ? "member " + m.value + ": " + what.substr(6) : what);
+    appendEvent(db_, pool.name, m.value, kind, message);
 }
 
 void PoolStore::removeMember(const PoolDef& pool, const std::string& value) {
@@ -388,7 +415,8 @@ void PoolStore::removeMember(const PoolDef& pool, const std::string& value) {
     SQLite::Statement q(db_, "DELETE FROM members WHERE pool_id=? AND value=?");
     q.bind(1, pool.id);
     q.bind(2, canonical);
-    if (q.exec() != 1) throw std::runtime_error(canonical + " is not a member of pool " + pool.name);
+    if (q.exec() != 1)
+        throw std::runtime_error(canonical + " is not a member of pool " + pool.name);
     appendEvent(db_, pool.name, canonical, "admin-member-remove",
                 "member " + canonical + " removed from pool " + pool.name);
 }
@@ -401,9 +429,11 @@ std::optional<MemberDef> PoolStore::findMember(const PoolDef& pool, const std::s
 }
 
 std::vector<MemberDef> PoolStore::members(int64_t poolId) {
-    SQLite::Statement q(db_, "SELECT id, pool_id, value, priority, weight, admin, drained, drain_start, drain_end, "
-                             "health, health_since, last_ok, last_message, last_latency_us, last_checked_at "
-                             "FROM members WHERE pool_id=? ORDER BY priority, value");
+    SQLite::Statement q(
+        db_,
+        "SELECT id, pool_id, value, priority, weight, admin, drained, drain_start, drain_end, "
+        "health, health_since, last_ok, last_message, last_latency_us, last_checked_at "
+        "FROM members WHERE pool_id=? ORDER BY priority, value");
     q.bind(1, poolId);
     std::vector<MemberDef> out;
     while (q.executeStep()) {
@@ -426,7 +456,9 @@ std::vector<MemberDef> PoolStore::members(int64_t poolId) {
         out.push_back(std::move(m));
     }
     for (auto& m : out) {
-        SQLite::Statement p(db_, "SELECT p.name FROM member_probes mp JOIN probes p ON p.id = mp.probe_id WHERE mp.member_id=? ORDER BY p.name");
+        SQLite::Statement p(db_,
+                            "SELECT p.name FROM member_probes mp JOIN probes p ON p.id = "
+                            "mp.probe_id WHERE mp.member_id=? ORDER BY p.name");
         p.bind(1, m.id);
         while (p.executeStep()) m.probes.push_back(p.getColumn(0).getString());
     }
@@ -434,8 +466,10 @@ std::vector<MemberDef> PoolStore::members(int64_t poolId) {
 }
 
 std::optional<DecisionRow> PoolStore::decision(int64_t poolId) {
-    SQLite::Statement q(db_, "SELECT served, ttl, decided_at, reason, active_tier, all_down, degraded, pending_tier, "
-                             "pending_since, pending_reason FROM pool_decisions WHERE pool_id=?");
+    SQLite::Statement q(
+        db_,
+        "SELECT served, ttl, decided_at, reason, active_tier, all_down, degraded, pending_tier, "
+        "pending_since, pending_reason FROM pool_decisions WHERE pool_id=?");
     q.bind(1, poolId);
     if (!q.executeStep()) return std::nullopt;
     DecisionRow d;
@@ -453,18 +487,21 @@ std::optional<DecisionRow> PoolStore::decision(int64_t poolId) {
 }
 
 int64_t PoolStore::addRequest(const PoolDef& pool, const std::string& kind) {
-    SQLite::Statement q(db_, "INSERT INTO pool_requests (pool_id, kind, requested_at) VALUES (?,?,?)");
+    SQLite::Statement q(db_,
+                        "INSERT INTO pool_requests (pool_id, kind, requested_at) VALUES (?,?,?)");
     q.bind(1, pool.id);
     q.bind(2, kind);
     q.bind(3, nowMs());
     q.exec();
     int64_t id = db_.getLastInsertRowid();
-    appendEvent(db_, pool.name, "", "admin-" + kind, "operator requested " + kind + " of pool " + pool.name);
+    appendEvent(db_, pool.name, "", "admin-" + kind,
+                "operator requested " + kind + " of pool " + pool.name);
     return id;
 }
 
 std::optional<std::string> PoolStore::requestResult(int64_t id) {
-    SQLite::Statement q(db_, "SELECT result FROM pool_requests WHERE id=? AND handled_at IS NOT NULL");
+    SQLite::Statement q(db_,
+                        "SELECT result FROM pool_requests WHERE id=? AND handled_at IS NOT NULL");
     q.bind(1, id);
     if (!q.executeStep()) return std::nullopt;
     return text(q, 0);

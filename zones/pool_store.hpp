@@ -89,7 +89,9 @@ class PoolStore {
     static std::string canonicalValue(const PoolDef& pool, const std::string& value);
 
     int64_t addMember(const PoolDef& pool, MemberDef& member);
-    void updateMember(const PoolDef& pool, const MemberDef& member, const std::string& what);
+    // Writes priority, weight, admin and drain state and the probe list, with an event.
+    void updateMember(const PoolDef& pool, const MemberDef& member, const std::string& eventKind,
+                      const std::string& eventMessage);
     void removeMember(const PoolDef& pool, const std::string& value);
     std::optional<MemberDef> findMember(const PoolDef& pool, const std::string& value);
     std::vector<MemberDef> members(int64_t poolId);

@@ -101,7 +101,8 @@ int ProbeDef::effectivePort() const {
 
 void ProbeStore::validate(const ProbeDef& p) {
     auto fail = [&](const std::string& what) {
-        throw std::runtime_error("probe " + (p.name.empty() ? std::string("?") : p.name) + ": " + what);
+        throw std::runtime_error("probe " + (p.name.empty() ? std::string("?") : p.name) + ": " +
+                                 what);
     };
     if (p.name.empty() || p.name.find_first_of(" \t\n") != std::string::npos)
         fail("name must be non-empty without spaces");
@@ -110,7 +111,8 @@ void ProbeStore::validate(const ProbeDef& p) {
     for (const char* t : kTypes) known |= p.type == t;
     if (!known) fail("unknown type '" + p.type + "' (tcp, http, https, dns, icmp, exec)");
     if (p.intervalMs <= 0) fail("interval must be greater than zero");
-    if (p.intervalMs < 100) fail("interval " + formatDurationMs(p.intervalMs) + " is below the 100ms minimum");
+    if (p.intervalMs < 100)
+        fail("interval " + formatDurationMs(p.intervalMs) + " is below the 100ms minimum");
     if (p.timeoutMs <= 0) fail("timeout must be greater than zero");
     if (p.timeoutMs >= p.intervalMs)
         fail("timeout " + formatDurationMs(p.timeoutMs) + " must be shorter than the interval " +
@@ -133,7 +135,8 @@ void ProbeStore::validate(const ProbeDef& p) {
     size_t start = 0;
     while (start < p.headers.size()) {
         size_t end = p.headers.find('\n', start);
-        std::string line = p.headers.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        std::string line =
+            p.headers.substr(start, end == std::string::npos ? std::string::npos : end - start);
         if (line.find(':') == std::string::npos || line.find(':') == 0)
             fail("header '" + line + "' is not 'Name: value'");
         if (end == std::string::npos) break;
@@ -144,11 +147,12 @@ void ProbeStore::validate(const ProbeDef& p) {
 int64_t ProbeStore::create(const ProbeDef& p) {
     validate(p);
     if (find(p.name)) throw std::runtime_error("probe " + p.name + " already exists");
-    SQLite::Statement q(db_, std::string("INSERT INTO probes (name, type, port, interval_ms, timeout_ms, "
-                                         "rise, fall, target, method, path, host_header, user_agent, "
-                                         "headers, expect, body, sni, verify, query, qtype, command, "
-                                         "updated_at, created_at) VALUES "
-                                         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?21)"));
+    SQLite::Statement q(
+        db_, std::string("INSERT INTO probes (name, type, port, interval_ms, timeout_ms, "
+                         "rise, fall, target, method, path, host_header, user_agent, "
+                         "headers, expect, body, sni, verify, query, qtype, command, "
+                         "updated_at, created_at) VALUES "
+                         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?21)"));
     bindProbe(q, p);
     q.exec();
     int64_t id = db_.getLastInsertRowid();
@@ -158,10 +162,12 @@ int64_t ProbeStore::create(const ProbeDef& p) {
 
 void ProbeStore::update(const ProbeDef& p) {
     validate(p);
-    SQLite::Statement q(db_, "UPDATE probes SET name=?, type=?, port=?, interval_ms=?, timeout_ms=?, "
-                             "rise=?, fall=?, target=?, method=?, path=?, host_header=?, user_agent=?, "
-                             "headers=?, expect=?, body=?, sni=?, verify=?, query=?, qtype=?, command=?, "
-                             "updated_at=? WHERE id=?");
+    SQLite::Statement q(
+        db_,
+        "UPDATE probes SET name=?, type=?, port=?, interval_ms=?, timeout_ms=?, "
+        "rise=?, fall=?, target=?, method=?, path=?, host_header=?, user_agent=?, "
+        "headers=?, expect=?, body=?, sni=?, verify=?, query=?, qtype=?, command=?, "
+        "updated_at=? WHERE id=?");
     bindProbe(q, p);
     q.bind(22, p.id);
     if (q.exec() != 1) throw std::runtime_error("probe " + p.name + " does not exist");
@@ -223,11 +229,14 @@ bool forEachRange(const std::string& expect, F f) {
     size_t start = 0;
     while (true) {
         size_t comma = expect.find(',', start);
-        std::string part = expect.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        std::string part =
+            expect.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         size_t dash = part.find('-');
-        std::string a = part.substr(0, dash), b = dash == std::string::npos ? a : part.substr(dash + 1);
+        std::string a = part.substr(0, dash),
+                    b = dash == std::string::npos ? a : part.substr(dash + 1);
         auto num = [](const std::string& s, int& out) {
-            if (s.empty() || s.size() > 3 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+            if (s.empty() || s.size() > 3 || s.find_first_not_of("0123456789") != std::string::npos)
+                return false;
             out = std::atoi(s.c_str());
             return out >= 100 && out <= 599;
         };

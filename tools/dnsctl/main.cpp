@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tools/dnsctl/command.hpp"
+#include "tools/dnsctl/failover_commands.hpp"
 #include "tools/dnsctl/options.hpp"
 
 namespace {
@@ -72,6 +73,11 @@ int main(int argc, char** argv) {
     dnsctl::registerInitCommand(registry);
     dnsctl::registerZoneCommands(registry);
     dnsctl::registerRecordCommands(registry);
+    dnsctl::registerPoolCommands(registry);
+    dnsctl::registerMemberCommands(registry);
+    dnsctl::registerProbeCommands(registry);
+    dnsctl::registerStatusCommands(registry);
+    dnsctl::registerEventCommands(registry);
 
     std::vector<std::string> args(argv + 1, argv + argc);
     dnsctl::Context context;

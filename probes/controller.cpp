@@ -1,0 +1,548 @@
+#include "probes/controller.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "probes/child_process.hpp"
+#include "zones/schema.hpp"
+
+namespace probes {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+struct Controller::Slot {
+    explicit Slot(asio::io_context& io) : timer(io) {}
+    int64_t memberId = 0, probeId = 0;
+    std::string memberValue;
+    zones::ProbeDef def;
+    Hysteresis hysteresis;
+    asio::steady_timer timer;
+    Clock::time_point nextStart;
+    bool cancelled = false, running = false, reported = false;
+};
+
+struct Controller::MemberRt {
+    zones::MemberDef def;
+    int64_t poolId = 0;
+    std::string poolName;
+    std::vector<int64_t> probeIds;
+    Health health = Health::Unknown;
+    int64_t healthSince = 0;
+    Health dbHealth = Health::Unknown;  // as recorded before we started
+    int64_t dbSince = 0;
+    bool drainKnown = false, drainedNow = false;
+    MemberStateRow last;
+};
+
+struct Controller::PoolRt {
+    explicit PoolRt(asio::io_context& io) : timer(io) {}
+    zones::PoolDef def;
+    PoolState state;
+    asio::steady_timer timer;
+    bool haveWritten = false, firstDone = false;
+    zones::DecisionRow written;
+};
+
+namespace {
+
+Health parseHealth(const std::string& s) {
+    return s == "up" ? Health::Up : s == "down" ? Health::Down : Health::Unknown;
+}
+
+PoolPolicy policyOf(const zones::PoolDef& p) {
+    PoolPolicy policy;
+    policy.manualFailback = p.failback == "manual";
+    policy.holdDownMs = p.holdDownMs;
+    policy.manualApproval = p.approval == "manual";
+    policy.allDown = p.allDown == "nodata"     ? AllDownMode::Nodata
+                     : p.allDown == "fallback" ? AllDownMode::Fallback
+                                               : AllDownMode::ServeAll;
+    policy.fallback = p.fallback;
+    policy.ttl = p.ttl;
+    policy.degradedTtl = p.degradedTtl;
+    return policy;
+}
+
+bool samePolicy(const zones::PoolDef& a, const zones::PoolDef& b) {
+    return a.ttl == b.ttl && a.maxAnswers == b.maxAnswers && a.allDown == b.allDown &&
+           a.fallback == b.fallback && a.failback == b.failback && a.holdDownMs == b.holdDownMs &&
+           a.approval == b.approval && a.degradedTtl == b.degradedTtl;
+}
+
+bool sameAdmin(const zones::MemberDef& a, const zones::MemberDef& b) {
+    return a.priority == b.priority && a.weight == b.weight && a.admin == b.admin &&
+           a.drained == b.drained && a.drainStart == b.drainStart && a.drainEnd == b.drainEnd &&
+           a.probes == b.probes;
+}
+
+Admin adminOf(const std::string& s) {
+    return s == "up" ? Admin::ForceUp : s == "down" ? Admin::ForceDown : Admin::Auto;
+}
+
+std::string tierText(const std::optional<int>& t) {
+    return t ? std::to_string(*t) : "null";
+}
+
+}  // namespace
+
+Controller::Controller(asio::io_context& io, ControllerOptions options,
+                       std::function<void(const std::string&)> log)
+    : io_(io), options_(std::move(options)), log_(std::move(log)), pollTimer_(io), tickTimer_(io) {}
+
+Controller::~Controller() = default;
+
+int64_t Controller::now() const {
+    return options_.clock ? options_.clock() : zones::nowMs();
+}
+
+void Controller::start() {
+    db_ = zones::openDatabase(options_.dbPath, zones::OpenMode::ReadWrite, 5000);
+    // Short waits afterwards: the loop must not stall behind another writer; DbWriter retries.
+    db_->setBusyTimeout(50);
+    {
+        SQLite::Statement q(*db_, "SELECT pid, heartbeat_at FROM controller WHERE id=1");
+        if (q.executeStep() && !q.getColumn(0).isNull() && !q.getColumn(1).isNull()) {
+            pid_t pid = pid_t(q.getColumn(0).getInt64());
+            int64_t age = zones::nowMs() - q.getColumn(1).getInt64();
+            if (pid != ::getpid() && age < 3000 && ::kill(pid, 0) == 0)
+                throw std::runtime_error(
+                    "another dnsd-probe (pid " + std::to_string(pid) +
+                    ") is running on this database; two controllers would fight");
+        }
+    }
+    writer_ = std::make_unique<DbWriter>(io_, *db_, log_);
+    runner_ = std::make_unique<CheckRunner>(io_);
+    log_(runner_->icmpStatus());
+    startedAt_ = zones::nowMs();
+    writer_->heartbeat(::getpid(), startedAt_);
+    writer_->flush();
+    reload();
+    poll();
+    tick();
+}
+
+void Controller::stop() {
+    pollTimer_.cancel();
+    tickTimer_.cancel();
+    for (auto& [key, slot] : slots_) {
+        slot->cancelled = true;
+        slot->timer.cancel();
+    }
+    for (auto& [id, pool] : pools_) pool->timer.cancel();
+    if (writer_) writer_->flush();
+}
+
+void Controller::poll() {
+    try {
+        int64_t v = db_->execAndGet("PRAGMA data_version").getInt64();
+        if (v != dataVersion_) {
+            reload();
+            dataVersion_ = v;
+        }
+    } catch (const std::exception& e) {
+        log_(std::string("reading configuration failed (will retry): ") + e.what());
+    }
+    pollTimer_.expires_after(std::chrono::milliseconds(options_.pollMs));
+    pollTimer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) poll();
+    });
+}
+
+void Controller::tick() {
+    try {
+        writer_->heartbeat(::getpid(), startedAt_);
+        int64_t t = zones::nowMs();
+        if (t - lastPrune_ > 60000) {
+            lastPrune_ = t;
+            writer_->pruneBefore(t - options_.keepObservationsMs);
+        }
+        writer_->flush();
+    } catch (const std::exception& e) {
+        log_(std::string("heartbeat failed: ") + e.what());
+    }
+    tickTimer_.expires_after(std::chrono::milliseconds(options_.heartbeatMs));
+    tickTimer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) tick();
+    });
+}
+
+void Controller::reload() {
+    zones::ProbeStore probeStore(*db_);
+    zones::PoolStore poolStore(*db_);
+    std::map<int64_t, zones::ProbeDef> probes;
+    std::map<std::string, int64_t> probeIds;
+    for (auto& p : probeStore.list()) {
+        probeIds[p.name] = p.id;
+        probes[p.id] = p;
+    }
+    // Read everything first, so a failure half-way changes nothing.
+    struct Loaded {
+        zones::PoolDef pool;
+        std::vector<zones::MemberDef> members;
+        std::optional<zones::DecisionRow> decision;
+    };
+    std::vector<Loaded> loaded;
+    for (auto& p : poolStore.listPools())
+        loaded.push_back({p, poolStore.members(p.id), poolStore.decision(p.id)});
+    std::map<int64_t, std::vector<std::pair<int64_t, std::string>>> requests;
+    {
+        SQLite::Statement q(
+            *db_,
+            "SELECT id, pool_id, kind FROM pool_requests WHERE handled_at IS NULL ORDER BY id");
+        while (q.executeStep())
+            requests[q.getColumn(1).getInt64()].emplace_back(q.getColumn(0).getInt64(),
+                                                             q.getColumn(2).getString());
+    }
+    probes_ = std::move(probes);
+    requests_ = std::move(requests);
+
+    std::set<int64_t> seenPools, seenMembers;
+    std::set<std::pair<int64_t, int64_t>> seenSlots;
+    std::set<int64_t> dirtyPools;
+    for (auto& l : loaded) {
+        auto& rt = pools_[l.pool.id];
+        seenPools.insert(l.pool.id);
+        if (!rt) {
+            rt = std::make_unique<PoolRt>(io_);
+            rt->def = l.pool;
+            if (l.decision) {  // carry the last decision over a restart: no spurious move
+                rt->state.decided = true;
+                rt->state.activeTier = l.decision->activeTier;
+                rt->state.pendingTier = l.decision->pendingTier;
+                rt->state.pendingSince = l.decision->pendingSince;
+                rt->haveWritten = true;
+                rt->written = *l.decision;
+            }
+            log_("pool " + l.pool.name + ": " + l.pool.owner + " " +
+                 zones::rtypeName(l.pool.rtype) + ", " + std::to_string(l.members.size()) +
+                 " member(s)");
+        } else if (!samePolicy(rt->def, l.pool)) {
+            dirtyPools.insert(l.pool.id);
+        }
+        rt->def = l.pool;
+        for (auto& m : l.members) {
+            seenMembers.insert(m.id);
+            auto& mr = members_[m.id];
+            if (!mr) {
+                mr = std::make_unique<MemberRt>();
+                mr->dbHealth = parseHealth(m.health);
+                mr->dbSince = m.healthSince.value_or(0);
+                mr->def = m;
+                dirtyPools.insert(l.pool.id);
+            } else if (!sameAdmin(mr->def, m)) {
+                dirtyPools.insert(l.pool.id);
+            }
+            mr->def = m;
+            mr->poolId = l.pool.id;
+            mr->poolName = l.pool.name;
+            mr->probeIds.clear();
+            for (const auto& name : m.probes) {
+                auto it = probeIds.find(name);
+                if (it == probeIds.end()) continue;
+                int64_t pid = it->second;
+                mr->probeIds.push_back(pid);
+                auto key = std::make_pair(m.id, pid);
+                seenSlots.insert(key);
+                auto& slot = slots_[key];
+                const auto& def = probes_[pid];
+                if (!slot) {
+                    slot = std::make_shared<Slot>(io_);
+                    slot->memberId = m.id;
+                    slot->probeId = pid;
+                    slot->memberValue = m.value;
+                    slot->def = def;
+                    slot->nextStart = Clock::now();
+                    startSlot(slot, 0);
+                } else if (slot->def.updatedAt != def.updatedAt) {
+                    bool intervalChanged = slot->def.intervalMs != def.intervalMs;
+                    slot->def = def;
+                    if (intervalChanged && !slot->running) {
+                        slot->nextStart = Clock::now();
+                        startSlot(slot, 0);
+                    }
+                }
+            }
+        }
+    }
+    for (auto it = slots_.begin(); it != slots_.end();) {
+        if (seenSlots.count(it->first)) {
+            ++it;
+            continue;
+        }
+        // Deleted probe or member: stop checking now; an in-flight result is ignored.
+        it->second->cancelled = true;
+        it->second->timer.cancel();
+        if (members_.count(it->first.first)) dirtyPools.insert(members_[it->first.first]->poolId);
+        it = slots_.erase(it);
+    }
+    for (auto it = members_.begin(); it != members_.end();) {
+        if (seenMembers.count(it->first)) {
+            ++it;
+            continue;
+        }
+        dirtyPools.insert(it->second->poolId);
+        it = members_.erase(it);
+    }
+    for (auto it = pools_.begin(); it != pools_.end();) {
+        if (seenPools.count(it->first)) {
+            ++it;
+            continue;
+        }
+        it->second->timer.cancel();
+        log_("pool " + it->second->def.name + " deleted");
+        it = pools_.erase(it);
+    }
+    for (auto& [id, m] : members_) updateMemberHealth(*m, "probe set changed");
+    for (auto& [id, reqs] : requests_)
+        if (!reqs.empty()) dirtyPools.insert(id);
+    for (auto& [id, pool] : pools_)
+        if (dirtyPools.count(id) || !pool->firstDone) decidePool(*pool);
+    writer_->flush();
+}
+
+void Controller::startSlot(const std::shared_ptr<Slot>& slot, int) {
+    slot->timer.expires_at(slot->nextStart);
+    slot->timer.async_wait([this, slot](const boost::system::error_code& ec) {
+        if (ec || slot->cancelled) return;
+        slot->running = true;
+        auto started = Clock::now();
+        slot->nextStart = started + std::chrono::milliseconds(slot->def.intervalMs);
+        runner_->run(slot->def, slot->memberValue, [this, slot](CheckResult r) {
+            try {
+                onResult(slot, r);
+            } catch (const std::exception& e) {
+                log_(std::string("handling a probe result failed: ") + e.what());
+            }
+            if (!slot->cancelled) {
+                slot->running = false;
+                startSlot(slot, 0);
+            }
+        });
+    });
+}
+
+void Controller::onResult(const std::shared_ptr<Slot>& slot, const CheckResult& r) {
+    if (slot->cancelled) return;
+    auto mit = members_.find(slot->memberId);
+    if (mit == members_.end()) return;
+    MemberRt& member = *mit->second;
+    int64_t t = now();
+    writer_->observation({t, slot->memberId, slot->probeId, r.ok, r.latencyUs, r.message});
+    bool first = !slot->reported;
+    slot->reported = true;
+    bool flipped = slot->hysteresis.observe(r.ok, slot->def.rise, slot->def.fall);
+    member.last.lastOk = r.ok;
+    member.last.lastMessage = slot->def.name + ": " + r.message;
+    member.last.latencyUs = r.latencyUs;
+    member.last.checkedAt = t;
+    member.last.health = healthName(member.health);
+    member.last.healthSince = member.healthSince;
+    writer_->memberState(slot->memberId, member.last);
+    bool changed = false;
+    if (flipped) {
+        std::string cause =
+            slot->def.name + " " + (r.ok ? "passed " : "failed ") +
+            (first ? std::string("its first check")
+                   : std::to_string(r.ok ? slot->def.rise : slot->def.fall) + " times in a row") +
+            " (" + r.message + ")";
+        Health before = member.health;
+        updateMemberHealth(member, cause);
+        changed = before != member.health;
+    }
+    auto pit = pools_.find(member.poolId);
+    if (pit == pools_.end()) return;
+    PoolRt& pool = *pit->second;
+    if (changed || (!pool.firstDone && poolReady(pool))) {
+        decidePool(pool);
+        writer_->flush();  // state transitions and decisions go out now, not with the batch
+    }
+}
+
+void Controller::updateMemberHealth(MemberRt& member, const std::string& cause) {
+    Health h = member.health;
+    if (member.probeIds.empty()) {
+        h = Health::Up;  // nothing to check: always served (documented)
+    } else {
+        bool anyDown = false, allUp = true;
+        for (int64_t pid : member.probeIds) {
+            auto it = slots_.find({member.def.id, pid});
+            Health s = it == slots_.end() ? Health::Unknown : it->second->hysteresis.state();
+            anyDown |= s == Health::Down;
+            allUp &= s == Health::Up;
+        }
+        if (anyDown)
+            h = Health::Down;
+        else if (allUp)
+            h = Health::Up;
+    }
+    if (h == member.health) return;
+    Health before = member.health;
+    int64_t t = now();
+    member.health = h;
+    bool resumed = before == Health::Unknown && h == member.dbHealth && member.dbSince > 0;
+    member.healthSince = resumed ? member.dbSince : t;
+    member.last.health = healthName(h);
+    member.last.healthSince = member.healthSince;
+    if (member.last.checkedAt == 0) member.last.checkedAt = t;
+    writer_->memberState(member.def.id, member.last);
+    if (resumed) return;  // same state as before a restart: not a transition
+    std::string forced = member.def.admin != "auto"
+                             ? " (remains administratively forced " + member.def.admin + ")"
+                             : "";
+    std::string details = "{\"pool\":" + zones::jsonString(member.poolName) +
+                          ",\"member\":" + zones::jsonString(member.def.value) + ",\"from\":\"" +
+                          healthName(before) + "\",\"to\":\"" + healthName(h) +
+                          "\",\"cause\":" + zones::jsonString(cause) + "}";
+    emit(member.poolName, member.def.value, h == Health::Up ? "member-up" : "member-down",
+         "member " + member.def.value + " of pool " + member.poolName + " is " + healthName(h) +
+             " (was " + healthName(before) + "): " + cause + forced,
+         details);
+}
+
+bool Controller::poolReady(const PoolRt& pool) const {
+    for (const auto& [id, m] : members_) {
+        if (m->poolId != pool.def.id) continue;
+        for (int64_t pid : m->probeIds) {
+            auto it = slots_.find({id, pid});
+            if (it != slots_.end() && !it->second->reported) return false;
+        }
+    }
+    return true;
+}
+
+void Controller::decidePool(PoolRt& pool) {
+    // One full round before the first decision: never decide on "unknown". Later, a member
+    // that is still unknown (just added) simply is not usable yet.
+    if (!pool.firstDone && !poolReady(pool)) return;
+    int64_t t = now();
+    std::vector<MemberInput> inputs;
+    std::optional<int64_t> wake;
+    for (auto& [id, m] : members_) {
+        if (m->poolId != pool.def.id) continue;
+        MemberInput in;
+        in.value = m->def.value;
+        in.priority = m->def.priority;
+        in.weight = m->def.weight;
+        in.admin = adminOf(m->def.admin);
+        in.drained = drainActive(m->def.drained, m->def.drainStart, m->def.drainEnd, t);
+        in.health = m->health;
+        in.healthSince = m->healthSince;
+        if (m->drainKnown && in.drained != m->drainedNow && (m->def.drainStart || m->def.drainEnd))
+            emit(pool.def.name, m->def.value, in.drained ? "drain-start" : "drain-end",
+                 "member " + m->def.value + (in.drained ? " entered" : " left") +
+                     " its scheduled maintenance window");
+        m->drainKnown = true;
+        m->drainedNow = in.drained;
+        if (auto next = nextDrainChange(m->def.drained, m->def.drainStart, m->def.drainEnd, t))
+            wake = wake ? std::min(*wake, *next) : *next;
+        inputs.push_back(std::move(in));
+    }
+    Requests req;
+    auto reqs = std::move(requests_[pool.def.id]);
+    requests_.erase(pool.def.id);
+    for (auto& [id, kind] : reqs) (kind == "approve" ? req.approve : req.failback) = true;
+
+    Decision d = decide(policyOf(pool.def), inputs, pool.state, req, t);
+    std::optional<int> fromTier = pool.state.decided ? pool.state.activeTier : std::nullopt;
+    pool.state = d.next;
+    pool.firstDone = true;
+    for (auto& [id, kind] : reqs) {
+        const std::string& result = kind == "approve" ? d.approveResult : d.failbackResult;
+        writer_->requestHandled(id, result);
+        emit(pool.def.name, "", kind + "-result", "pool " + pool.def.name + ": " + result);
+    }
+
+    zones::DecisionRow row;
+    row.served = joinServed(d.served);
+    row.ttl = d.ttl;
+    row.decidedAt = t;
+    row.reason = d.reason;
+    row.activeTier = d.activeTier;
+    row.allDown = d.allDown;
+    row.degraded = d.degraded;
+    row.pendingTier = d.pendingTier;
+    row.pendingSince = d.pendingSince;
+    row.pendingReason = d.pendingReason;
+    const auto& w = pool.written;
+    bool changed = !pool.haveWritten || w.served != row.served || w.ttl != row.ttl ||
+                   w.allDown != row.allDown || w.degraded != row.degraded ||
+                   w.activeTier != row.activeTier || w.pendingTier != row.pendingTier;
+    if (changed) {
+        writer_->decision(pool.def.id, row);
+        pool.written = row;
+        pool.haveWritten = true;
+        std::string kind = d.move != Move::None ? moveName(d.move) : "served";
+        std::string details =
+            "{\"pool\":" + zones::jsonString(pool.def.name) +
+            ",\"owner\":" + zones::jsonString(pool.def.owner) +
+            ",\"from_tier\":" + tierText(fromTier) + ",\"to_tier\":" + tierText(d.activeTier) +
+            ",\"served\":" + zones::jsonString(row.served) + ",\"ttl\":" + std::to_string(row.ttl) +
+            ",\"all_down\":" + (d.allDown ? "true" : "false") +
+            ",\"pending_tier\":" + tierText(d.pendingTier) +
+            ",\"reason\":" + zones::jsonString(d.reason) + "}";
+        emit(pool.def.name, "", kind,
+             "pool " + pool.def.name + ": " + d.reason + " -> " +
+                 (row.served.empty() ? "NODATA" : row.served) + " ttl " + std::to_string(row.ttl),
+             details);
+    }
+    if (d.recheckAt) wake = wake ? std::min(*wake, *d.recheckAt) : *d.recheckAt;
+    if (wake) armPoolTimer(pool, *wake);
+}
+
+void Controller::armPoolTimer(PoolRt& pool, int64_t at) {
+    int64_t delay = std::max<int64_t>(0, at - now());
+    int64_t id = pool.def.id;
+    pool.timer.expires_after(std::chrono::milliseconds(delay + 1));
+    pool.timer.async_wait([this, id](const boost::system::error_code& ec) {
+        if (ec) return;
+        auto it = pools_.find(id);
+        if (it == pools_.end()) return;
+        try {
+            decidePool(*it->second);
+            writer_->flush();
+        } catch (const std::exception& e) {
+            log_(std::string("timed decision failed: ") + e.what());
+        }
+    });
+}
+
+void Controller::emit(const std::string& pool, const std::string& member, const std::string& kind,
+                      const std::string& message, const std::string& details) {
+    EventWrite e;
+    e.at = now();
+    e.pool = pool;
+    e.member = member;
+    e.kind = kind;
+    e.message = message;
+    e.details = details;
+    log_(kind + ": " + message);
+    if (kind == "failover" || kind == "failback" || kind == "all-down" || kind == "recovered" ||
+        kind == "failover-pending")
+        runHook(e);
+    writer_->event(std::move(e));
+}
+
+void Controller::runHook(const EventWrite& e) {
+    if (options_.onChange.empty()) return;
+    std::string json =
+        "{\"at\":" + std::to_string(e.at) + ",\"kind\":" + zones::jsonString(e.kind) +
+        ",\"pool\":" + zones::jsonString(e.pool) + ",\"message\":" + zones::jsonString(e.message) +
+        ",\"details\":" + e.details + "}\n";
+    std::vector<std::string> env = {"DNSD_EVENT=" + e.kind, "DNSD_POOL=" + e.pool,
+                                    "DNSD_MESSAGE=" + e.message,
+                                    "DNSD_EVENT_AT=" + std::to_string(e.at),
+                                    "DNSD_EVENT_JSON=" + json.substr(0, json.size() - 1)};
+    std::string kind = e.kind;
+    startChild(io_, options_.onChange, env, json, options_.hookTimeoutMs, true,
+               [this, kind](ChildExit x) {
+                   if (!x.success())
+                       log_("on-change hook for " + kind + " failed: " + x.describe());
+               });
+}
+
+}  // namespace probes

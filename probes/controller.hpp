@@ -1,0 +1,91 @@
+// probes::Controller — dnsd-probe's health monitor and failover controller.
+//
+// Contract: on one io_context thread it (1) loads pools, members and probes from the
+// database and keeps one check slot per (member, probe) pair running on its own interval;
+// (2) folds results through rise/fall hysteresis into member health (all of a member's
+// probes must pass); (3) once every check of a pool has reported (one full round), calls
+// the pure policy (probes/policy.hpp) and writes the decision, state transitions and events
+// at once, observations in batches; (4) polls PRAGMA data_version so changes made by dnsctl
+// (definitions, drain/force, approve/failback requests) take effect within `pollMs`, and
+// stops the checks of deleted probes and members; (5) writes a heartbeat every second;
+// (6) runs the --on-change hook for every failover, failback, all-down and recovery.
+// Nothing here throws out of a handler: errors are logged and the loop continues.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "probes/check_runner.hpp"
+#include "probes/db_writer.hpp"
+#include "probes/hysteresis.hpp"
+#include "probes/policy.hpp"
+#include "zones/pool_store.hpp"
+#include "zones/probe_store.hpp"
+
+namespace probes {
+
+struct ControllerOptions {
+    std::string dbPath;
+    std::string onChange;  // hook command, "" = none
+    int pollMs = 100;
+    int heartbeatMs = 1000;
+    int64_t keepObservationsMs = 3600 * 1000;
+    int hookTimeoutMs = 30000;
+    std::function<int64_t()> clock;  // ms since epoch; zones::nowMs when empty
+};
+
+class Controller {
+  public:
+    Controller(boost::asio::io_context& io, ControllerOptions options,
+               std::function<void(const std::string&)> log);
+    ~Controller();
+    // Opens the database (throws with a clear message if it cannot) and starts everything.
+    void start();
+    // Final flush (on SIGTERM).
+    void stop();
+
+  private:
+    struct Slot;
+    struct MemberRt;
+    struct PoolRt;
+
+    int64_t now() const;
+    void reload();
+    void poll();
+    void tick();
+    void startSlot(const std::shared_ptr<Slot>& slot, int delayMs);
+    void onResult(const std::shared_ptr<Slot>& slot, const CheckResult& result);
+    void updateMemberHealth(MemberRt& member, const std::string& cause);
+    bool poolReady(const PoolRt& pool) const;
+    void decidePool(PoolRt& pool);
+    void armPoolTimer(PoolRt& pool, int64_t at);
+    void emit(const std::string& pool, const std::string& member, const std::string& kind,
+              const std::string& message, const std::string& details = "{}");
+    void runHook(const EventWrite& event);
+
+    boost::asio::io_context& io_;
+    ControllerOptions options_;
+    std::function<void(const std::string&)> log_;
+    std::unique_ptr<SQLite::Database> db_;
+    std::unique_ptr<DbWriter> writer_;
+    std::unique_ptr<CheckRunner> runner_;
+    boost::asio::steady_timer pollTimer_, tickTimer_;
+    int64_t dataVersion_ = -1;
+    int64_t startedAt_ = 0;
+    int64_t lastPrune_ = 0;
+    std::map<int64_t, zones::ProbeDef> probes_;
+    std::map<int64_t, std::unique_ptr<PoolRt>> pools_;
+    std::map<int64_t, std::unique_ptr<MemberRt>> members_;
+    std::map<std::pair<int64_t, int64_t>, std::shared_ptr<Slot>> slots_;  // (member, probe)
+    std::map<int64_t, std::vector<std::pair<int64_t, std::string>>>
+        requests_;  // pool -> (id, kind)
+};
+
+}  // namespace probes

@@ -1,0 +1,216 @@
+#include "probes/db_writer.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "zones/schema.hpp"
+
+namespace probes {
+
+namespace {
+// At 100 ms intervals a few hundred pairs make a few thousand rows a second; keep ~a minute.
+constexpr size_t kMaxQueuedObservations = 200000;
+}  // namespace
+
+DbWriter::DbWriter(boost::asio::io_context& io, SQLite::Database& db, Log log)
+    : io_(io), db_(db), log_(std::move(log)), retry_(io) {}
+
+void DbWriter::observation(ObservationRow row) {
+    if (observations_.size() >= kMaxQueuedObservations) {
+        observations_.pop_front();
+        ++dropped_;
+    }
+    observations_.push_back(std::move(row));
+}
+void DbWriter::memberState(int64_t memberId, MemberStateRow row) {
+    members_[memberId] = std::move(row);
+}
+void DbWriter::decision(int64_t poolId, zones::DecisionRow row) {
+    decisions_[poolId] = std::move(row);
+}
+void DbWriter::event(EventWrite row) {
+    events_.push_back(std::move(row));
+}
+void DbWriter::requestHandled(int64_t id, std::string result) {
+    requests_.emplace_back(id, std::move(result));
+}
+void DbWriter::heartbeat(int64_t pid, int64_t startedAt) {
+    heartbeat_ = true;
+    pid_ = pid;
+    startedAt_ = startedAt;
+}
+
+size_t DbWriter::queued() const {
+    return observations_.size() + members_.size() + decisions_.size() + events_.size() +
+           requests_.size() + (heartbeat_ ? 1 : 0);
+}
+
+bool DbWriter::flush() {
+    if (queued() == 0 && pruneBefore_ == 0) return true;
+    try {
+        write();
+    } catch (const SQLite::Exception& e) {
+        int code = e.getErrorCode();
+        bool locked = code == SQLITE_BUSY || code == SQLITE_LOCKED;
+        if (lockedSince_ == 0) {
+            lockedSince_ = zones::nowMs();
+            log_(std::string(locked ? "database is locked by another writer"
+                                    : "database write failed") +
+                 " (" + e.what() + "); keeping " + std::to_string(queued()) +
+                 " queued writes and retrying every 50ms");
+        }
+        if (!retryArmed_) {
+            retryArmed_ = true;
+            retry_.expires_after(std::chrono::milliseconds(50));
+            retry_.async_wait([this](const boost::system::error_code& ec) {
+                retryArmed_ = false;
+                if (!ec) flush();
+            });
+        }
+        return false;
+    }
+    if (lockedSince_ != 0) {
+        log_("database writable again after " + std::to_string(zones::nowMs() - lockedSince_) +
+             "ms; queued writes committed");
+        lockedSince_ = 0;
+    }
+    return true;
+}
+
+void DbWriter::write() {
+    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (!decisions_.empty()) {
+        SQLite::Statement q(
+            db_,
+            "INSERT INTO pool_decisions (pool_id, served, ttl, decided_at, reason, active_tier, "
+            "all_down, "
+            "degraded, pending_tier, pending_since, pending_reason) "
+            "SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11 WHERE EXISTS (SELECT 1 FROM pools WHERE "
+            "id=?1) "
+            "ON CONFLICT(pool_id) DO UPDATE SET served=excluded.served, ttl=excluded.ttl, "
+            "decided_at=excluded.decided_at, reason=excluded.reason, "
+            "active_tier=excluded.active_tier, "
+            "all_down=excluded.all_down, degraded=excluded.degraded, "
+            "pending_tier=excluded.pending_tier, "
+            "pending_since=excluded.pending_since, pending_reason=excluded.pending_reason");
+        for (const auto& [poolId, d] : decisions_) {
+            q.bind(1, poolId);
+            q.bind(2, d.served);
+            q.bind(3, d.ttl);
+            q.bind(4, d.decidedAt);
+            q.bind(5, d.reason);
+            if (d.activeTier)
+                q.bind(6, *d.activeTier);
+            else
+                q.bind(6);
+            q.bind(7, d.allDown ? 1 : 0);
+            q.bind(8, d.degraded ? 1 : 0);
+            if (d.pendingTier) {
+                q.bind(9, *d.pendingTier);
+                q.bind(10, d.pendingSince);
+                q.bind(11, d.pendingReason);
+            } else {
+                q.bind(9);
+                q.bind(10);
+                q.bind(11);
+            }
+            q.exec();
+            q.reset();
+        }
+    }
+    if (!members_.empty()) {
+        SQLite::Statement q(db_,
+                            "UPDATE members SET health=?, health_since=?, last_ok=?, "
+                            "last_message=?, last_latency_us=?, "
+                            "last_checked_at=? WHERE id=?");
+        for (const auto& [id, m] : members_) {
+            q.bind(1, m.health);
+            q.bind(2, m.healthSince);
+            q.bind(3, m.lastOk ? 1 : 0);
+            q.bind(4, m.lastMessage);
+            q.bind(5, m.latencyUs);
+            q.bind(6, m.checkedAt);
+            q.bind(7, id);
+            q.exec();
+            q.reset();
+        }
+    }
+    if (!events_.empty()) {
+        SQLite::Statement q(
+            db_,
+            "INSERT INTO events (at, pool, member, kind, message, details) VALUES (?,?,?,?,?,?)");
+        for (const auto& e : events_) {
+            q.bind(1, e.at);
+            if (e.pool.empty())
+                q.bind(2);
+            else
+                q.bind(2, e.pool);
+            if (e.member.empty())
+                q.bind(3);
+            else
+                q.bind(3, e.member);
+            q.bind(4, e.kind);
+            q.bind(5, e.message);
+            q.bind(6, e.details);
+            q.exec();
+            q.reset();
+        }
+    }
+    if (!requests_.empty()) {
+        SQLite::Statement q(db_, "UPDATE pool_requests SET handled_at=?, result=? WHERE id=?");
+        for (const auto& [id, result] : requests_) {
+            q.bind(1, zones::nowMs());
+            q.bind(2, result);
+            q.bind(3, id);
+            q.exec();
+            q.reset();
+        }
+    }
+    if (!observations_.empty()) {
+        SQLite::Statement q(db_,
+                            "INSERT INTO observations (at, member_id, probe_id, ok, latency_us, "
+                            "message) VALUES (?,?,?,?,?,?)");
+        for (const auto& o : observations_) {
+            q.bind(1, o.at);
+            q.bind(2, o.memberId);
+            q.bind(3, o.probeId);
+            q.bind(4, o.ok ? 1 : 0);
+            q.bind(5, o.latencyUs);
+            q.bind(6, o.message);
+            q.exec();
+            q.reset();
+        }
+    }
+    if (heartbeat_) {
+        SQLite::Statement q(
+            db_,
+            "INSERT INTO controller (id, pid, heartbeat_at, started_at, host) VALUES (1,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET pid=excluded.pid, heartbeat_at=excluded.heartbeat_at, "
+            "started_at=excluded.started_at, host=excluded.host");
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1);
+        q.bind(1, pid_);
+        q.bind(2, zones::nowMs());
+        q.bind(3, startedAt_);
+        q.bind(4, std::string(host));
+        q.exec();
+    }
+    if (pruneBefore_ != 0) {
+        SQLite::Statement q(db_, "DELETE FROM observations WHERE at < ?");
+        q.bind(1, pruneBefore_);
+        q.exec();
+    }
+    tx.commit();
+    ++commits_;
+    observations_.clear();
+    members_.clear();
+    decisions_.clear();
+    events_.clear();
+    requests_.clear();
+    heartbeat_ = false;
+    pruneBefore_ = 0;
+}
+
+}  // namespace probes

@@ -1,0 +1,87 @@
+// probes::DbWriter — everything dnsd-probe writes to SQLite, queued and committed in batches.
+//
+// Contract: callers queue rows and call `flush(urgent)`. An urgent flush (a state transition
+// or a decision) commits at once, in the same event-loop turn as the result that caused it;
+// otherwise observations and last-result columns ride along with the next flush (the
+// heartbeat tick, every second). Each flush is one IMMEDIATE transaction. If the database is
+// locked, nothing is lost: the queue is kept, one clear log line says so, and the flush is
+// retried every 50 ms until it succeeds (then one line says how long it took). Newer rows for
+// the same member or pool replace older queued ones, so a long lock cannot grow the queue
+// without bound except for observations, which are capped (oldest dropped, counted).
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "zones/pool_store.hpp"
+
+namespace probes {
+
+struct ObservationRow {
+    int64_t at = 0, memberId = 0, probeId = 0;
+    bool ok = false;
+    int64_t latencyUs = 0;
+    std::string message;
+};
+
+struct MemberStateRow {
+    std::string health;
+    int64_t healthSince = 0;
+    bool lastOk = false;
+    std::string lastMessage;
+    int64_t latencyUs = 0, checkedAt = 0;
+};
+
+struct EventWrite {
+    int64_t at = 0;
+    std::string pool, member, kind, message, details = "{}";
+};
+
+class DbWriter {
+  public:
+    using Log = std::function<void(const std::string&)>;
+    DbWriter(boost::asio::io_context& io, SQLite::Database& db, Log log);
+
+    void observation(ObservationRow row);
+    void memberState(int64_t memberId, MemberStateRow row);
+    void decision(int64_t poolId, zones::DecisionRow row);
+    void event(EventWrite row);
+    void requestHandled(int64_t requestId, std::string result);
+    void heartbeat(int64_t pid, int64_t startedAt);
+    // Prune observations older than this (ms since epoch) on the next flush.
+    void pruneBefore(int64_t at) { pruneBefore_ = at; }
+
+    // Commits everything queued; returns false (and schedules a retry) if the DB is locked.
+    bool flush();
+    size_t queued() const;
+    uint64_t droppedObservations() const { return dropped_; }
+    uint64_t commits() const { return commits_; }
+
+  private:
+    void write();
+    boost::asio::io_context& io_;
+    SQLite::Database& db_;
+    Log log_;
+    boost::asio::steady_timer retry_;
+    bool retryArmed_ = false;
+    int64_t lockedSince_ = 0;
+    std::deque<ObservationRow> observations_;
+    std::map<int64_t, MemberStateRow> members_;
+    std::map<int64_t, zones::DecisionRow> decisions_;
+    std::vector<EventWrite> events_;
+    std::vector<std::pair<int64_t, std::string>> requests_;
+    bool heartbeat_ = false;
+    int64_t pid_ = 0, startedAt_ = 0;
+    int64_t pruneBefore_ = 0;
+    uint64_t dropped_ = 0, commits_ = 0;
+};
+
+}  // namespace probes

@@ -1,0 +1,177 @@
+// `dnsctl status [--json] [--pool NAME]`: every pool at a glance.
+#include <iostream>
+#include <sstream>
+
+#include "tools/dnsctl/failover_commands.hpp"
+#include "tools/dnsctl/options.hpp"
+#include "zones/pool_store.hpp"
+#include "zones/probe_store.hpp"
+#include "zones/schema.hpp"
+
+namespace dnsctl {
+namespace {
+
+// dnsd-probe writes a heartbeat every second; three missed ones mean it is gone.
+constexpr int64_t kStaleMs = 3000;
+
+std::string q(const std::string& s) {
+    return "\"" + jsonEscape(s) + "\"";
+}
+std::string optNum(const std::optional<int64_t>& v) {
+    return v ? std::to_string(*v) : "null";
+}
+
+std::vector<std::string> split(const std::string& served) {
+    std::vector<std::string> out;
+    std::istringstream in(served);
+    for (std::string v; in >> v;) out.push_back(v);
+    return out;
+}
+
+int status(const std::vector<std::string>& args, Context& context) {
+    po::options_description options("Options");
+    options.add_options()("json", "JSON output")("pool", po::value<std::string>(),
+                                                 "only this pool");
+    po::variables_map vm;
+    if (!parseArgs(
+            args, "dnsctl status [--json] [--pool NAME]",
+            "Shows every pool: what is served now and why, pending approvals, and each member's\n"
+            "health, since when, last probe result and latency; and whether dnsd-probe is alive.",
+            options, {}, vm))
+        return 0;
+    auto db = openDatabase(context);
+    zones::PoolStore store(*db);
+    int64_t now = zones::nowMs();
+    int64_t pid = 0;
+    auto hb = store.heartbeat(&pid);
+    bool stale = !hb || now - *hb > kStaleMs;
+    auto pools = store.listPools();
+    if (vm.count("pool")) {
+        pools.clear();
+        pools.push_back(store.getPool(vm["pool"].as<std::string>()));
+    }
+    bool json = vm.count("json") > 0;
+    std::ostringstream out;
+    if (json) {
+        out << "{\"now\":" << now
+            << ",\"controller\":{\"pid\":" << (hb ? std::to_string(pid) : "null")
+            << ",\"heartbeat_at\":" << optNum(hb) << ",\"stale\":" << (stale ? "true" : "false")
+            << "},\"pools\":[";
+    } else if (!hb) {
+        out << "dnsd-probe: never ran on this database (decisions are not being made)\n";
+    } else {
+        out << "dnsd-probe: " << (stale ? "STALE" : "running") << " (pid " << pid
+            << ", last heartbeat " << formatAge(now - *hb) << " ago"
+            << (stale ? "; dnsd keeps serving the last decisions" : "") << ")\n";
+    }
+    for (size_t i = 0; i < pools.size(); ++i) {
+        const auto& p = pools[i];
+        auto d = store.decision(p.id);
+        auto members = store.members(p.id);
+        if (json) {
+            out << (i ? "," : "") << "\n {\"name\":" << q(p.name) << ",\"zone\":" << q(p.zone)
+                << ",\"owner\":" << q(p.owner) << ",\"type\":\"" << zones::rtypeName(p.rtype)
+                << "\",\"ttl\":" << p.ttl << ",\"degraded_ttl\":" << p.degradedTtl
+                << ",\"max_answers\":" << p.maxAnswers << ",\"all_down\":" << q(p.allDown)
+                << ",\"fallback\":" << q(p.fallback) << ",\"failback\":" << q(p.failback)
+                << ",\"hold_down_ms\":" << p.holdDownMs << ",\"approval\":" << q(p.approval)
+                << ",\"decision\":";
+            if (!d) {
+                out << "null";
+            } else {
+                out << "{\"served\":[";
+                auto values = split(d->served);
+                for (size_t k = 0; k < values.size(); ++k) out << (k ? "," : "") << q(values[k]);
+                out << "],\"ttl\":" << d->ttl << ",\"decided_at\":" << d->decidedAt
+                    << ",\"reason\":" << q(d->reason) << ",\"active_tier\":"
+                    << optNum(d->activeTier ? std::optional<int64_t>(*d->activeTier) : std::nullopt)
+                    << ",\"all_down\":" << (d->allDown ? "true" : "false")
+                    << ",\"degraded\":" << (d->degraded ? "true" : "false") << ",\"pending\":";
+                if (d->pendingTier)
+                    out << "{\"tier\":" << *d->pendingTier << ",\"since\":" << d->pendingSince
+                        << ",\"reason\":" << q(d->pendingReason) << "}";
+                else
+                    out << "null";
+                out << "}";
+            }
+            out << ",\"members\":[";
+            for (size_t k = 0; k < members.size(); ++k) {
+                const auto& m = members[k];
+                bool drainingNow = m.drained && (!m.drainStart || now >= *m.drainStart) &&
+                                   (!m.drainEnd || now < *m.drainEnd);
+                out << (k ? "," : "") << "\n  {\"value\":" << q(m.value)
+                    << ",\"priority\":" << m.priority << ",\"weight\":" << m.weight
+                    << ",\"admin\":" << q(m.admin)
+                    << ",\"drained\":" << (drainingNow ? "true" : "false")
+                    << ",\"drain_start\":" << optNum(m.drainStart)
+                    << ",\"drain_end\":" << optNum(m.drainEnd) << ",\"health\":" << q(m.health)
+                    << ",\"health_since\":" << optNum(m.healthSince)
+                    << ",\"last_ok\":" << (m.lastOk ? (*m.lastOk ? "true" : "false") : "null")
+                    << ",\"last_message\":" << q(m.lastMessage)
+                    << ",\"last_latency_us\":" << optNum(m.lastLatencyUs)
+                    << ",\"last_checked_at\":" << optNum(m.lastCheckedAt) << ",\"probes\":[";
+                for (size_t j = 0; j < m.probes.size(); ++j)
+                    out << (j ? "," : "") << q(m.probes[j]);
+                out << "]}";
+            }
+            out << "]}";
+            continue;
+        }
+        out << "\npool " << p.name << "  " << p.owner << " " << zones::rtypeName(p.rtype)
+            << "  (failback " << p.failback
+            << (p.failback == "auto" ? " after " + zones::formatDurationMs(p.holdDownMs) : "")
+            << ", approval " << p.approval << ", all-down " << p.allDown << ")\n";
+        if (!d) {
+            out << "  serving: no decision yet; dnsd answers by the all-down setting (" << p.allDown
+                << ")\n";
+        } else {
+            out << "  serving: " << (d->served.empty() ? "NODATA" : d->served) << "  ttl " << d->ttl
+                << (d->degraded ? "  DEGRADED" : "") << (d->allDown ? "  ALL DOWN" : "") << "\n";
+            out << "  why:     " << d->reason << " (decided " << formatAge(now - d->decidedAt)
+                << " ago)\n";
+            if (d->pendingTier)
+                out << "  PENDING: failover to priority " << *d->pendingTier << " waiting "
+                    << formatAge(now - d->pendingSince) << ": run `dnsctl pool approve " << p.name
+                    << "`\n";
+        }
+        if (members.empty()) out << "  (no members: dnsctl member add " << p.name << " VALUE)\n";
+        for (const auto& m : members) {
+            bool drainingNow = m.drained && (!m.drainStart || now >= *m.drainStart) &&
+                               (!m.drainEnd || now < *m.drainEnd);
+            std::string health = m.health;
+            for (auto& c : health) c = char(toupper(c));
+            out << "  " << m.value << "  priority " << m.priority << "  " << health;
+            if (m.healthSince) out << " since " << formatAge(now - *m.healthSince) << " ago";
+            if (m.admin != "auto") out << "  FORCED " << m.admin;
+            if (drainingNow)
+                out << "  DRAINED" << (m.drainEnd ? " until " + formatTimeMs(*m.drainEnd) : "");
+            else if (m.drained && m.drainStart && now < *m.drainStart)
+                out << "  drain scheduled " << formatTimeMs(*m.drainStart);
+            if (m.lastCheckedAt) {
+                out << "  last " << (m.lastOk.value_or(false) ? "ok" : "FAIL");
+                if (m.lastLatencyUs) {
+                    char lat[32];
+                    std::snprintf(lat, sizeof lat, " %.1fms", double(*m.lastLatencyUs) / 1000);
+                    out << lat;
+                }
+                out << " (" << m.lastMessage << ")";
+            }
+            if (m.probes.empty()) out << "  no probes";
+            out << "\n";
+        }
+    }
+    if (json)
+        out << (pools.empty() ? "]}\n" : "\n]}\n");
+    else if (pools.empty())
+        out << "no pools\n";
+    std::cout << out.str();
+    return 0;
+}
+
+}  // namespace
+
+void registerStatusCommands(Registry& registry) {
+    registry.add({"status", "show every pool: health, what is served, pending approvals", status});
+}
+
+}  // namespace dnsctl
