@@ -411,11 +411,11 @@ std::optional<uint16_t> rrTypeFromText(std::string_view text) {
 std::string rrTypeToText(uint16_t type) {
     return ldnsw::typeToText(type);
 }
-std::string formatRecord(const Record& record) {
-    return ldnsw::formatRr(record);
+std::string formatRecord(const Record& record, bool portable) {
+    return ldnsw::formatRr(record, portable);
 }
-std::string formatRdata(const Record& record) {
-    return ldnsw::formatRdata(record);
+std::string formatRdata(const Record& record, bool portable) {
+    return ldnsw::formatRdata(record, portable);
 }
 
 bool canonicalRecordLess(const Record& a, const Record& b) {

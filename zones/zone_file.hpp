@@ -51,8 +51,10 @@ std::optional<uint16_t> rrTypeFromText(std::string_view text);
 std::string rrTypeToText(uint16_t type);
 
 // "owner<TAB>ttl<TAB>IN<TAB>TYPE<TAB>rdata" (owner absolute), and the RDATA part alone.
-std::string formatRecord(const Record& record);
-std::string formatRdata(const Record& record);
+// `portable` (the default, used for files) writes types that NSD, Knot and ldns do not all
+// present alike in RFC 3597 form; false shows every type ldns knows in its own form.
+std::string formatRecord(const Record& record, bool portable = true);
+std::string formatRdata(const Record& record, bool portable = true);
 
 // A whole master file for `origin` (records need not be sorted).
 std::string formatZoneFile(const Name& origin, const std::vector<Record>& records);

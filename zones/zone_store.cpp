@@ -174,7 +174,7 @@ void bumpSerial(SQLite::Database& db, Row& soa) {
 }
 
 std::string describe(const Record& r) {
-    return r.owner.toText() + " " + rrTypeToText(r.type) + " " + formatRdata(r);
+    return r.owner.toText() + " " + rrTypeToText(r.type) + " " + formatRdata(r, false);
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ int recordAdd(const std::vector<std::string>& args, Context& context) {
     auto db = openDatabase(context);
     zones::ZoneStore store(*db);
     zones::Record stored = store.addRecord(zone, parsed.record, parsed.ttlGiven);
-    std::cout << "added " << zones::formatRecord(stored) << serialNote(store, zone) << "\n";
+    std::cout << "added " << zones::formatRecord(stored, false) << serialNote(store, zone) << "\n";
     return 0;
 }
 
@@ -124,12 +124,12 @@ int recordList(const std::vector<std::string>& args, Context& context) {
             std::cout << (i ? ",\n " : "") << "{\"owner\":\"" << jsonEscape(r.owner.toText())
                       << "\",\"ttl\":" << r.ttl << ",\"class\":\"IN\",\"type\":\""
                       << jsonEscape(zones::rrTypeToText(r.type)) << "\",\"rdata\":\""
-                      << jsonEscape(zones::formatRdata(r)) << "\"}";
+                      << jsonEscape(zones::formatRdata(r, false)) << "\"}";
         }
         std::cout << "]\n";
         return 0;
     }
-    for (const auto& r : records) std::cout << zones::formatRecord(r) << "\n";
+    for (const auto& r : records) std::cout << zones::formatRecord(r, false) << "\n";
     return 0;
 }
 

@@ -27,6 +27,7 @@ bool presentationIsPortable(uint16_t type) {
         case 17:  // RP
         case 18:  // AFSDB
         case rrtype::AAAA:
+        case 29:  // LOC
         case rrtype::SRV:
         case rrtype::NAPTR:
         case 36:  // KX
@@ -166,16 +167,16 @@ std::vector<uint8_t> canonicalRdata(const Record& record) {
     return out;
 }
 
-std::string formatRdata(const Record& record) {
-    if (presentationIsPortable(record.type)) {
+std::string formatRdata(const Record& record, bool portable) {
+    if (!portable || presentationIsPortable(record.type)) {
         if (auto text = typedRdata(record)) return *text;
     }
     return genericRdata(record);
 }
 
-std::string formatRr(const Record& record) {
-    bool portable = presentationIsPortable(record.type);
-    std::optional<std::string> typed = portable ? typedRdata(record) : std::nullopt;
+std::string formatRr(const Record& record, bool portable) {
+    bool typedOk = !portable || presentationIsPortable(record.type);
+    std::optional<std::string> typed = typedOk ? typedRdata(record) : std::nullopt;
     std::string type = typed ? typeToText(record.type) : "TYPE" + std::to_string(record.type);
     std::string out = record.owner.toText();
     out += '\t';

@@ -34,7 +34,9 @@ struct ParseResult {
 ParseResult parseRr(const std::string& text, const std::string* origin);
 
 // One line, no trailing newline: "owner TTL IN TYPE RDATA" with the owner absolute.
-std::string formatRr(const Record& record);
+// `portable` false: every type ldns knows in its own form (for people reading `record list`);
+// true: only the types all three servers agree on, the rest generic (for files).
+std::string formatRr(const Record& record, bool portable = true);
 
 // RR type mnemonic ("A", "TYPE65534") and back. Types ldns knows by name, plus TYPEnnn.
 std::optional<uint16_t> typeFromText(std::string_view text);
@@ -46,6 +48,6 @@ std::string typeToText(uint16_t type);
 std::vector<uint8_t> canonicalRdata(const Record& record);
 
 // The RDATA in presentation form only (what `formatRr` prints after the type).
-std::string formatRdata(const Record& record);
+std::string formatRdata(const Record& record, bool portable = true);
 
 }  // namespace zones::ldnsw
