@@ -187,7 +187,7 @@ std::optional<uint32_t> ZoneStore::soaSerial(const std::vector<uint8_t>& rdata) 
 }
 
 ZoneInfo ZoneStore::importZone(const Name& apex, const std::vector<Record>& records, bool replace,
-                               const std::string& source) {
+                               const std::string& source, bool* replaced) {
     ZoneValidator::validate(apex, records, source);
     return inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
         auto existing = selectZone(db_, apex);
@@ -203,17 +203,25 @@ ZoneInfo ZoneStore::importZone(const Name& apex, const std::vector<Record>& reco
             del.exec();
             bumpGeneration(db_, zoneId);
         } else {
+            // SQLite reuses the id of a deleted last row, and dnsd caches zones by (id,
+            // generation). So a new zone starts above every generation in the table and at the
+            // clock in ms: a deleted zone's generation is below that as long as its changes came
+            // slower than one per ms (true for dnsctl, one process per change). The complete
+            // fix is AUTOINCREMENT on zones.id (schema owner), after which this is harmless.
             SQLite::Statement ins(db_,
                                   "INSERT INTO zones (name, generation, created_at, updated_at)"
-                                  " VALUES (?, 1, ?, ?)");
+                                  " VALUES (?, max(?, 1 + coalesce((SELECT max(generation)"
+                                  " FROM zones), 0)), ?, ?)");
             int64_t now = nowMs();
             ins.bind(1, apex.toText());
             ins.bind(2, now);
             ins.bind(3, now);
+            ins.bind(4, now);
             ins.exec();
             zoneId = db_.getLastInsertRowid();
         }
         insertRecords(db_, zoneId, records);
+        if (replaced) *replaced = existing.has_value();
         return requireZone(db_, apex);
     });
 }

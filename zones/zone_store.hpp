@@ -4,7 +4,9 @@
 // queue instead of deadlocking); it either commits completely or throws std::runtime_error and
 // leaves the database exactly as it was. Every write validates the resulting zone with
 // ZoneValidator before anything is written, adds 1 to zones.generation and sets updated_at
-// (dnsd rebuilds a zone exactly when its generation changes — callers may rely on this).
+// (dnsd rebuilds a zone exactly when its generation changes — callers may rely on this). A new
+// zone's generation starts at the clock in ms, so that an id SQLite reuses after a delete does
+// not come back with a generation dnsd has cached (see importZone).
 // Record-level writes also advance the SOA serial by one (RFC 1982); an import keeps the serial
 // of the file. Owners are stored as Name::toText() (absolute, lower case), RDATA as
 // uncompressed wire bytes. A busy database (another writer beyond the connection's busy
@@ -40,8 +42,9 @@ class ZoneStore {
     // Creates the zone from `records` (already parsed; validated here). With `replace`, an
     // existing zone's records are replaced instead (its id and created_at stay); without it an
     // existing zone is an error. `source` names the records' origin for messages (file name).
+    // `replaced`, if given, tells whether an existing zone was replaced.
     ZoneInfo importZone(const Name& apex, const std::vector<Record>& records, bool replace,
-                        const std::string& source);
+                        const std::string& source, bool* replaced = nullptr);
 
     std::optional<ZoneInfo> findZone(const Name& apex);
     std::vector<ZoneInfo> listZones();

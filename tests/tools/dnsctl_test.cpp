@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "tests/support/run_command.hpp"
@@ -95,7 +96,8 @@ TEST_F(DnsctlTest, InitImportListExport) {
     EXPECT_NE(lines(r.out)[1].find("2024060101"), std::string::npos);
     r = ok({"zone", "list", "--json"});
     EXPECT_EQ(r.out.rfind("[{\"name\":\"svc.example.com.\",\"records\":26,\"serial\":2024060101,"
-                          "\"generation\":1,",
+                          "\"generation\":" +
+                              std::to_string(generation("svc.example.com.")) + ",",
                           0),
               0u)
         << r.out;
@@ -165,22 +167,43 @@ TEST_F(DnsctlTest, ExportLoadsInNsdAndKnotAndReimportsIdentically) {
 
 TEST_F(DnsctlTest, RecordChangesBumpSerialAndGeneration) {
     initWithExample();
-    EXPECT_EQ(generation("svc.example.com."), 1);
+    int64_t g0 = generation("svc.example.com.");
     CommandResult r = ok({"record", "add", "svc.example.com", "new 120 IN A 192.0.2.200"});
     EXPECT_EQ(r.out,
               "added new.svc.example.com.\t120\tIN\tA\t192.0.2.200 (serial now 2024060102)\n");
-    EXPECT_EQ(generation("svc.example.com."), 2);
+    EXPECT_EQ(generation("svc.example.com."), g0 + 1);
     // Separate words work as well as one quoted string; TTL defaults to the RRset's.
     r = ok({"record", "add", "svc.example.com", "new", "A", "192.0.2.201"});
     EXPECT_NE(r.out.find("\t120\tIN\tA\t192.0.2.201"), std::string::npos) << r.out;
-    EXPECT_EQ(generation("svc.example.com."), 3);
+    EXPECT_EQ(generation("svc.example.com."), g0 + 2);
     r = ok({"record", "delete", "svc.example.com", "new", "A", "192.0.2.200"});
     EXPECT_EQ(r.out, "deleted 1 record (serial now 2024060104)\n");
     r = ok({"record", "delete", "svc.example.com", "new.svc.example.com.", "a"});
     EXPECT_EQ(r.out, "deleted 1 record (serial now 2024060105)\n");
-    EXPECT_EQ(generation("svc.example.com."), 5);
+    EXPECT_EQ(generation("svc.example.com."), g0 + 4);
     EXPECT_NE(soa("svc.example.com").find(" 2024060105 "), std::string::npos);
     EXPECT_EQ(ok({"record", "list", "svc.example.com", "--name", "new"}).out, "");
+}
+
+TEST_F(DnsctlTest, ARecreatedZoneNeverRepeatsAnIdAndGeneration) {
+    // dnsd caches zones by (id, generation). `zone delete` + `zone import` between two of its
+    // polls must not look unchanged, although SQLite hands the deleted last id out again.
+    ok({"init"});
+    std::set<std::pair<int64_t, int64_t>> seen;
+    auto idAndGeneration = [&] {
+        SQLite::Database db(db_, SQLite::OPEN_READONLY);
+        SQLite::Statement q(db, "SELECT id, generation FROM zones");
+        EXPECT_TRUE(q.executeStep());
+        return std::make_pair(q.getColumn(0).getInt64(), q.getColumn(1).getInt64());
+    };
+    for (int round = 0; round < 3; ++round) {
+        ok({"zone", "import", kExample});
+        EXPECT_TRUE(seen.insert(idAndGeneration()).second) << round;
+        ok({"record", "add", "svc.example.com", "r 60 IN A 192.0.2.1"});
+        EXPECT_TRUE(seen.insert(idAndGeneration()).second) << round;
+        ok({"zone", "delete", "svc.example.com"});
+    }
+    EXPECT_EQ(seen.size(), 6u);
 }
 
 TEST_F(DnsctlTest, DeleteZone) {

@@ -74,7 +74,7 @@ TEST_F(ZoneStoreTest, ImportStoresCanonicalOwnersAndWireRdata) {
     EXPECT_EQ(info.name, N("example.com."));
     EXPECT_EQ(info.recordCount, 8);
     EXPECT_EQ(info.serial, 100u);
-    EXPECT_EQ(info.generation, 1);
+    EXPECT_GE(info.generation, 1);
 
     SQLite::Statement q(*db_,
                         "SELECT owner, type, class, ttl, rdata FROM records WHERE owner LIKE 'www%'"
@@ -103,11 +103,12 @@ TEST_F(ZoneStoreTest, ImportOfAnExistingZoneNeedsReplace) {
         "zone example.com. already exists");
 
     int64_t id = store_->findZone(N("example.com."))->id;
+    int64_t g0 = generation();
     ZoneFile smaller = parseZoneText(
         "$ORIGIN example.com.\n$TTL 60\n@ SOA ns1 hm 7 1 1 1 1\n@ NS ns.other.net.\n", "v2.zone");
     ZoneInfo info = store_->importZone(smaller.origin, smaller.records, true, "v2.zone");
     EXPECT_EQ(info.id, id);
-    EXPECT_EQ(info.generation, 2);
+    EXPECT_EQ(info.generation, g0 + 1);
     EXPECT_EQ(info.recordCount, 2);
     EXPECT_EQ(info.serial, 7u);  // an import keeps the serial the file sets
 }
@@ -121,20 +122,21 @@ TEST_F(ZoneStoreTest, InvalidImportWritesNothing) {
 
 TEST_F(ZoneStoreTest, RecordChangesBumpSerialAndGeneration) {
     store_->importZone(zone_.origin, zone_.records, false, "example.zone");
+    int64_t g0 = generation();
     auto rt = parseRecordText("new 60 IN TXT \"hello\"", N("example.com."));
     store_->addRecord(N("example.com."), rt.record, rt.ttlGiven);
-    EXPECT_EQ(generation(), 2);
+    EXPECT_EQ(generation(), g0 + 1);
     EXPECT_EQ(serial(), 101u);
 
     EXPECT_EQ(store_->deleteRecords(N("example.com."), N("www.example.com."), rrtype::A,
                                     parseRdataText(rrtype::A, "192.0.2.2", N("example.com."))),
               1u);
-    EXPECT_EQ(generation(), 3);
+    EXPECT_EQ(generation(), g0 + 2);
     EXPECT_EQ(serial(), 102u);
     EXPECT_EQ(
         store_->deleteRecords(N("example.com."), N("new.example.com."), rrtype::TXT, std::nullopt),
         1u);
-    EXPECT_EQ(generation(), 4);
+    EXPECT_EQ(generation(), g0 + 3);
     EXPECT_EQ(serial(), 103u);
     auto www = store_->listRecords(N("example.com."), N("www.example.com."), std::nullopt);
     ASSERT_EQ(www.size(), 1u);
@@ -165,6 +167,7 @@ TEST_F(ZoneStoreTest, SerialWrapsAroundPerRfc1982) {
 
 TEST_F(ZoneStoreTest, AddingAnSoaReplacesItAndNeverMovesTheSerialBack) {
     store_->importZone(zone_.origin, zone_.records, false, "example.zone");
+    int64_t g0 = generation();
     auto rt = parseRecordText("@ 300 SOA ns1 hostmaster 5 1 2 3 4", N("example.com."));
     store_->addRecord(N("example.com."), rt.record, true);
     EXPECT_EQ(serial(), 101u);
@@ -172,7 +175,7 @@ TEST_F(ZoneStoreTest, AddingAnSoaReplacesItAndNeverMovesTheSerialBack) {
     store_->addRecord(N("example.com."), rt.record, true);
     EXPECT_EQ(serial(), 500u);
     EXPECT_EQ(store_->listRecords(N("example.com."), std::nullopt, rrtype::SOA).size(), 1u);
-    EXPECT_EQ(generation(), 3);
+    EXPECT_EQ(generation(), g0 + 2);
 }
 
 TEST_F(ZoneStoreTest, FailedRecordChangesLeaveTheFileUnchanged) {

@@ -71,9 +71,11 @@ int zoneImport(const std::vector<std::string>& args, Context& context) {
     zones::ZoneValidator::validate(parsed.origin, parsed.records, file);
     auto db = openDatabase(context);
     zones::ZoneStore store(*db);
-    auto info = store.importZone(parsed.origin, parsed.records, vm.count("replace") > 0, file);
-    std::cout << (info.generation > 1 ? "replaced" : "imported") << " zone " << info.name.toText()
-              << ": " << info.recordCount << " records, serial " << serialText(info) << "\n";
+    bool replaced = false;
+    auto info =
+        store.importZone(parsed.origin, parsed.records, vm.count("replace") > 0, file, &replaced);
+    std::cout << (replaced ? "replaced" : "imported") << " zone " << info.name.toText() << ": "
+              << info.recordCount << " records, serial " << serialText(info) << "\n";
     return 0;
 }
 
