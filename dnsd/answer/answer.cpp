@@ -153,31 +153,31 @@ class Responder {
         }
         aa = true;
         Owner owner{kHeaderSize, nullptr};
-        int32_t visited[32];
-        size_t visitedCount = 0;
-        if (int32_t first = zone->find(key); first >= 0) visited[visitedCount++] = first;
+        // Names already answered in this chain, so a loop (even through a wildcard) stops
+        // the first time a name comes back.
+        std::string_view seen[Scratch::kMaxChain + 1];
+        size_t seenCount = 0;
+        seen[seenCount++] = key;
+        const unsigned maxChain = std::min<unsigned>(config_.maxCnameChain, Scratch::kMaxChain);
         for (unsigned chain = 0;; ++chain) {
             const uint8_t* next = step(*zone, key, owner, chain);
             if (!next || tc) return;
             // Follow a CNAME only inside this zone, only so far, and never in a circle.
-            if (chain + 1 >= config_.maxCnameChain) return;
+            if (chain + 1 >= maxChain) return;
+            uint8_t* buf = s_.chase[chain];
             size_t len = 0;
             for (size_t pos = 0;; pos += 1 + next[pos]) {
                 uint8_t l = next[pos];
-                for (size_t i = 0; i <= l; ++i) s_.chase[pos + i] = zones::foldCase(next[pos + i]);
+                for (size_t i = 0; i <= l; ++i) buf[pos + i] = zones::foldCase(next[pos + i]);
                 if (l == 0) {
                     len = pos + 1;
                     break;
                 }
             }
-            key = std::string_view(reinterpret_cast<const char*>(s_.chase), len);
+            key = std::string_view(reinterpret_cast<const char*>(buf), len);
             if (!inZone(*zone, key)) return;
-            int32_t exact = zone->find(key);
-            if (exact >= 0) {
-                if (std::find(visited, visited + visitedCount, exact) != visited + visitedCount)
-                    return;
-                if (visitedCount < 32) visited[visitedCount++] = exact;
-            }
+            if (std::find(seen, seen + seenCount, key) != seen + seenCount) return;
+            seen[seenCount++] = key;
             owner = Owner{-1, next};
         }
     }
@@ -189,7 +189,7 @@ class Responder {
             const Node& n = z.node(pending_[i].node);
             for (uint16_t t : {rrtype::A, rrtype::AAAA}) {
                 if (const RRset* set = z.rrset(n, t))
-                    addRRset(2, Owner{-1, n.name.wire().data()}, *set, false);
+                    addRRset(2, Owner{-1, n.name.wire().data()}, *set, pending_[i].required);
             }
         }
     }
@@ -330,7 +330,11 @@ class Responder {
             bool seen = false;
             for (size_t i = 0; i < pendingCount_; ++i)
                 seen |= pending_[i].zone == &zone && pending_[i].node == t;
-            if (!seen && pendingCount_ < kMaxPending) pending_[pendingCount_++] = {&zone, t};
+            // RFC 9471: glue for name servers inside the delegated zone is required; if it
+            // does not fit, the referral is truncated. Other additional data is optional.
+            bool required = glue && zone.node(t).cut >= 0;
+            if (!seen && pendingCount_ < kMaxPending)
+                pending_[pendingCount_++] = {&zone, t, required};
         }
     }
 
@@ -390,6 +394,7 @@ class Responder {
     struct Pending {
         const ZoneSnapshot* zone;
         int32_t node;
+        bool required;
     };
     Pending pending_[kMaxPending];
     size_t pendingCount_ = 0;

@@ -59,8 +59,9 @@ struct Scratch {
     // The question name folded to lower case: the key for every lookup.
     uint8_t qname[zones::Name::kMaxWire];
     size_t qnameSize = 0;
-    // The current CNAME target while following a chain, folded to lower case.
-    uint8_t chase[zones::Name::kMaxWire];
+    // CNAME targets while following a chain, folded to lower case, one per step.
+    static constexpr size_t kMaxChain = 16;
+    uint8_t chase[kMaxChain][zones::Name::kMaxWire];
     // Rotates active-active pool answers; per thread, so no shared counter.
     uint32_t rotation = 0;
 };

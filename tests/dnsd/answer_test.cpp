@@ -38,6 +38,28 @@ loop2   IN CNAME loop1
 outside IN CNAME www.other.net.
 *.wild  IN A   192.0.2.99
 *.wildc IN CNAME www
+*.wcl   IN CNAME next.wcl
+bigdeleg IN NS ns1.bigdeleg
+bigdeleg IN NS ns2.bigdeleg
+bigdeleg IN NS ns3.bigdeleg
+bigdeleg IN NS ns4.bigdeleg
+ns1.bigdeleg IN AAAA 2001:db8::1
+ns1.bigdeleg IN AAAA 2001:db8::2
+ns1.bigdeleg IN AAAA 2001:db8::3
+ns1.bigdeleg IN AAAA 2001:db8::4
+ns2.bigdeleg IN AAAA 2001:db8::5
+ns2.bigdeleg IN AAAA 2001:db8::6
+ns2.bigdeleg IN AAAA 2001:db8::7
+ns2.bigdeleg IN AAAA 2001:db8::8
+ns3.bigdeleg IN AAAA 2001:db8::9
+ns3.bigdeleg IN AAAA 2001:db8::a
+ns3.bigdeleg IN AAAA 2001:db8::b
+ns3.bigdeleg IN AAAA 2001:db8::c
+ns4.bigdeleg IN AAAA 2001:db8::d
+ns4.bigdeleg IN AAAA 2001:db8::e
+ns4.bigdeleg IN AAAA 2001:db8::f
+ns4.bigdeleg IN AAAA 2001:db8::10
+ns4.bigdeleg IN AAAA 2001:db8::11
 a.b.ent IN A   192.0.2.7
 sub     IN NS  ns.sub
 sub     IN DS  12345 8 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
@@ -176,6 +198,22 @@ TEST_F(AnswerTest, CnameLoopTerminates) {
     auto m = ask(QueryBuilder("loop1.example.com.", A));
     EXPECT_EQ(m.rcode(), 0);
     EXPECT_EQ(m.ancount(), 2);  // each CNAME once
+}
+
+TEST_F(AnswerTest, WildcardCnameLoopStopsWhenANameComesBack) {
+    auto m = ask(QueryBuilder("a.wcl.example.com.", A));
+    EXPECT_EQ(m.rcode(), 0);
+    EXPECT_EQ(m.ancount(), 2);  // a.wcl -> next.wcl, next.wcl -> next.wcl, then stop
+}
+
+TEST_F(AnswerTest, ReferralWhoseGlueDoesNotFitIsTruncated) {
+    // RFC 9471 §3.1: in-domain glue is required; without room for it the referral gets TC.
+    auto m = ask(QueryBuilder("x.bigdeleg.example.com.", A));
+    EXPECT_TRUE(m.tc());
+    EXPECT_LE(m.size(), 512u);
+    auto tcp = ask(QueryBuilder("x.bigdeleg.example.com.", A), Transport::Tcp);
+    EXPECT_FALSE(tcp.tc());
+    EXPECT_EQ(tcp.arcount(), 17);
 }
 
 TEST_F(AnswerTest, WildcardSynthesisAndWildcardNodata) {
