@@ -208,6 +208,38 @@ std::string join(const std::vector<std::string>& tokens, size_t from) {
     return out;
 }
 
+// "\# <length> <hex>..." (RFC 3597 §5): the hex may be split into several words.
+std::vector<uint8_t> parseGenericRdata(const std::vector<std::string>& tokens, size_t pos,
+                                       int line) {
+    if (pos >= tokens.size()) throw Failure(line, "\\# needs an RDATA length");
+    const std::string& lengthText = tokens[pos];
+    if (lengthText.empty() || lengthText.size() > 5 ||
+        !std::all_of(lengthText.begin(), lengthText.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoul(lengthText) > 65535)
+        throw Failure(line, "bad RFC 3597 RDATA length '" + lengthText + "'");
+    size_t length = std::stoul(lengthText);
+    std::string hex;
+    for (size_t i = pos + 1; i < tokens.size(); ++i) hex += tokens[i];
+    auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        c = char(std::tolower(uint8_t(c)));
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+    };
+    std::vector<uint8_t> out;
+    for (size_t i = 0; i < hex.size(); i += 2) {
+        int hi = nibble(hex[i]), lo = i + 1 < hex.size() ? nibble(hex[i + 1]) : -1;
+        if (hi < 0 || lo < 0) throw Failure(line, "bad hex in RFC 3597 RDATA '" + hex + "'");
+        out.push_back(uint8_t(hi << 4 | lo));
+    }
+    if (out.size() != length) {
+        throw Failure(line, "RFC 3597 RDATA says " + std::to_string(length) + " octets but has " +
+                                std::to_string(out.size()));
+    }
+    return out;
+}
+
 // The state a master file carries from one entry to the next.
 struct ParseState {
     std::optional<Name> origin;
@@ -300,6 +332,21 @@ Record parseRecordEntry(const Entry& entry, ParseState& state, bool& ttlGiven) {
         ttl = state.defaultTtl ? state.defaultTtl : state.lastTtl;
     }
     std::string rdata = join(tokens, pos);
+    if (pos < tokens.size() && tokens[pos] == "\\#") {
+        // RFC 3597 generic RDATA, read here: ldns takes a bad length as 0 and ignores extra bytes.
+        Record record{owner,
+                      *type,
+                      rrclass::IN,
+                      ttl.value_or(0),
+                      parseGenericRdata(tokens, pos + 1, entry.line),
+                      entry.line};
+        if (!ldnsw::rdataMatchesType(record)) {
+            throw Failure(entry.line, "RFC 3597 RDATA is not a valid " + ldnsw::typeToText(*type) +
+                                          " record (RDATA: '" + rdata + "')");
+        }
+        state.previousOwner = owner;
+        return record;
+    }
     std::string text =
         owner.toText() + " " + std::to_string(ttl.value_or(0)) + " IN " + typeToken + " " + rdata;
     auto parsed = ldnsw::parseRr(text, state.origin ? &state.originText : nullptr);
@@ -315,6 +362,11 @@ Record parseRecordEntry(const Entry& entry, ParseState& state, bool& ttlGiven) {
     Record record = std::move(*parsed.record);
     record.owner = owner;
     record.line = entry.line;
+    if (!ldnsw::rdataMatchesType(record)) {
+        throw Failure(entry.line, "bad " + ldnsw::typeToText(*type) + " record for " +
+                                      owner.toText() + ": incomplete RDATA (RDATA: '" + rdata +
+                                      "')");
+    }
     return record;
 }
 

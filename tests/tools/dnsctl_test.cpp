@@ -271,15 +271,21 @@ TEST_F(DnsctlTest, BadArgumentsChangeNothing) {
     initWithExample();
     expectFails({"frobnicate"}, "dnsctl: unknown command 'frobnicate'");
     expectFails({"zone", "frobnicate"}, "unknown command 'zone frobnicate'");
-    expectFails({"zone", "import"}, "dnsctl zone import: the option '--file' is required");
+    expectFails({"zone", "import"},
+                "dnsctl zone import: missing argument FILE (usage: dnsctl zone import FILE");
     expectFails({"zone", "import", kExample, "--bogus"}, "unrecognised option '--bogus'");
     expectFails({"zone", "import", kExample, "extra"}, "dnsctl zone import: too many positional");
     expectFails({"zone", "export", "bad..name"}, "bad zone name 'bad..name'");
-    expectFails({"record", "add", "svc.example.com"}, "the option '--record' is required");
+    expectFails({"record", "add", "svc.example.com"}, "dnsctl record add: missing argument RECORD");
     expectFails({"record", "delete", "svc.example.com", "www", "NOTATYPE"},
                 "unknown RR type 'NOTATYPE'");
     expectFails({"record", "list", "svc.example.com", "--type"}, "dnsctl record list: ");
     expectFails({"--busy-timeout", "soon", "zone", "list"}, "--busy-timeout wants milliseconds");
+    // RDATA may begin with '-': record add/delete take no options besides --help.
+    CommandResult r =
+        ok({"record", "add", "svc.example.com", "loc", "300", "IN", "LOC", "52", "22", "23.000",
+            "N", "4", "53", "32.000", "E", "-2.00m", "0.00m", "10000m", "10m"});
+    EXPECT_NE(r.out.find("\tLOC\t52 22 23.000 N 04 53 32.000 E -2m "), std::string::npos) << r.out;
 }
 
 TEST_F(DnsctlTest, BadZoneFilesChangeNothing) {

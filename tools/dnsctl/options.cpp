@@ -1,5 +1,6 @@
 #include "tools/dnsctl/options.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 
@@ -25,6 +26,19 @@ bool parseArgs(const std::vector<std::string>& args, const std::string& usage,
             return false;
         }
         po::notify(vm);
+    } catch (const po::required_option& e) {
+        // Positional arguments are options to Boost; name them the way the usage line does.
+        std::string name = e.get_option_name();
+        if (name.rfind("--", 0) == 0) name = name.substr(2);
+        unsigned count = positional.max_total_count();
+        for (unsigned i = 0; i < count && i < 16; ++i) {
+            if (positional.name_for_position(i) == name) {
+                std::string upper;
+                for (char c : name) upper.push_back(char(std::toupper(uint8_t(c))));
+                throw UsageError("missing argument " + upper + " (usage: " + usage + ")");
+            }
+        }
+        throw UsageError(e.what());
     } catch (const po::error& e) {
         throw UsageError(e.what());
     }

@@ -15,6 +15,16 @@ std::string joinWords(const std::vector<std::string>& words) {
     return out;
 }
 
+// RDATA may start with '-' (LOC altitudes, TXT words): these commands take no option but
+// --help, so everything else is positional.
+std::vector<std::string> allPositional(const std::vector<std::string>& args) {
+    for (const auto& a : args)
+        if (a == "--help" || a == "-h" || a == "--") return args;
+    std::vector<std::string> out{"--"};
+    out.insert(out.end(), args.begin(), args.end());
+    return out;
+}
+
 zones::Name parseOwner(const std::string& text, const zones::Name& zone) {
     auto name = zones::Name::fromText(text, &zone);
     if (!name) throw UsageError("bad owner name '" + text + "'");
@@ -40,7 +50,7 @@ int recordAdd(const std::vector<std::string>& args, Context& context) {
     po::positional_options_description positional;
     positional.add("zone", 1).add("record", -1);
     po::variables_map vm;
-    if (!parseArgs(args, "dnsctl record add ZONE \"OWNER [TTL] [IN] TYPE RDATA\"",
+    if (!parseArgs(allPositional(args), "dnsctl record add ZONE \"OWNER [TTL] [IN] TYPE RDATA\"",
                    "Adds one record. The owner may be relative to the zone or @. Without a TTL the "
                    "record takes its RRset's TTL, else the SOA's. The SOA serial goes up by one; "
                    "adding an SOA replaces the zone's SOA.",
@@ -70,7 +80,7 @@ int recordDelete(const std::vector<std::string>& args, Context& context) {
     po::positional_options_description positional;
     positional.add("zone", 1).add("owner", 1).add("type", 1).add("rdata", -1);
     po::variables_map vm;
-    if (!parseArgs(args, "dnsctl record delete ZONE OWNER TYPE [RDATA]",
+    if (!parseArgs(allPositional(args), "dnsctl record delete ZONE OWNER TYPE [RDATA]",
                    "Deletes the OWNER TYPE records, or only the one with RDATA. The SOA serial "
                    "goes up by one. Deleting nothing is an error.",
                    options, positional, vm))

@@ -153,6 +153,16 @@ ParseResult parseRr(const std::string& text, const std::string* origin) {
     return result;
 }
 
+bool rdataMatchesType(const Record& record) {
+    const ldns_rr_descriptor* desc = ldns_rr_descript(record.type);
+    // ldns answers unknown types with a one-field "anything" descriptor.
+    if (!desc || desc->_type != record.type ||
+        ldns_rr_descriptor_field_type(desc, 0) == LDNS_RDF_TYPE_UNKNOWN)
+        return true;
+    RrPtr rr = decodeRdata(record);  // fails on truncation and on leftover bytes
+    return rr && ldns_rr_rd_count(rr.get()) >= ldns_rr_descriptor_minimum(desc);
+}
+
 std::vector<uint8_t> canonicalRdata(const Record& record) {
     RrPtr rr = decodeRdata(record);
     if (!rr) return record.rdata;

@@ -47,6 +47,10 @@ std::string typeToText(uint16_t type);
 // cannot decode them.
 std::vector<uint8_t> canonicalRdata(const Record& record);
 
+// False when ldns knows the type and the RDATA is not a complete, exact instance of it (too
+// short, fields missing, bytes left over). Unknown types accept any RDATA.
+bool rdataMatchesType(const Record& record);
+
 // The RDATA in presentation form only (what `formatRr` prints after the type).
 std::string formatRdata(const Record& record, bool portable = true);
 
