@@ -16,6 +16,14 @@
 namespace zones {
 namespace {
 
+// SQLite stores a blob bound from a null pointer as NULL; empty RDATA (RFC 3597 "\# 0") must
+// stay an empty blob, so never hand it the null data() of an empty vector.
+const void* blobData(const std::vector<uint8_t>& v) {
+    static const uint8_t empty = 0;
+    return v.empty() ? &empty : v.data();
+}
+
+
 struct Row {
     int64_t id;
     Record record;
@@ -120,7 +128,7 @@ void insertRecords(SQLite::Database& db, int64_t zoneId, const std::vector<Recor
         ins.bind(3, int(r.type));
         ins.bind(4, int(r.rclass));
         ins.bind(5, int64_t(r.ttl));
-        ins.bind(6, r.rdata.data(), int(r.rdata.size()));
+        ins.bind(6, blobData(r.rdata), int(r.rdata.size()));
         ins.exec();
     }
 }
@@ -167,7 +175,7 @@ void bumpSerial(SQLite::Database& db, Row& soa) {
     if (!serial) throw std::runtime_error("the SOA record has malformed RDATA");
     setSerial(soa.record.rdata, *serial + 1);
     SQLite::Statement q(db, "UPDATE records SET rdata = ?, ttl = ? WHERE id = ?");
-    q.bind(1, soa.record.rdata.data(), int(soa.record.rdata.size()));
+    q.bind(1, blobData(soa.record.rdata), int(soa.record.rdata.size()));
     q.bind(2, int64_t(soa.record.ttl));
     q.bind(3, soa.id);
     q.exec();
@@ -307,7 +315,7 @@ Record ZoneStore::addRecord(const Name& apex, Record record, bool ttlGiven) {
             after[size_t(soa - rows.data())] = record;
             ZoneValidator::validate(apex, after, zoneSource(apex));
             SQLite::Statement q(db_, "UPDATE records SET rdata = ?, ttl = ? WHERE id = ?");
-            q.bind(1, record.rdata.data(), int(record.rdata.size()));
+            q.bind(1, blobData(record.rdata), int(record.rdata.size()));
             q.bind(2, int64_t(record.ttl));
             q.bind(3, soa->id);
             q.exec();
