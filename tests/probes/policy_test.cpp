@@ -53,7 +53,8 @@ TEST(Policy, MemberDownInActiveTierShrinksSetAndLowersTtl) {
 }
 
 TEST(Policy, PrimaryDownFailsOverToSecondary) {
-    auto d = decide({}, {m("10.0.0.1", 1, D), m("10.0.0.2", 2, U)}, on(1, {{1, 0}, {2, 0}}), {}, 5000);
+    auto d =
+        decide({}, {m("10.0.0.1", 1, D), m("10.0.0.2", 2, U)}, on(1, {{1, 0}, {2, 0}}), {}, 5000);
     EXPECT_EQ(d.served, V{"10.0.0.2"});
     EXPECT_EQ(d.move, Move::Failover);
     EXPECT_EQ(d.activeTier, 2);
@@ -123,7 +124,8 @@ TEST(Policy, FailbackRequestSkipsAutoHoldDown) {
     p.holdDownMs = 60000;
     Requests r;
     r.failback = true;
-    auto d = decide(p, {m("10.0.0.1", 1, U), m("10.0.0.2", 2, U)}, on(2, {{2, 0}, {1, 4000}}), r, 5000);
+    auto d =
+        decide(p, {m("10.0.0.1", 1, U), m("10.0.0.2", 2, U)}, on(2, {{2, 0}, {1, 4000}}), r, 5000);
     EXPECT_EQ(d.served, V{"10.0.0.1"});
 }
 
@@ -161,7 +163,8 @@ TEST(Policy, ManualApprovalKeepsFailedTierAndRecordsPending) {
 TEST(Policy, PendingClearsWhenPrimaryRecovers) {
     PoolPolicy p;
     p.manualApproval = true;
-    auto d = decide(p, {m("10.0.0.1", 1, D), m("10.0.0.2", 2, U)}, on(1, {{1, 0}, {2, 0}}), {}, 5000);
+    auto d =
+        decide(p, {m("10.0.0.1", 1, D), m("10.0.0.2", 2, U)}, on(1, {{1, 0}, {2, 0}}), {}, 5000);
     ASSERT_TRUE(d.pendingTier);
     auto d2 = decide(p, {m("10.0.0.1", 1, U), m("10.0.0.2", 2, U)}, d.next, {}, 6000);
     EXPECT_FALSE(d2.pendingTier);
@@ -219,7 +222,9 @@ TEST(Policy, DrainBeatsForceUp) {
     EXPECT_FALSE(memberUsable(a));
 }
 
-TEST(Policy, UnknownHealthIsNotUsable) { EXPECT_FALSE(memberUsable(m("10.0.0.1", 1, Health::Unknown))); }
+TEST(Policy, UnknownHealthIsNotUsable) {
+    EXPECT_FALSE(memberUsable(m("10.0.0.1", 1, Health::Unknown)));
+}
 
 TEST(Policy, AllDownServeAllFailsOpen) {
     auto c = m("10.0.0.3", 2, D);
