@@ -269,6 +269,8 @@ void applyDirective(const Entry& entry, ParseState& state) {
         state.origin = resolveName(token, state, entry.line, "$ORIGIN name");
         if (isAbsoluteText(token)) {
             state.originText = token;
+        } else if (token == "@") {
+            // "$ORIGIN @" keeps the origin.
         } else {
             state.originText = token + (state.originText == "." ? "" : ".") + state.originText;
         }

@@ -119,6 +119,12 @@ TEST(ZoneFile, GenericRdataMaySplitHexAndBeEmptyForUnknownTypes) {
     EXPECT_EQ(only(zf, "x.", 65001).rdata, bytes({0xab, 0xcd, 0xef}));
 }
 
+TEST(ZoneFile, RelativeOriginsKeepTheCaseTheyWereWrittenIn) {
+    ZoneFile zf = parseZoneText("$TTL 60\n$ORIGIN Sub\n$ORIGIN @\na CNAME b\n", "t", N("X.test."));
+    const Record& r = only(zf, "a.sub.x.test.", rrtype::CNAME);
+    EXPECT_EQ(r.rdata, bytes({1, 'b', 3, 'S', 'u', 'b', 1, 'x', 4, 't', 'e', 's', 't', 0}));
+}
+
 TEST(ZoneFile, DropsExactDuplicatesButKeepsTtlConflicts) {
     ZoneFile zf =
         parseZoneText("$ORIGIN x.\n$TTL 60\na A 192.0.2.1\nA.x. 60 A 192.0.2.1\na 61 A 192.0.2.1\n",
