@@ -68,11 +68,11 @@ std::vector<std::string> splitSpaces(const std::string& s) {
     return out;
 }
 
-std::vector<zones::RData> toRdatas(const PoolRow& p, const std::vector<std::string>& values,
-                                   uint32_t ttl) {
-    std::vector<zones::RData> out;
+std::vector<PoolRecord> toRdatas(const PoolRow& p, const std::vector<std::string>& values,
+                                 uint32_t ttl) {
+    std::vector<PoolRecord> out;
     for (const std::string& v : values) {
-        zones::RData rd;
+        PoolRecord rd;
         rd.ttl = ttl;
         if (poolValueToRdata(p.type, v, rd.bytes)) out.push_back(std::move(rd));
     }

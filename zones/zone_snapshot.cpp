@@ -1,7 +1,6 @@
 #include "zones/zone_snapshot.hpp"
 
 #include <algorithm>
-#include <map>
 #include <stdexcept>
 
 namespace zones {
@@ -37,9 +36,8 @@ std::runtime_error zoneError(const Name& apex, const std::string& what) {
     return std::runtime_error("zone " + apex.toText() + ": " + what);
 }
 
-uint32_t soaMinimum(const RData& soa) {
+uint32_t soaMinimum(std::span<const uint8_t> b) {
     // SOA RDATA: MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM; MINIMUM is the last 4 octets.
-    const auto& b = soa.bytes;
     size_t n = b.size();
     return (uint32_t(b[n - 4]) << 24) | (uint32_t(b[n - 3]) << 16) | (uint32_t(b[n - 2]) << 8) |
            uint32_t(b[n - 1]);
@@ -72,10 +70,38 @@ bool validRdataShape(uint16_t type, const std::vector<uint8_t>& b) {
 
 }  // namespace
 
+size_t ZoneSnapshot::memoryBytes() const {
+    return nodes_.capacity() * sizeof(Node) + names_.capacity() +
+           rrsets_.capacity() * sizeof(RRset) + rdatas_.capacity() * sizeof(RData) +
+           rdataBytes_.capacity() + targets_.capacity() * sizeof(int32_t) +
+           index_.capacity() * sizeof(int32_t) + pools_.capacity() * sizeof(PoolBinding);
+}
+
+int32_t ZoneSnapshot::insertIndex(std::string_view key, int32_t node) {
+    if (index_.empty() || nodes_.size() * 2 > index_.size()) {
+        // Keep the table at most half full so probes stay short; rehash everything.
+        std::vector<int32_t> old(std::max<size_t>(16, index_.size() * 2), -1);
+        old.swap(index_);
+        size_t mask = index_.size() - 1;
+        for (int32_t n : old) {
+            if (n < 0) continue;
+            size_t i = nameHash(this->key(nodes_[size_t(n)])) & mask;
+            while (index_[i] >= 0) i = (i + 1) & mask;
+            index_[i] = n;
+        }
+    }
+    size_t mask = index_.size() - 1;
+    size_t i = nameHash(key) & mask;
+    while (index_[i] >= 0) i = (i + 1) & mask;
+    index_[i] = node;
+    return node;
+}
+
 std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::build(const Name& apex,
                                                         std::vector<Record> records,
                                                         std::vector<PoolBinding> pools,
                                                         uint64_t generation) {
+    size_t rdataTotal = 0;
     for (const Record& r : records) {
         if (!r.owner.isSubdomainOf(apex))
             throw zoneError(apex, "record owner " + r.owner.toText() + " is outside the zone");
@@ -83,20 +109,26 @@ std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::build(const Name& apex,
             throw zoneError(apex, "record " + r.owner.toText() + " is not class IN");
         if (r.type == rrtype::SOA && r.owner != apex)
             throw zoneError(apex, "SOA record at " + r.owner.toText() + " is not at the apex");
+        if (r.type == rrtype::OPT || r.type == 0)
+            throw zoneError(apex, "record type " + std::to_string(r.type) + " cannot be served");
         if (!validRdataShape(r.type, r.rdata))
             throw zoneError(apex, "malformed RDATA for type " + std::to_string(r.type) + " at " +
                                       r.owner.toText());
-        if (r.type == rrtype::OPT || r.type == 0)
-            throw zoneError(apex, "record type " + std::to_string(r.type) + " cannot be served");
+        rdataTotal += r.rdata.size();
     }
     for (const PoolBinding& p : pools) {
         if (!p.owner.isSubdomainOf(apex))
             throw zoneError(apex, "pool owner " + p.owner.toText() + " is outside the zone");
     }
 
-    // Group into RRsets: sort by owner, type, then RDATA so duplicates become neighbours.
-    std::sort(records.begin(), records.end(), [](const Record& a, const Record& b) {
-        if (a.owner.key() != b.owner.key()) return a.owner.key() < b.owner.key();
+    // Sort by owner, type, then RDATA, so RRsets are runs and duplicates neighbours.
+    std::vector<uint32_t> order(records.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+        const Record& a = records[x];
+        const Record& b = records[y];
+        int c = a.owner.key().compare(b.owner.key());
+        if (c != 0) return c < 0;
         if (a.type != b.type) return a.type < b.type;
         return a.rdata < b.rdata;
     });
@@ -105,56 +137,60 @@ std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::build(const Name& apex,
     z->apex_ = apex;
     z->generation_ = generation;
 
-    // Every owner and every ancestor down to the apex becomes a node.
-    std::map<std::string, Name> names;  // key -> name, deduplicated
-    auto addWithAncestors = [&](const Name& owner) {
-        for (Name n = owner;; n = n.parent()) {
-            if (!names.emplace(std::string(n.key()), n).second) break;
-            if (n == apex) break;
+    // Nodes: every owner and every ancestor down to the apex, the apex first.
+    auto addNode = [&](std::string_view key) {
+        Node n;
+        n.nameOffset = uint32_t(z->names_.size());
+        n.nameSize = uint8_t(key.size());
+        z->names_.insert(z->names_.end(), key.begin(), key.end());
+        z->nodes_.push_back(n);
+        return z->insertIndex(key, int32_t(z->nodes_.size() - 1));
+    };
+    auto addWithAncestors = [&](std::string_view key) {
+        for (;;) {
+            if (z->find(key) >= 0) return;
+            addNode(key);
+            key = key.substr(1 + uint8_t(key[0]));  // never passes the apex: it exists already
         }
     };
-    addWithAncestors(apex);
-    for (const Record& r : records) addWithAncestors(r.owner);
-    for (const PoolBinding& p : pools) addWithAncestors(p.owner);
+    z->nodes_.reserve(records.size() / 2 + 16);
+    z->names_.reserve(records.size() * 8 + 256);
+    addNode(apex.key());
+    for (size_t i = 0; i < order.size(); ++i) {
+        if (i == 0 || records[order[i]].owner != records[order[i - 1]].owner)
+            addWithAncestors(records[order[i]].owner.key());
+    }
+    for (const PoolBinding& p : pools) addWithAncestors(p.owner.key());
 
-    std::vector<Name> ordered;
-    ordered.reserve(names.size());
-    for (auto& [k, n] : names) ordered.push_back(n);
-    // Parents before children (so cut links can be inherited in one pass), apex first.
-    std::stable_sort(ordered.begin(), ordered.end(),
-                     [](const Name& a, const Name& b) { return a.labelCount() < b.labelCount(); });
-
-    z->nodes_.resize(ordered.size());
-    for (size_t i = 0; i < ordered.size(); ++i) z->nodes_[i].name = ordered[i];
-    z->index_.reserve(z->nodes_.size() * 2);
-    for (size_t i = 0; i < z->nodes_.size(); ++i)
-        z->index_.emplace(z->nodes_[i].name.key(), int32_t(i));
-
-    // RRsets, contiguous per node.
-    std::map<std::string_view, std::vector<RRset>> byOwner;
-    for (size_t i = 0; i < records.size();) {
-        size_t j = i;
+    // RRsets, contiguous per node because the records are sorted by owner.
+    z->rdatas_.reserve(records.size());
+    z->rdataBytes_.reserve(rdataTotal);
+    for (size_t i = 0; i < order.size();) {
+        const Record& first = records[order[i]];
+        Node& node = z->nodes_[size_t(z->find(first.owner.key()))];
+        if (node.rrsetCount == 0) node.firstRRset = uint32_t(z->rrsets_.size());
         RRset set;
-        set.type = records[i].type;
-        while (j < records.size() && records[j].owner == records[i].owner &&
-               records[j].type == records[i].type) {
-            if (j == i || records[j].rdata != records[j - 1].rdata)
-                set.rdatas.push_back(RData{records[j].ttl, std::move(records[j].rdata)});
-            ++j;
+        set.type = first.type;
+        set.firstRdata = uint32_t(z->rdatas_.size());
+        size_t j = i;
+        for (; j < order.size(); ++j) {
+            const Record& r = records[order[j]];
+            if (r.owner != first.owner || r.type != first.type) break;
+            if (j > i && r.rdata == records[order[j - 1]].rdata) continue;  // RFC 2181 §5
+            RData rd;
+            rd.ttl = r.ttl;
+            rd.offset = uint32_t(z->rdataBytes_.size());
+            rd.size = uint16_t(r.rdata.size());
+            z->rdataBytes_.insert(z->rdataBytes_.end(), r.rdata.begin(), r.rdata.end());
+            z->rdatas_.push_back(rd);
         }
-        z->recordCount_ += set.rdatas.size();
-        byOwner[z->nodes_[size_t(z->find(records[i].owner.key()))].name.key()].push_back(
-            std::move(set));
+        set.rdataCount = uint32_t(z->rdatas_.size()) - set.firstRdata;
+        z->rrsets_.push_back(set);
+        ++node.rrsetCount;
         i = j;
     }
-    for (Node& n : z->nodes_) {
-        auto it = byOwner.find(n.name.key());
-        n.firstRRset = uint32_t(z->rrsets_.size());
-        if (it != byOwner.end()) {
-            n.rrsetCount = uint32_t(it->second.size());
-            for (RRset& s : it->second) z->rrsets_.push_back(std::move(s));
-        }
-    }
+    for (Node& n : z->nodes_)
+        if (n.rrsetCount == 0) n.firstRRset = 0;
 
     // Pools, contiguous per node.
     std::sort(pools.begin(), pools.end(), [](const PoolBinding& a, const PoolBinding& b) {
@@ -162,35 +198,51 @@ std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::build(const Name& apex,
         return a.type < b.type;
     });
     for (size_t i = 0; i < pools.size(); ++i) {
+        if (i > 0 && pools[i].owner == pools[i - 1].owner && pools[i].type == pools[i - 1].type)
+            throw zoneError(apex, "two pools for " + pools[i].owner.toText() + " type " +
+                                      std::to_string(pools[i].type));
         Node& n = z->nodes_[size_t(z->find(pools[i].owner.key()))];
         if (n.firstPool < 0) n.firstPool = int32_t(i);
         ++n.poolCount;
     }
     z->pools_ = std::move(pools);
 
-    // Zone cuts, wildcards and additional-section targets.
-    for (size_t i = 1; i < z->nodes_.size(); ++i) {
-        Node& n = z->nodes_[i];
-        const Node& parent = z->nodes_[size_t(z->find(n.name.parent().key()))];
-        n.cut = parent.cut >= 0 ? parent.cut : (z->rrset(n, rrtype::NS) ? int32_t(i) : -1);
-        if (n.name.isWildcard())
-            z->nodes_[size_t(z->find(n.name.parent().key()))].wildcard = int32_t(i);
+    // Zone cuts and wildcards: parents before children (a parent's name is always shorter).
+    std::vector<int32_t> byDepth(z->nodes_.size());
+    for (size_t i = 0; i < byDepth.size(); ++i) byDepth[i] = int32_t(i);
+    std::stable_sort(byDepth.begin(), byDepth.end(), [&](int32_t a, int32_t b) {
+        return z->nodes_[size_t(a)].nameSize < z->nodes_[size_t(b)].nameSize;
+    });
+    for (int32_t i : byDepth) {
+        if (i == 0) continue;
+        Node& n = z->nodes_[size_t(i)];
+        std::string_view key = z->key(n);
+        int32_t parentIdx = z->find(key.substr(1 + uint8_t(key[0])));
+        Node& parent = z->nodes_[size_t(parentIdx)];
+        n.cut = parent.cut >= 0 ? parent.cut : (z->rrset(n, rrtype::NS) ? i : -1);
+        if (key.size() >= 2 && key[0] == 1 && key[1] == '*') parent.wildcard = i;
     }
+
+    // Additional-section targets.
     for (RRset& s : z->rrsets_) {
+        s.firstTarget = uint32_t(z->targets_.size());
         if (s.type != rrtype::NS && s.type != rrtype::MX && s.type != rrtype::SRV) continue;
-        for (const RData& rd : s.rdatas) {
-            auto target = rdataTarget(s.type, rd.bytes);
+        for (const RData& rd : z->rdatas(s)) {
+            auto target = rdataTarget(s.type, z->bytes(rd));
             if (!target) continue;
             int32_t t = z->find(target->key());
-            if (t >= 0 && std::find(s.targets.begin(), s.targets.end(), t) == s.targets.end())
-                s.targets.push_back(t);
+            auto begin = z->targets_.begin() + s.firstTarget;
+            if (t >= 0 && std::find(begin, z->targets_.end(), t) == z->targets_.end())
+                z->targets_.push_back(t);
         }
+        s.targetCount = uint32_t(z->targets_.size()) - s.firstTarget;
     }
 
     const RRset* soa = z->rrset(z->nodes_[0], rrtype::SOA);
     if (!soa) throw zoneError(apex, "no SOA record at the apex");
-    if (soa->rdatas.size() != 1) throw zoneError(apex, "more than one SOA record at the apex");
-    z->negativeTtl_ = std::min(soa->rdatas[0].ttl, soaMinimum(soa->rdatas[0]));
+    if (soa->rdataCount != 1) throw zoneError(apex, "more than one SOA record at the apex");
+    const RData& soaRd = z->rdatas(*soa)[0];
+    z->negativeTtl_ = std::min(soaRd.ttl, soaMinimum(z->bytes(soaRd)));
     return z;
 }
 

@@ -189,7 +189,7 @@ class Responder {
             const Node& n = z.node(pending_[i].node);
             for (uint16_t t : {rrtype::A, rrtype::AAAA}) {
                 if (const RRset* set = z.rrset(n, t))
-                    addRRset(2, Owner{-1, n.name.wire().data()}, *set, pending_[i].required);
+                    addRRset(2, Owner{-1, z.name(n)}, z, *set, pending_[i].required);
             }
         }
     }
@@ -251,16 +251,16 @@ class Responder {
         if (cnamePool && qtype != rrtype::CNAME && qtype != rrtype::ANY) {
             const PoolAnswer* pa = pools_.find(cnamePool->poolId);
             if (!pa || pa->rdatas.empty()) return nodata(zone), nullptr;
-            const RData& rd = pa->rdatas[0];
-            if (!addRR(0, owner, rrtype::CNAME, pa->ttl, rd)) return nullptr;
+            const PoolRecord& rd = pa->rdatas[0];
+            if (!addRR(0, owner, rrtype::CNAME, pa->ttl, rd.bytes)) return nullptr;
             outcome = Outcome::Answer;
             return rd.bytes.data();
         }
         const RRset* cname = zone.rrset(n, rrtype::CNAME);
         if (cname && qtype != rrtype::CNAME && qtype != rrtype::ANY) {
-            if (!addRRset(0, owner, *cname, true)) return nullptr;
+            if (!addRRset(0, owner, zone, *cname, true)) return nullptr;
             outcome = Outcome::Answer;
-            return cname->rdatas[0].bytes.data();
+            return zone.bytes(zone.rdatas(*cname)[0]).data();
         }
         if (typePool) {
             const PoolAnswer* pa = pools_.find(typePool->poolId);
@@ -270,7 +270,8 @@ class Responder {
             size_t start = count > 1 ? s_.rotation++ % count : 0;
             WireWriter::Mark m = w_.mark();
             for (size_t i = 0; i < take; ++i) {
-                if (!addRR(0, owner, typePool->type, pa->ttl, pa->rdatas[(start + i) % count])) {
+                if (!addRR(0, owner, typePool->type, pa->ttl,
+                           pa->rdatas[(start + i) % count].bytes)) {
                     w_.rollback(m);
                     counts[0] = 0;
                     tc = true;
@@ -293,7 +294,7 @@ class Responder {
             set = zone.rrset(n, qtype);
         }
         if (!set) return nodata(zone), nullptr;
-        if (!addRRset(0, owner, *set, true)) return nullptr;
+        if (!addRRset(0, owner, zone, *set, true)) return nullptr;
         outcome = Outcome::Answer;
         queueTargets(zone, *set, false);
         return nullptr;
@@ -308,7 +309,7 @@ class Responder {
     void negative(const ZoneSnapshot& zone) {
         const RRset& soa = zone.soa();
         addRR(1, Owner{-1, zone.apex().wire().data()}, rrtype::SOA, zone.negativeTtl(),
-              soa.rdatas[0]);
+              zone.bytes(zone.rdatas(soa)[0]));
     }
 
     void referral(const ZoneSnapshot& zone, int32_t cutIdx, unsigned chain) {
@@ -319,12 +320,12 @@ class Responder {
             outcome = Outcome::Referral;
         }
         if (!ns) return;
-        if (!addRRset(1, Owner{-1, cut.name.wire().data()}, *ns, true)) return;
+        if (!addRRset(1, Owner{-1, zone.name(cut)}, zone, *ns, true)) return;
         queueTargets(zone, *ns, true);
     }
 
     void queueTargets(const ZoneSnapshot& zone, const RRset& set, bool glue) {
-        for (int32_t t : set.targets) {
+        for (int32_t t : zone.targets(set)) {
             // Outside a referral only authoritative data goes in additional, never glue.
             if (!glue && zone.node(t).cut >= 0) continue;
             bool seen = false;
@@ -340,11 +341,12 @@ class Responder {
 
     // Writes a whole RRset or nothing. In answer/authority a miss means TC; in additional it
     // just leaves the data out (RFC 2181 §9).
-    bool addRRset(int section, Owner owner, const RRset& set, bool required) {
+    bool addRRset(int section, Owner owner, const ZoneSnapshot& zone, const RRset& set,
+                  bool required) {
         WireWriter::Mark m = w_.mark();
         uint16_t before = counts[section];
-        for (const RData& rd : set.rdatas) {
-            if (!addRR(section, owner, set.type, rd.ttl, rd, false)) {
+        for (const RData& rd : zone.rdatas(set)) {
+            if (!addRR(section, owner, set.type, rd.ttl, zone.bytes(rd), false)) {
                 w_.rollback(m);
                 counts[section] = before;
                 if (required) tc = true;
@@ -354,13 +356,13 @@ class Responder {
         return true;
     }
 
-    bool addRR(int section, Owner owner, uint16_t type, uint32_t ttl, const RData& rd,
+    bool addRR(int section, Owner owner, uint16_t type, uint32_t ttl, std::span<const uint8_t> rd,
                bool setTc = true) {
         WireWriter::Mark m = w_.mark();
         bool ok = (owner.offset >= 0 ? w_.pointer(size_t(owner.offset)) : w_.name(owner.wire)) &&
                   w_.u16(type) && w_.u16(zones::rrclass::IN) && w_.u32(ttl);
         size_t rdlenAt = w_.size();
-        ok = ok && w_.u16(0) && rdata(type, rd.bytes);
+        ok = ok && w_.u16(0) && rdata(type, rd);
         if (!ok) {
             w_.rollback(m);
             if (setTc) tc = true;
@@ -372,7 +374,7 @@ class Responder {
     }
 
     // RFC 3597 §4: only names in the RR types of RFC 1035 may be compressed.
-    bool rdata(uint16_t type, const std::vector<uint8_t>& b) {
+    bool rdata(uint16_t type, std::span<const uint8_t> b) {
         switch (type) {
             case rrtype::NS:
             case rrtype::CNAME:
@@ -382,7 +384,7 @@ class Responder {
                 return w_.bytes(b.data(), 2) && w_.name(b.data() + 2);
             case rrtype::SOA: {
                 size_t m = zones::wireNameLength(b);
-                size_t r = zones::wireNameLength(std::span(b).subspan(m));
+                size_t r = zones::wireNameLength(b.subspan(m));
                 return w_.name(b.data()) && w_.name(b.data() + m) && w_.bytes(b.data() + m + r, 20);
             }
             default:

@@ -15,12 +15,19 @@
 
 namespace dnsd {
 
+// One served record: wire RDATA plus its TTL.
+struct PoolRecord {
+    uint32_t ttl = 0;
+    std::vector<uint8_t> bytes;
+    friend bool operator==(const PoolRecord&, const PoolRecord&) = default;
+};
+
 struct PoolAnswer {
     bool present = false;
     uint16_t type = 0;
     uint32_t ttl = 30;
-    uint32_t maxAnswers = 0;           // 0 = all
-    std::vector<zones::RData> rdatas;  // empty = answer NODATA
+    uint32_t maxAnswers = 0;         // 0 = all
+    std::vector<PoolRecord> rdatas;  // empty = answer NODATA
 };
 
 class PoolTable {
