@@ -110,13 +110,20 @@ def query(port, name, rtype="A", timeout=0.5, host="127.0.0.1"):
     return None
 
 
-def wait_authoritative(port, origin, deadline_s, alive=lambda: True):
-    """Polls SOA at the apex until an authoritative NOERROR arrives (zone loaded)."""
+def wait_authoritative(port, origin, deadline_s, alive=lambda: True, failed=lambda: None):
+    """Polls SOA at the apex until an authoritative NOERROR arrives (zone loaded).
+
+    failed() returns a reason when the server has given up on the zone (read from its
+    log), so a broken zone fails at once instead of after the whole deadline.
+    """
     end = time.monotonic() + deadline_s
     last = "no response"
     while time.monotonic() < end:
         if not alive():
             return False, "process exited"
+        why = failed()
+        if why:
+            return False, why
         a = query(port, origin, "SOA", timeout=0.2)
         if a is not None:
             if a.rcode == 0 and a.aa and a.values(6):

@@ -108,6 +108,20 @@ class Server:
     def worker_desc(self):
         return f"{self.workers} worker(s)"
 
+    # log file and a pattern meaning "the zone did not load" (checked while waiting)
+    fail_log = None
+    fail_pattern = None
+
+    def load_failed(self):
+        if not self.fail_log:
+            return None
+        try:
+            with open(os.path.join(self.dir, self.fail_log), errors="replace") as f:
+                m = re.search(self.fail_pattern, f.read())
+        except OSError:
+            return None
+        return f"zone did not load: {m.group(0).strip()}" if m else None
+
     # --- common ------------------------------------------------------------------------
     def start(self, port, cpu=None, ready_timeout=60):
         os.makedirs(self.dir, exist_ok=True)
@@ -130,7 +144,7 @@ class Server:
         )
         log.close()
         ok, why = dnswire.wait_authoritative(
-            port, self.zone.origin, ready_timeout, alive=lambda: self.proc.poll() is None
+            port, self.zone.origin, ready_timeout, alive=lambda: self.proc.poll() is None, failed=self.load_failed
         )
         if not ok:
             self.stop()
@@ -183,6 +197,8 @@ def _first_line(cmd):
 class Nsd(Server):
     key = "nsd"
     title = "NSD"
+    fail_log = "nsd.log"
+    fail_pattern = r"[^\n]*(read with \d+ errors|could not read zone)[^\n]*"
 
     def missing(self):
         return None if shutil.which("nsd") else "nsd not installed (apt-get install nsd)"
@@ -235,6 +251,8 @@ zone:
 class Knot(Server):
     key = "knot"
     title = "Knot"
+    fail_log = "knot.log"
+    fail_pattern = r"[^\n]*zone file error[^\n]*|[^\n]*failed to (load|parse)[^\n]*"
 
     def missing(self):
         return None if shutil.which("knotd") else "knotd not installed (apt-get install knot)"

@@ -62,7 +62,7 @@ def generate(path, hosts=1000, origin=ORIGIN, pools=0, pool_members=2):
         lines.append(f"h{i} IN A {host_addr(i)}")
         count += 1
         if i % 4 == 0:
-            lines.append(f"h{i} IN AAAA 2001:db8::{i:x}")
+            lines.append(f"h{i} IN AAAA 2001:db8::{i >> 16:x}:{i & 0xFFFF:x}")
             count += 1
     pool_map = {}
     for p in range(pools):
@@ -90,7 +90,7 @@ def generate_large(path, records, origin=ORIGIN):
             f.write(f"h{i} IN A {host_addr(i)}\n")
             n += 1
             if i % 4 == 0 and n < records:
-                f.write(f"h{i} IN AAAA 2001:db8::{i:x}\n")
+                f.write(f"h{i} IN AAAA 2001:db8::{i >> 16:x}:{i & 0xFFFF:x}\n")
                 n += 1
             i += 1
     z = Zone(path, origin, [])
