@@ -93,6 +93,9 @@ class Backend {
     }
     std::atomic<int> status{200};
     std::atomic<int> delayMs{0};
+    // Flaps: every other request answers 503 instead of `status`.
+    std::atomic<bool> alternate{false};
+    std::atomic<int> requests{0};
 
   private:
     void serve() {
@@ -133,7 +136,9 @@ class Backend {
         }
         for (int waited = 0; waited < delayMs && !stopping_; waited += 10)
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        std::string resp = "HTTP/1.1 " + std::to_string(status.load()) +
+        int n = ++requests;
+        int code = alternate && n % 2 == 0 ? 503 : status.load();
+        std::string resp = "HTTP/1.1 " + std::to_string(code) +
                            " X\r\nContent-Length: " + std::to_string(body.size()) +
                            "\r\nConnection: close\r\n\r\n" + body;
         if (ssl) {
