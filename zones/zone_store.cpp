@@ -23,7 +23,6 @@ const void* blobData(const std::vector<uint8_t>& v) {
     return v.empty() ? &empty : v.data();
 }
 
-
 struct Row {
     int64_t id;
     Record record;
