@@ -43,6 +43,8 @@ std::optional<Name> Name::fromText(std::string_view text, const Name* origin) {
     if (text.empty()) return std::nullopt;
     std::string wire;
     std::string label;
+    wire.reserve(text.size() + 2 + (origin ? origin->wire_.size() : 0));
+    label.reserve(kMaxLabel);
     bool absolute = false;
     auto flush = [&]() -> bool {
         if (label.empty() || label.size() > kMaxLabel) return false;

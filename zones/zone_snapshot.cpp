@@ -121,18 +121,6 @@ std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::build(const Name& apex,
             throw zoneError(apex, "pool owner " + p.owner.toText() + " is outside the zone");
     }
 
-    // Sort by owner, type, then RDATA, so RRsets are runs and duplicates neighbours.
-    std::vector<uint32_t> order(records.size());
-    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-        const Record& a = records[x];
-        const Record& b = records[y];
-        int c = a.owner.key().compare(b.owner.key());
-        if (c != 0) return c < 0;
-        if (a.type != b.type) return a.type < b.type;
-        return a.rdata < b.rdata;
-    });
-
     auto z = std::shared_ptr<ZoneSnapshot>(new ZoneSnapshot());
     z->apex_ = apex;
     z->generation_ = generation;
@@ -146,51 +134,69 @@ std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::build(const Name& apex,
         z->nodes_.push_back(n);
         return z->insertIndex(key, int32_t(z->nodes_.size() - 1));
     };
+    // Returns the node of `key` itself.
     auto addWithAncestors = [&](std::string_view key) {
-        for (;;) {
-            if (z->find(key) >= 0) return;
-            addNode(key);
-            key = key.substr(1 + uint8_t(key[0]));  // never passes the apex: it exists already
-        }
+        int32_t self = z->find(key);
+        if (self >= 0) return self;
+        self = addNode(key);
+        for (key = key.substr(1 + uint8_t(key[0])); z->find(key) < 0;
+             key = key.substr(1 + uint8_t(key[0])))
+            addNode(key);  // never passes the apex: it exists already
+        return self;
     };
     z->nodes_.reserve(records.size() / 2 + 16);
     z->names_.reserve(records.size() * 8 + 256);
     addNode(apex.key());
-    for (size_t i = 0; i < order.size(); ++i) {
-        if (i == 0 || records[order[i]].owner != records[order[i - 1]].owner)
-            addWithAncestors(records[order[i]].owner.key());
-    }
+    std::vector<int32_t> recordNode(records.size());
+    for (size_t i = 0; i < records.size(); ++i)
+        recordNode[i] = addWithAncestors(records[i].owner.key());
     for (const PoolBinding& p : pools) addWithAncestors(p.owner.key());
 
-    // RRsets, contiguous per node because the records are sorted by owner.
+    // Group records by node with a counting sort (linear, unlike sorting a million names),
+    // then order each small group by type and RDATA so RRsets are runs and duplicates neighbours.
+    std::vector<uint32_t> start(z->nodes_.size() + 1, 0);
+    for (int32_t n : recordNode) ++start[size_t(n) + 1];
+    for (size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+    std::vector<uint32_t> order(records.size());
+    {
+        std::vector<uint32_t> fill(start.begin(), start.end() - 1);
+        for (uint32_t i = 0; i < records.size(); ++i) order[fill[size_t(recordNode[i])]++] = i;
+    }
+    recordNode.clear();
+    recordNode.shrink_to_fit();
+
     z->rdatas_.reserve(records.size());
     z->rdataBytes_.reserve(rdataTotal);
-    for (size_t i = 0; i < order.size();) {
-        const Record& first = records[order[i]];
-        Node& node = z->nodes_[size_t(z->find(first.owner.key()))];
-        if (node.rrsetCount == 0) node.firstRRset = uint32_t(z->rrsets_.size());
-        RRset set;
-        set.type = first.type;
-        set.firstRdata = uint32_t(z->rdatas_.size());
-        size_t j = i;
-        for (; j < order.size(); ++j) {
-            const Record& r = records[order[j]];
-            if (r.owner != first.owner || r.type != first.type) break;
-            if (j > i && r.rdata == records[order[j - 1]].rdata) continue;  // RFC 2181 §5
-            RData rd;
-            rd.ttl = r.ttl;
-            rd.offset = uint32_t(z->rdataBytes_.size());
-            rd.size = uint16_t(r.rdata.size());
-            z->rdataBytes_.insert(z->rdataBytes_.end(), r.rdata.begin(), r.rdata.end());
-            z->rdatas_.push_back(rd);
+    for (size_t n = 0; n < z->nodes_.size(); ++n) {
+        Node& node = z->nodes_[n];
+        auto first = order.begin() + start[n], last = order.begin() + start[n + 1];
+        if (first == last) continue;
+        std::sort(first, last, [&](uint32_t x, uint32_t y) {
+            if (records[x].type != records[y].type) return records[x].type < records[y].type;
+            return records[x].rdata < records[y].rdata;
+        });
+        node.firstRRset = uint32_t(z->rrsets_.size());
+        for (auto i = first; i != last;) {
+            RRset set;
+            set.type = records[*i].type;
+            set.firstRdata = uint32_t(z->rdatas_.size());
+            auto j = i;
+            for (; j != last && records[*j].type == set.type; ++j) {
+                const Record& r = records[*j];
+                if (j != i && r.rdata == records[*(j - 1)].rdata) continue;  // RFC 2181 §5
+                RData rd;
+                rd.ttl = r.ttl;
+                rd.offset = uint32_t(z->rdataBytes_.size());
+                rd.size = uint16_t(r.rdata.size());
+                z->rdataBytes_.insert(z->rdataBytes_.end(), r.rdata.begin(), r.rdata.end());
+                z->rdatas_.push_back(rd);
+            }
+            set.rdataCount = uint32_t(z->rdatas_.size()) - set.firstRdata;
+            z->rrsets_.push_back(set);
+            ++node.rrsetCount;
+            i = j;
         }
-        set.rdataCount = uint32_t(z->rdatas_.size()) - set.firstRdata;
-        z->rrsets_.push_back(set);
-        ++node.rrsetCount;
-        i = j;
     }
-    for (Node& n : z->nodes_)
-        if (n.rrsetCount == 0) n.firstRRset = 0;
 
     // Pools, contiguous per node.
     std::sort(pools.begin(), pools.end(), [](const PoolBinding& a, const PoolBinding& b) {
