@@ -220,6 +220,16 @@ TEST_F(ZoneStoreTest, DeleteMatchesRdataNamesCaseInsensitively) {
         1u);
 }
 
+TEST_F(ZoneStoreTest, EmptyRdataIsStoredAsAnEmptyBlob) {
+    store_->importZone(zone_.origin, zone_.records, false, "example.zone");
+    auto rt = parseRecordText("empty 60 IN TYPE65000 \\# 0", zone_.origin);
+    store_->addRecord(zone_.origin, rt.record, true);
+    auto back = store_->listRecords(zone_.origin, N("empty.example.com."), std::nullopt);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0].type, 65000);
+    EXPECT_TRUE(back[0].rdata.empty());
+}
+
 TEST_F(ZoneStoreTest, ListAndDeleteZones) {
     store_->importZone(zone_.origin, zone_.records, false, "example.zone");
     ZoneFile z2 =
