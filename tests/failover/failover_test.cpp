@@ -253,5 +253,46 @@ TEST_F(FailoverScenario, ProbeKilledDnsdKeepsServingAndReportsStale) {
     EXPECT_EQ(events("failback"), 1);
 }
 
+TEST_F(FailoverScenario, LockedDatabaseIsRetriedNotFatal) {
+    standardPool({"--hold-down", "0s"});
+    startProbe();
+    ASSERT_TRUE(waitServed(kPrimary));
+    {
+        // Another writer holds the write lock while the primary dies.
+        SQLite::Database locker(db_, SQLite::OPEN_READWRITE, 100);
+        locker.exec("BEGIN IMMEDIATE");
+        primary_->stop();
+        ASSERT_TRUE(waitUntil(
+            [&] { return probe_->stderrText().find("database is locked") != std::string::npos; },
+            5s))
+            << probe_->stderrText();
+        EXPECT_EQ(served(), kPrimary) << "nothing can be committed while locked";
+        locker.exec("COMMIT");
+    }
+    ASSERT_TRUE(waitServed(kSecondary, 3s)) << probe_->stderrText();
+    EXPECT_TRUE(waitUntil(
+        [&] { return probe_->stderrText().find("database writable again") != std::string::npos; },
+        3s));
+    EXPECT_EQ(events("failover"), 1);
+    EXPECT_TRUE(probe_->alive());
+}
+
+TEST_F(FailoverScenario, DnsProbeAgainstStubServers) {
+    fakes::DnsStub first(kPrimary);
+    fakes::DnsStub second(kSecondary, first.port());
+    ok({"probe", "add", "ns", "--type", "dns", "--port", std::to_string(first.port()), "--query",
+        "www.example.test", "--interval", "100ms", "--timeout", "50ms", "--fall", "2", "--rise",
+        "2"});
+    ok({"pool", "create", "web", "--zone", "svc.test", "--name", "www"});
+    ok({"member", "add", "web", kPrimary, "--probe", "ns"});
+    ok({"member", "add", "web", kSecondary, "--priority", "2", "--probe", "ns"});
+    startProbe();
+    ASSERT_TRUE(waitServed(kPrimary)) << eventDump();
+    first.rcode = 2;  // SERVFAIL
+    ASSERT_TRUE(waitServed(kSecondary, 3s)) << eventDump();
+    auto status = dnsctl({"status"});
+    EXPECT_NE(status.out.find("rcode SERVFAIL"), std::string::npos) << status.out;
+}
+
 }  // namespace
 }  // namespace failover
