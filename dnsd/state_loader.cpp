@@ -143,11 +143,14 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
         std::map<int64_t, CachedZone> cache;
         std::vector<std::shared_ptr<const zones::ZoneSnapshot>> built;
         bool zonesChanged = !previous;
-        SQLite::Statement zq(*db_, "SELECT id, name, generation FROM zones ORDER BY id");
+        SQLite::Statement zq(*db_, "SELECT id, name, generation, created_at FROM zones ORDER BY id");
         while (zq.executeStep()) {
             int64_t id = zq.getColumn(0).getInt64();
             std::string name = zq.getColumn(1).getString();
             uint64_t generation = uint64_t(zq.getColumn(2).getInt64());
+            // SQLite reuses the id of a deleted last row: a zone deleted and imported again
+            // between two polls is recognised by its name and creation time too.
+            std::string identity = name + "@" + std::to_string(zq.getColumn(3).getInt64());
             std::vector<zones::PoolBinding> bindings;
             std::string signature;
             for (const PoolRow& p : pools) {
@@ -162,7 +165,7 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
             }
             auto old = cache_.find(id);
             if (old != cache_.end() && old->second.generation == generation &&
-                old->second.poolSignature == signature) {
+                old->second.identity == identity && old->second.poolSignature == signature) {
                 cache[id] = old->second;
                 built.push_back(old->second.zone);
                 continue;
@@ -192,7 +195,7 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
             }
             auto zone = zones::ZoneSnapshot::build(*apex, std::move(records), std::move(bindings),
                                                    generation);
-            cache[id] = CachedZone{generation, signature, zone};
+            cache[id] = CachedZone{generation, identity, signature, zone};
             built.push_back(zone);
         }
         if (previous && cache.size() != cache_.size()) zonesChanged = true;

@@ -32,6 +32,7 @@ class StateLoader {
   private:
     struct CachedZone {
         uint64_t generation = 0;
+        std::string identity;  // name and created_at
         std::string poolSignature;
         std::shared_ptr<const zones::ZoneSnapshot> zone;
     };
