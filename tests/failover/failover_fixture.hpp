@@ -46,8 +46,16 @@ class FailoverScenario : public ::testing::Test {
                                            "@ SOA ns1 hostmaster 1 3600 600 86400 300\n"
                                            "@ NS ns1\nns1 A 127.0.0.1\nstatic A 127.0.0.9\n");
         createDatabase(db_, {zone});
-        primary_ = std::make_unique<Backend>(kPrimary, Backend::Kind::Http);
-        secondary_ = std::make_unique<Backend>(kSecondary, Backend::Kind::Http, primary_->port());
+        // Both backends share one port (probes name one port); retry if a parallel test
+        // already holds it on the second address.
+        for (int attempt = 0; !secondary_; ++attempt) {
+            primary_ = std::make_unique<Backend>(kPrimary, Backend::Kind::Http);
+            try {
+                secondary_ = std::make_unique<Backend>(kSecondary, Backend::Kind::Http, primary_->port());
+            } catch (const std::exception&) {
+                if (attempt == 20) throw;
+            }
+        }
     }
 
     void TearDown() override {
