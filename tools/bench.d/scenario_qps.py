@@ -16,6 +16,7 @@ import sys
 import time
 
 import bench
+import dnswire
 import measure
 import report
 import servers
@@ -101,7 +102,7 @@ def run(ctx):
     workers = ncpu if args.workers == "auto" else int(args.workers)
     names = [s.strip() for s in args.servers.split(",") if s.strip()]
     if "dnsd" in names:
-        bench.ensure_dnsd(ctx)
+        bench.ensure_dnsd(ctx, ("dnsd", "dnsctl") + (("dnsd-probe",) if args.mix == "pool" else ()))
 
     zone, qfile, shares = prepare_zone(ctx, args)
     server_cpu, client_cpu = bench.pinning(args)
@@ -126,17 +127,15 @@ def run(ctx):
     taken = set()
     running = []
     for s in todo:
-        port = servers.free_port(taken)
-        taken.add(port)
         try:
-            s.start(port, cpu=server_cpu)
+            s.start(cpu=server_cpu, taken=taken)
         except RuntimeError as e:
             if s.key == "dnsd":
                 ctx.log(f"SKIP dnsd: {e}")
                 continue
             raise
         procs, threads = servers.tree_info(s)
-        ctx.log(f"started {s.title} on 127.0.0.1:{port} ({s.worker_desc()}; {procs} process(es), {threads} thread(s)) in {s.start_seconds:.1f} s")
+        ctx.log(f"started {s.title} on 127.0.0.1:{s.port} ({s.worker_desc()}; {procs} process(es), {threads} thread(s)) in {s.start_seconds:.1f} s")
         running.append(s)
     if not running:
         raise RuntimeError("no server came up")
@@ -154,8 +153,13 @@ def run(ctx):
             continue
         w = rcode_check(r, ref)
         if w:
-            warnings[s.key] = w
             ctx.log(f"WARNING {s.title}: unexpected rcode mix: {w}")
+            warnings[s.key] = f"unexpected rcode mix in warm-up: {w}"
+
+    diff = answer_check(running, qfile)
+    for k, w in diff.items():
+        warnings[k] = (warnings[k] + "; " if k in warnings else "") + w
+        ctx.log(f"WARNING {servers.ALL[k].title}: {w}")
 
     results = {s.key: {p: [] for p in phases} for s in running}
     t0 = time.monotonic()
@@ -172,14 +176,54 @@ def run(ctx):
                 ctx.log(f"round {rnd + 1}/{args.rounds} {phase:5} {s.title:5} {r.qps:10,.0f} q/s  "
                         f"cpu {r.server_cpu:6.2f} s = {r.cpu_us_per_query() or 0:6.2f} µs/q  lost {r.lost}{extra}")
     elapsed = time.monotonic() - t0
+    notes = []
+    if args.mix == "pool":
+        notes.append(f"pool names: {len(zone.pools)} names x 2 members, TTL 30; NSD/Knot: static A RRsets; "
+                     "dnsd: dnsctl pools, members without probes (always up), decided by a running dnsd-probe; "
+                     "gdnsd: DYNA multifo with service_types up")
+        for s in running:
+            p = getattr(s, "probe_proc", None)
+            if p and p.poll() is None:
+                cpu = measure.cpu_sample(p.pid).ticks / measure.CLK_TCK
+                notes.append(f"dnsd-probe (separate process, not in dnsd's CPU): {cpu:.2f} s CPU since start")
 
-    text, md = render(ctx, args, running, results, phases, zone, shares, pin_desc, workers, elapsed, warnings)
+    text, md = render(ctx, args, running, results, phases, zone, shares, pin_desc, workers, elapsed, warnings, notes)
     print()
     print(text)
     if args.out:
         with open(args.out, "w") as f:
             f.write(md)
         ctx.log(f"\nmarkdown written to {args.out}")
+
+
+def answer_check(running, qfile, sample=200):
+    """Compares rcode and answer-section data for the first queries of the file across
+    servers (the first server is the reference); {key: warning} for those that differ."""
+    with open(qfile) as f:
+        queries = [ln.split() for ln in f.readlines()[:sample] if ln.strip()]
+    seen = {}
+    for s in running:
+        got = []
+        for name, qtype in queries:
+            a = dnswire.query(s.port, name, qtype, timeout=1.0)
+            got.append(None if a is None else (a.rcode, sorted(a.records)))
+        seen[s.key] = got
+    ref = running[0]
+    out = {}
+
+    def cname_only(x):
+        # gdnsd (3.x, by design) answers a CNAME without chasing it inside the zone
+        if x is None or not any(t == 5 for t, _ in x[1]):
+            return x
+        return (x[0], [r for r in x[1] if r[0] == 5])
+
+    for s in running[1:]:
+        norm = cname_only if s.key == "gdnsd" else (lambda x: x)
+        bad = sorted({f"{q[0]} {q[1]}" for q, x, y in zip(queries, seen[ref.key], seen[s.key]) if norm(x) != norm(y)})
+        if bad:
+            out[s.key] = (f"{len(bad)} of {len(queries)} sampled answers differ from {ref.title}'s, "
+                          f"e.g. {', '.join(bad[:3])}")
+    return out
 
 
 def summarize(rs_sat, rs_fixed):
@@ -198,7 +242,7 @@ def summarize(rs_sat, rs_fixed):
     return row
 
 
-def render(ctx, args, running, results, phases, zone, shares, pin_desc, workers, elapsed, warnings):
+def render(ctx, args, running, results, phases, zone, shares, pin_desc, workers, elapsed, warnings, notes):
     cols = list(COLUMNS)
     cols[3] = (f"µs/q@{args.rate // 1000}k", "f2")
     t = report.Table(cols)
@@ -232,8 +276,9 @@ def render(ctx, args, running, results, phases, zone, shares, pin_desc, workers,
         f"cpu: utime+stime from /proc/PID/stat over the server's process tree (tick {1e6 / measure.CLK_TCK:.0f} µs) / answered queries",
         "latency: p50/p99 of dnsperf -v per-query times at the fixed rate (answered queries only)",
     ]
+    head += notes
     for k, w in warnings.items():
-        head.append(f"WARNING {servers.ALL[k].title}: unexpected rcode mix in warm-up: {w}")
+        head.append(f"WARNING {servers.ALL[k].title}: {w}")
     text = "\n".join(head) + "\n\n" + t.text() + "\n\nspread of per-round values ((max-min)/median):\n" + sp.text()
     md = ("## dnsd benchmark: qps\n\n" + "\n".join(f"- {h}" for h in head) + "\n\n" + t.markdown()
           + "\n\nSpread of per-round values ((max-min)/median):\n\n" + sp.markdown() + "\n\n"

@@ -7,6 +7,7 @@ shows errors, IPv4 loopback only, and a given number of query workers.
 """
 
 import ctypes
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import time
 
 import dnswire
 import measure
+import zonegen
 
 _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
@@ -43,6 +45,10 @@ def free_port(taken=()):
                     continue
             return port
     raise RuntimeError("no free loopback port found")
+
+
+class _ExitedEarly(RuntimeError):
+    pass
 
 
 class Children:
@@ -123,10 +129,31 @@ class Server:
         return f"zone did not load: {m.group(0).strip()}" if m else None
 
     # --- common ------------------------------------------------------------------------
-    def start(self, port, cpu=None, ready_timeout=60):
+    def prepare(self):
+        """Port-independent work done once before the first start (dnsd: database)."""
+
+    def start(self, cpu=None, ready_timeout=60, taken=None, attempts=3):
+        """Prepares, picks a free port, writes the config and starts the server.
+
+        The port is picked just before the server binds it; another process on the machine
+        may still take it in between, so a server that exits at once is retried on a
+        fresh port.
+        """
+        taken = taken if taken is not None else set()
         os.makedirs(self.dir, exist_ok=True)
-        self.port = port
         t0 = time.monotonic()
+        self.prepare()
+        for attempt in range(attempts):
+            self.port = free_port(taken)
+            taken.add(self.port)
+            try:
+                return self._start_once(cpu, ready_timeout, t0)
+            except _ExitedEarly as e:
+                if attempt == attempts - 1:
+                    raise RuntimeError(str(e))
+
+    def _start_once(self, cpu, ready_timeout, t0):
+        port = self.port
         self.setup()
         cmd = (["taskset", "-c", str(cpu)] if cpu is not None else []) + self.command()
         self.log_path = os.path.join(self.dir, "server.log")
@@ -147,8 +174,12 @@ class Server:
             port, self.zone.origin, ready_timeout, alive=lambda: self.proc.poll() is None, failed=self.load_failed
         )
         if not ok:
+            self.stop(keep_helpers=True)
+            msg = f"{self.title} did not come up: {why}; log {self.log_path}:\n{self.log_tail()}"
+            if why == "process exited":
+                raise _ExitedEarly(msg)
             self.stop()
-            raise RuntimeError(f"{self.title} did not come up: {why}; log {self.log_path}:\n{self.log_tail()}")
+            raise RuntimeError(msg)
         self.start_seconds = time.monotonic() - t0
         return self
 
@@ -162,7 +193,7 @@ class Server:
     def pid(self):
         return self.proc.pid
 
-    def stop(self):
+    def stop(self, keep_helpers=False):
         if self.proc and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
@@ -318,10 +349,10 @@ class Gdnsd(Server):
         dst = os.path.join(d, "zones", self.zone.origin.rstrip("."))
         plugins = ""
         if self.zone.pools:
-            # the pool names become DYNA multifo resources; the static A RRsets go
-            plugins, text = self._multifo()
-            with open(dst, "w") as f:
-                f.write(text)
+            # pool names become DYNA multifo resources instead of static A RRsets
+            dyna = [f"{n} 30 DYNA multifo!{n}" for n in sorted(self.zone.pools)]
+            zonegen.without_pools(self.zone, dst, dyna)
+            plugins = self._multifo()
         else:
             shutil.copyfile(self.zone.path, dst)
         with open(os.path.join(d, "config"), "w") as f:
@@ -338,15 +369,21 @@ class Gdnsd(Server):
             )
 
     def _multifo(self):
-        with open(self.zone.path) as f:
-            lines = [ln for ln in f if not any(ln.startswith(p + " ") for p in self.zone.pools)]
+        p = self.zone.probe
+        if p:
+            # gdnsd's fastest tcp_connect: interval >= 2 s, timeout >= 1 s and < interval
+            svc = (f"service_types => {{ bench_tcp => {{ plugin => tcp_connect, port => {p['port']},"
+                   f" interval => {p['gdnsd_interval']}, timeout => {p['gdnsd_timeout']},"
+                   f" up_thresh => {p['rise']}, ok_thresh => {p['rise']}, down_thresh => {p['gdnsd_down']} }} }}\n")
+            types = "bench_tcp"
+        else:
+            svc, types = "", "up"  # "up": a static always-up monitor, no checks
         res = []
         for name, members in sorted(self.zone.pools.items()):
-            lines.append(f"{name} 30 DYNA multifo!{name}\n")
             addrs = ", ".join(f"m{i} => {a}" for i, a in enumerate(members))
-            res.append(f"    {name} => {{ {addrs} }}")
-        plugins = "service_types => { }\nplugins => {\n  multifo => {\n" + "\n".join(res) + "\n  }\n}\n"
-        return plugins, "".join(lines)
+            # up_thresh 0.1: with one of two members down, serve the other (not all)
+            res.append(f"    {name} => {{ service_types => {types}, up_thresh => 0.1, {addrs} }}")
+        return svc + "plugins => {\n  multifo => {\n" + "\n".join(res) + "\n  }\n}\n"
 
     def command(self):
         return ["gdnsd", "-c", self.dir, "start"]
@@ -360,10 +397,14 @@ class Dnsd(Server):
         b = self.ctx.build_dir
         return os.path.join(b, "dnsd", "dnsd"), os.path.join(b, "tools", "dnsctl")
 
+    def probe_bin(self):
+        return os.path.join(self.ctx.build_dir, "probes", "dnsd-probe")
+
     def missing(self):
         if getattr(self.ctx, "dnsd_skip", None):
             return self.ctx.dnsd_skip
-        for p in self.bins():
+        need = list(self.bins()) + ([self.probe_bin()] if self.zone.pools else [])
+        for p in need:
             if not os.access(p, os.X_OK):
                 return f"{p} not built (dnsd leg skipped)"
         return None
@@ -380,7 +421,7 @@ class Dnsd(Server):
                         btype = line.split("=", 1)[1].strip()
         except OSError:
             pass
-        return f"{dnsd} (git {rev}, {btype})"
+        return f"{dnsd} (git {rev}, {btype or 'RelWithDebInfo, the project default'})"
 
     def worker_desc(self):
         return f"--udp-threads {self.workers}"
@@ -393,21 +434,66 @@ class Dnsd(Server):
             raise RuntimeError(f"{' '.join(cmd)} failed ({r.returncode}): {(r.stderr or r.stdout).strip()}")
         return r.stdout
 
-    def setup(self):
+    def prepare(self):
         self.db = os.path.join(self.dir, "dnsd.db")
         if os.path.exists(self.db):
             return  # restart of the same leg: keep the imported database
         t0 = time.monotonic()
         self.dnsctl("init")
-        zf = self.copy_zone("zone")
+        if self.zone.pools:
+            zf = zonegen.without_pools(self.zone, os.path.join(self.dir, "zone"))
+        else:
+            zf = self.copy_zone("zone")
         self.dnsctl("zone", "import", zf, "--zone", self.zone.origin)
-        # pools for pool names (issue 3/4); absent until dnsctl has them
-        for name, members in sorted(self.zone.pools.items()):
-            self.setup_pool(name, members)
         self.import_seconds = time.monotonic() - t0
+        if self.zone.pools:
+            self.setup_pools()
+            self.start_probe()
 
-    def setup_pool(self, name, members):
-        raise RuntimeError("pool mix for dnsd is not wired yet (needs dnsctl pool/member)")
+    def setup_pools(self):
+        p = self.zone.probe
+        probe = []
+        if p:
+            self.dnsctl("probe", "add", "bench-tcp", "--type", "tcp", "--port", str(p["port"]),
+                        "--interval", f"{p['interval_ms']}ms", "--timeout", f"{p['timeout_ms']}ms",
+                        "--rise", str(p["rise"]), "--fall", str(p["fall"]))
+            probe = ["--probe", "bench-tcp"]
+        for name, members in sorted(self.zone.pools.items()):
+            self.dnsctl("pool", "create", name, "--zone", self.zone.origin, "--name", name,
+                        "--type", "A", "--ttl", "30", "--hold-down", "1s")
+            for m in members:
+                self.dnsctl("member", "add", name, m, *probe)
+
+    def start_probe(self, deadline=60):
+        """dnsd-probe on the same database; returns once every pool has a decision."""
+        log = open(os.path.join(self.dir, "probe.log"), "a")
+        self.probe_proc = self.ctx.children.add(subprocess.Popen(
+            [self.probe_bin(), "--db", self.db], stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True, preexec_fn=_die_with_parent))
+        log.close()
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            if self.probe_proc.poll() is not None:
+                raise RuntimeError(f"dnsd-probe exited ({self.probe_proc.returncode}); log {self.dir}/probe.log")
+            st = self.status()
+            if st["pools"] and all(p.get("decision") for p in st["pools"]):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"dnsd-probe made no decision for every pool within {deadline} s")
+
+    def status(self):
+        return json.loads(self.dnsctl("status", "--json"))
+
+    def stop(self, keep_helpers=False):
+        super().stop()
+        p = getattr(self, "probe_proc", None)
+        if p and p.poll() is None and not keep_helpers:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
 
     def command(self):
         dnsd, _ = self.bins()

@@ -32,6 +32,9 @@ class Zone:
         self.origin = origin if origin.endswith(".") else origin + "."
         self.hosts = hosts  # owner names (relative) having an A record
         self.pools = pools or {}  # relative owner -> list of member addresses
+        # how pool members are checked: None = always up; else a dict with port,
+        # interval_ms, timeout_ms, rise, fall (dnsd) and gdnsd_* equivalents
+        self.probe = None
         self.records = 0
 
 
@@ -76,6 +79,16 @@ def generate(path, hosts=1000, origin=ORIGIN, pools=0, pool_members=2):
     z = Zone(path, origin, [f"h{i}" for i in range(hosts)], pool_map)
     z.records = count
     return z
+
+
+def without_pools(zone, dst, extra_lines=()):
+    """Copies the zone file without the static RRsets of its pool names (servers with a
+    failover feature serve those names from pools instead), adding extra_lines."""
+    with open(zone.path) as f:
+        lines = [ln for ln in f if ln.split(" ", 1)[0] not in zone.pools]
+    with open(dst, "w") as f:
+        f.write("".join(lines) + "".join(x + "\n" for x in extra_lines))
+    return dst
 
 
 def generate_large(path, records, origin=ORIGIN):
