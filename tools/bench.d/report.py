@@ -25,6 +25,8 @@ def fmt(v, kind):
         return f"{v / 1000:,.1f}k"
     if kind == "f1":
         return f"{v:.1f}"
+    if kind == "f3":
+        return f"{v:.3f}"
     if kind == "f2":
         return f"{v:.2f}"
     if kind in ("pct", "pct0"):
