@@ -1,23 +1,60 @@
 // dnsd — the authoritative server. Wires options, sockets and threads together; all the DNS
 // work is in answer/ and all the database work in StateLoader.
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/program_options.hpp>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
 #include "dnsd/control_thread.hpp"
 #include "dnsd/listen_address.hpp"
 #include "dnsd/log.hpp"
+#include "dnsd/rate_limiter.hpp"
 #include "dnsd/tcp_server.hpp"
 #include "dnsd/udp_worker.hpp"
 #include "zones/schema.hpp"
 
 namespace po = boost::program_options;
 using namespace dnsd;
+
+namespace {
+
+bool parseHex16(const std::string& hex, uint8_t out[16]) {
+    if (hex.size() != 32) return false;
+    for (size_t i = 0; i < 16; ++i) {
+        unsigned v;
+        if (std::sscanf(hex.c_str() + 2 * i, "%2x", &v) != 1 ||
+            !std::isxdigit(uint8_t(hex[2 * i])) || !std::isxdigit(uint8_t(hex[2 * i + 1])))
+            return false;
+        out[i] = uint8_t(v);
+    }
+    return true;
+}
+
+// Called after every privileged port is bound and the database is open.
+void dropPrivileges(const std::string& user) {
+    struct passwd* pw = ::getpwnam(user.c_str());
+    if (!pw) throw std::runtime_error("--user: no such user '" + user + "'");
+    if (::initgroups(pw->pw_name, pw->pw_gid) != 0 || ::setgid(pw->pw_gid) != 0 ||
+        ::setuid(pw->pw_uid) != 0)
+        throw std::runtime_error("--user " + user +
+                                 ": cannot drop privileges: " + std::strerror(errno));
+    if (::setuid(0) == 0)
+        throw std::runtime_error("--user " + user + ": privileges could be regained");
+    logInfo("running as user " + user);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     std::string db;
@@ -27,6 +64,10 @@ int main(int argc, char** argv) {
     TcpConfig tcp;
     EngineConfig engine;
     unsigned maxUdp = engine.maxUdpPayload;
+    RrlConfig rrl;
+    unsigned rrlV4 = rrl.ipv4Prefix, rrlV6 = rrl.ipv6Prefix;
+    std::string nsid, cookieSecret, user;
+    bool noCookies = false;
 
     po::options_description opts(
         "dnsd: authoritative DNS server for health-checked failover\n\nOptions");
@@ -43,7 +84,24 @@ int main(int argc, char** argv) {
         "max-udp-payload", po::value(&maxUdp)->default_value(1232),
         "largest UDP response in bytes, whatever the client offers (512..4096)")(
         "poll-interval", po::value(&pollMs)->default_value(20),
-        "milliseconds between database change checks");
+        "milliseconds between database change checks")(
+        "tcp-max-per-client", po::value(&tcp.maxPerClient)->default_value(20),
+        "concurrent TCP connections from one address at most")(
+        "rrl-rate", po::value(&rrl.ratePerSecond)->default_value(200),
+        "UDP responses per second per client prefix and response class (0 = no rate limiting)")(
+        "rrl-slip", po::value(&rrl.slip)->default_value(2),
+        "over the limit, send every Nth response truncated instead of dropping it (0 = never)")(
+        "rrl-limit-loopback", po::bool_switch(),
+        "rate-limit loopback clients too (they are exempt by default: they cannot be spoofed)")(
+        "rrl-ipv4-prefix", po::value(&rrlV4)->default_value(24),
+        "IPv4 prefix length that counts as one client")(
+        "rrl-ipv6-prefix", po::value(&rrlV6)->default_value(56),
+        "IPv6 prefix length that counts as one client")(
+        "nsid", po::value(&nsid), "NSID (RFC 5001) to return to clients that ask, as text")(
+        "cookie-secret", po::value(&cookieSecret),
+        "32 hex digits: the DNS Cookie secret (share it between anycast/redundant servers; default "
+        "random)")("no-cookies", po::bool_switch(&noCookies), "do not answer DNS Cookies")(
+        "user", po::value(&user), "drop privileges to this user after binding the sockets");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, opts), vm);
@@ -65,6 +123,30 @@ int main(int argc, char** argv) {
         return 2;
     }
     engine.maxUdpPayload = uint16_t(maxUdp);
+    if (rrlV4 > 32 || rrlV6 > 128) {
+        std::cerr << "dnsd: --rrl-ipv4-prefix must be 0..32 and --rrl-ipv6-prefix 0..128\n";
+        return 2;
+    }
+    rrl.ipv4Prefix = uint8_t(rrlV4);
+    rrl.exemptLoopback = !vm["rrl-limit-loopback"].as<bool>();
+    rrl.ipv6Prefix = uint8_t(rrlV6);
+    if (nsid.size() > sizeof engine.nsid) {
+        std::cerr << "dnsd: --nsid is longer than 128 bytes\n";
+        return 2;
+    }
+    std::memcpy(engine.nsid, nsid.data(), nsid.size());
+    engine.nsidSize = uint8_t(nsid.size());
+    engine.cookies = !noCookies;
+    if (!cookieSecret.empty()) {
+        if (!parseHex16(cookieSecret, engine.cookieSecret)) {
+            std::cerr << "dnsd: --cookie-secret must be exactly 32 hex digits\n";
+            return 2;
+        }
+    } else if (::getrandom(engine.cookieSecret, sizeof engine.cookieSecret, 0) !=
+               sizeof engine.cookieSecret) {
+        std::cerr << "dnsd: cannot read random bytes for the cookie secret\n";
+        return 1;
+    }
     if (listen.empty()) listen.push_back("127.0.0.1:5353");
     if (udpThreads == 0) udpThreads = std::max(1u, std::thread::hardware_concurrency());
 
@@ -99,18 +181,20 @@ int main(int argc, char** argv) {
                 udpSockets.push_back(a.bindSocket(SOCK_DGRAM, true));
             tcpSockets.push_back(a.bindSocket(SOCK_STREAM, false));
         }
+        if (!user.empty()) dropPrivileges(user);
     } catch (const std::exception& e) {
         logError(e.what());
         return 1;
     }
 
+    RateLimiter limiter(rrl);
     std::vector<std::unique_ptr<ThreadStats>> stats;
     std::vector<std::thread> threads;
     std::vector<std::unique_ptr<UdpWorker>> udpWorkers;
     for (size_t i = 0; i < udpSockets.size(); ++i) {
         stats.push_back(std::make_unique<ThreadStats>());
         udpWorkers.push_back(std::make_unique<UdpWorker>(std::move(udpSockets[i]), state, engine,
-                                                         *stats.back(), stop,
+                                                         limiter, *stats.back(), stop,
                                                          "dnsd/udp" + std::to_string(i)));
     }
     stats.push_back(std::make_unique<ThreadStats>());
@@ -136,12 +220,15 @@ int main(int argc, char** argv) {
     logInfo("stopping");
     stop.store(true);
     for (auto& t : threads) t.join();
-    uint64_t udp = 0, tcpq = 0;
+    uint64_t udp = 0, tcpq = 0, dropped = 0, slipped = 0;
     for (auto& s : stats) {
         udp += s->udpQueries.load();
         tcpq += s->tcpQueries.load();
+        dropped += s->rrlDropped.load();
+        slipped += s->rrlSlipped.load();
     }
     logInfo("stopped after " + std::to_string(udp) + " UDP and " + std::to_string(tcpq) +
-            " TCP queries");
+            " TCP queries; rate limiting dropped " + std::to_string(dropped) + " and slipped " +
+            std::to_string(slipped));
     return 0;
 }

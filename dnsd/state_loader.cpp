@@ -143,7 +143,8 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
         std::map<int64_t, CachedZone> cache;
         std::vector<std::shared_ptr<const zones::ZoneSnapshot>> built;
         bool zonesChanged = !previous;
-        SQLite::Statement zq(*db_, "SELECT id, name, generation, created_at FROM zones ORDER BY id");
+        SQLite::Statement zq(*db_,
+                             "SELECT id, name, generation, created_at FROM zones ORDER BY id");
         while (zq.executeStep()) {
             int64_t id = zq.getColumn(0).getInt64();
             std::string name = zq.getColumn(1).getString();

@@ -19,6 +19,8 @@ struct alignas(64) ThreadStats {
     std::atomic<uint64_t> outcomes[16]{};
     std::atomic<uint64_t> tcpConnections{0};
     std::atomic<uint64_t> tcpRefused{0};  // over the connection limit
+    std::atomic<uint64_t> rrlDropped{0};
+    std::atomic<uint64_t> rrlSlipped{0};
 
     void count(const AnswerResult& r, Transport t) {
         (t == Transport::Udp ? udpQueries : tcpQueries).fetch_add(1, std::memory_order_relaxed);

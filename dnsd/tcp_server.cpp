@@ -5,10 +5,14 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <ctime>
+#include <string>
+
 #include <chrono>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
+#include "dnsd/client_address.hpp"
 
 namespace dnsd {
 namespace {
@@ -27,6 +31,8 @@ struct Connection {
     size_t outSent = 0;
     int64_t lastActive = 0;
     bool wantWrite = false;
+    Client client;
+    std::string clientKey;  // address bytes, for the per-client connection count
 };
 
 }  // namespace
@@ -62,9 +68,14 @@ void TcpServer::run() {
     std::vector<uint8_t> response(65535);
     StateHolder::Reader reader(state_);
 
+    std::unordered_map<std::string, size_t> perClient;
     auto close = [&](int fd) {
         ::epoll_ctl(ep.get(), EPOLL_CTL_DEL, fd, nullptr);
-        conns.erase(fd);
+        auto it = conns.find(fd);
+        if (it == conns.end()) return;
+        auto pc = perClient.find(it->second->clientKey);
+        if (pc != perClient.end() && --pc->second == 0) perClient.erase(pc);
+        conns.erase(it);
     };
     auto updateInterest = [&](Connection& c) {
         bool want = c.outSent < c.out.size();
@@ -102,8 +113,9 @@ void TcpServer::run() {
             if (len == 0) return false;
             if (c.in.size() - pos - 2 < len) break;
             const ServedState& st = reader.get();
+            c.client.now = uint32_t(::time(nullptr));
             AnswerResult r = answer(*st.zones, *st.pools, config_, {c.in.data() + pos + 2, len},
-                                    response, Transport::Tcp, *scratch);
+                                    response, c.client, *scratch);
             stats_.count(r, Transport::Tcp);
             pos += 2 + len;
             c.lastActive = monotonicMs();
@@ -126,15 +138,25 @@ void TcpServer::run() {
             int fd = events[i].data.fd;
             if (isListener(fd)) {
                 for (;;) {
-                    int cfd = ::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                    sockaddr_storage peer{};
+                    socklen_t peerLen = sizeof peer;
+                    int cfd = ::accept4(fd, reinterpret_cast<sockaddr*>(&peer), &peerLen,
+                                        SOCK_NONBLOCK | SOCK_CLOEXEC);
                     if (cfd < 0) break;
                     Fd owned(cfd);
-                    if (conns.size() >= tcp_.maxConnections) {
+                    auto c = std::make_unique<Connection>();
+                    c->client.transport = Transport::Tcp;
+                    clientFrom(peer, c->client);
+                    c->clientKey.assign(reinterpret_cast<const char*>(c->client.addr),
+                                        c->client.family == 6 ? 16 : 4);
+                    size_t& mine = perClient[c->clientKey];
+                    if (conns.size() >= tcp_.maxConnections || mine >= tcp_.maxPerClient) {
+                        if (mine == 0) perClient.erase(c->clientKey);
                         stats_.tcpRefused.fetch_add(1, std::memory_order_relaxed);
                         continue;  // closed by Fd
                     }
+                    ++mine;
                     stats_.tcpConnections.fetch_add(1, std::memory_order_relaxed);
-                    auto c = std::make_unique<Connection>();
                     c->fd = std::move(owned);
                     c->lastActive = monotonicMs();
                     epoll_event ev{};

@@ -3,8 +3,8 @@
 // Contract: non-blocking throughout; one slow or silent client never delays another.
 // Queries on a connection may be pipelined; each is answered as soon as it is complete,
 // in order. A connection is closed after `idleTimeoutMs` without a complete query, when the
-// client closes, on a zero-length message, or on any socket error. Beyond `maxConnections`
-// new connections are accepted and closed at once, and counted.
+// client closes, on a zero-length message, or on any socket error. Beyond `maxConnections` (or
+// `maxPerClient` from one address) new connections are accepted and closed at once, and counted.
 #pragma once
 
 #include <atomic>
@@ -20,6 +20,9 @@ namespace dnsd {
 struct TcpConfig {
     int idleTimeoutMs = 10000;
     size_t maxConnections = 1000;
+    // One client (address) may hold at most this many: one busy resolver must not starve
+    // the rest (RFC 7766 §6.2.2 leaves the number to the operator).
+    size_t maxPerClient = 20;
 };
 
 class TcpServer {

@@ -5,17 +5,22 @@
 #include <sys/time.h>
 
 #include <cerrno>
+#include <ctime>
+
 #include <cstring>
 #include <memory>
 #include <vector>
+#include "dnsd/client_address.hpp"
 
 namespace dnsd {
 
 UdpWorker::UdpWorker(Fd socket, const StateHolder& state, const EngineConfig& config,
-                     ThreadStats& stats, const std::atomic<bool>& stop, std::string name)
+                     RateLimiter& rrl, ThreadStats& stats, const std::atomic<bool>& stop,
+                     std::string name)
     : socket_(std::move(socket)),
       state_(state),
       config_(config),
+      rrl_(rrl),
       stats_(stats),
       stop_(stop),
       name_(std::move(name)) {}
@@ -48,6 +53,9 @@ void UdpWorker::run() {
         int n = ::recvmmsg(socket_.get(), inMsgs, kBatch, MSG_WAITFORONE, nullptr);
         if (n <= 0) continue;  // timeout (EAGAIN) or EINTR: check `stop` and go on
         const ServedState& st = reader.get();
+        Client client;
+        client.transport = Transport::Udp;
+        client.now = uint32_t(::time(nullptr));  // once per batch (vDSO, no system call)
         size_t toSend = 0;
         for (int i = 0; i < n; ++i) {
             if (inMsgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
@@ -56,9 +64,24 @@ void UdpWorker::run() {
             }
             std::span<const uint8_t> q(in.data() + size_t(i) * kInSize, inMsgs[i].msg_len);
             std::span<uint8_t> o(out.data() + toSend * outSize, outSize);
-            AnswerResult r = answer(*st.zones, *st.pools, config_, q, o, Transport::Udp, *scratch);
+            clientFrom(peers[i], client);
+            AnswerResult r = answer(*st.zones, *st.pools, config_, q, o, client, *scratch);
             stats_.count(r, Transport::Udp);
             if (r.action != Action::Send) continue;
+            if (rrl_.enabled()) {
+                RateLimiter::Verdict v = rrl_.check(client, r.rrlKey, client.now);
+                if (v == RateLimiter::Verdict::Drop) {
+                    stats_.rrlDropped.fetch_add(1, std::memory_order_relaxed);
+                    continue;
+                }
+                if (v == RateLimiter::Verdict::Slip) {
+                    // Header and question only, TC set: "ask again over TCP".
+                    stats_.rrlSlipped.fetch_add(1, std::memory_order_relaxed);
+                    r.size = r.questionSize;
+                    o[2] |= 0x02;
+                    std::memset(o.data() + 6, 0, 6);
+                }
+            }
             outIov[toSend] = {o.data(), r.size};
             outMsgs[toSend] = {};
             outMsgs[toSend].msg_hdr.msg_name = &peers[i];

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "dnsd/fd.hpp"
+#include "dnsd/rate_limiter.hpp"
 #include "dnsd/served_state.hpp"
 #include "dnsd/stats.hpp"
 
@@ -17,14 +18,15 @@ namespace dnsd {
 
 class UdpWorker {
   public:
-    UdpWorker(Fd socket, const StateHolder& state, const EngineConfig& config, ThreadStats& stats,
-              const std::atomic<bool>& stop, std::string name);
+    UdpWorker(Fd socket, const StateHolder& state, const EngineConfig& config, RateLimiter& rrl,
+              ThreadStats& stats, const std::atomic<bool>& stop, std::string name);
     void run();
 
   private:
     Fd socket_;
     const StateHolder& state_;
     const EngineConfig& config_;
+    RateLimiter& rrl_;
     ThreadStats& stats_;
     const std::atomic<bool>& stop_;
     std::string name_;

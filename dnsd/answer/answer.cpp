@@ -1,7 +1,9 @@
 #include "dnsd/answer/answer.hpp"
 
 #include <algorithm>
+#include <cstring>
 
+#include "dnsd/answer/siphash.hpp"
 #include "zones/wire_writer.hpp"
 
 namespace dnsd {
@@ -24,6 +26,8 @@ enum Rcode : uint8_t {
 };
 constexpr uint16_t kHeaderSize = 12;
 constexpr uint16_t kOptSize = 11;  // root name, type, class, ttl, rdlength: an OPT with no options
+constexpr uint16_t kOptionNsid = 3, kOptionCookie = 10;
+constexpr uint16_t kServerCookieSize = 16;  // RFC 9018: version, reserved, time, SipHash-2-4
 
 uint16_t get16(const uint8_t* p) {
     return uint16_t((p[0] << 8) | p[1]);
@@ -43,6 +47,8 @@ struct Query {
     uint16_t ednsPayload = 0;
     uint8_t ednsVersion = 0;
     bool dnssecOk = false;
+    bool nsid = false;                // the client asked for our NSID
+    const uint8_t* cookie = nullptr;  // the client's 8-byte client cookie, if it sent one
 };
 
 // Skips a possibly compressed name in a record we do not interpret.
@@ -106,12 +112,21 @@ bool parseRest(std::span<const uint8_t> q, Query& query, uint16_t an, uint16_t n
             query.ednsPayload = cls;
             query.ednsVersion = uint8_t(ttl >> 16);
             query.dnssecOk = (ttl & 0x8000) != 0;
-            // Options must be well-formed even though we act on none yet.
+            // Options must be well-formed; unknown ones are ignored (RFC 6891 §6.1.2).
             for (size_t o = pos; o < pos + rdlen;) {
                 if (o + 4 > pos + rdlen) return false;
+                uint16_t code = get16(&q[o]);
                 uint16_t olen = get16(&q[o + 2]);
+                if (o + 4 + olen > pos + rdlen) return false;
+                if (code == kOptionNsid) {
+                    if (olen != 0) return false;  // RFC 5001 §2.1: empty in queries
+                    query.nsid = true;
+                } else if (code == kOptionCookie && !query.cookie) {
+                    // RFC 7873 §5.2.2: 8 (client only) or 16..40 octets, else FORMERR.
+                    if (olen != 8 && (olen < 16 || olen > 40)) return false;
+                    query.cookie = &q[o + 4];
+                }
                 o += 4 + olen;
-                if (o > pos + rdlen) return false;
             }
         }
         pos += rdlen;
@@ -137,8 +152,11 @@ class Responder {
     Outcome outcome = Outcome::Answer;
     uint16_t counts[3] = {0, 0, 0};
 
+    uint64_t rrlKey() const { return rrlKey_; }
+
     void resolve() {
         std::string_view key(reinterpret_cast<const char*>(s_.qname), s_.qnameSize);
+        rrlKey_ = zones::nameHash(key) ^ q_.qtype;
         const ZoneSnapshot* zone = snap_.findZone(key);
         // DS lives on the parent side of a cut (RFC 4035 §3.1.4.1): when we also serve the
         // parent, a DS query for a child apex is answered from there.
@@ -234,6 +252,7 @@ class Responder {
         }
         if (encloser.wildcard >= 0) return atNode(zone, zone.node(encloser.wildcard), owner);
         rcode = NXDOMAIN;
+        rrlKey_ = zones::nameHash(zone.apex().key());  // random-subdomain floods share one bucket
         outcome = Outcome::NxDomain;
         negative(zone);
         return nullptr;
@@ -314,6 +333,7 @@ class Responder {
 
     void referral(const ZoneSnapshot& zone, int32_t cutIdx, unsigned chain) {
         const Node& cut = zone.node(cutIdx);
+        if (chain == 0) rrlKey_ = zones::nameHash(zone.key(cut));
         const RRset* ns = zone.rrset(cut, rrtype::NS);
         if (chain == 0) {
             aa = false;
@@ -392,6 +412,7 @@ class Responder {
         }
     }
 
+    uint64_t rrlKey_ = 0;
     static constexpr size_t kMaxPending = 32;
     struct Pending {
         const ZoneSnapshot* zone;
@@ -424,15 +445,54 @@ void writeHeader(uint8_t* out, const Query& q, uint8_t rcode, bool aa, bool tc, 
     }
 }
 
-bool writeOpt(WireWriter& w, const EngineConfig& config, const Query& q, uint8_t extendedRcode) {
-    return w.u8(0) && w.u16(rrtype::OPT) && w.u16(config.maxUdpPayload) &&
-           w.u32((uint32_t(extendedRcode) << 24) | (q.dnssecOk ? 0x8000u : 0u)) && w.u16(0);
+// Bytes our OPT record takes for this query, options included.
+size_t optSize(const EngineConfig& config, const Query& q) {
+    size_t n = kOptSize;
+    if (q.nsid && config.nsidSize) n += 4 + config.nsidSize;
+    if (q.cookie && config.cookies) n += 4 + 8 + kServerCookieSize;
+    return n;
+}
+
+// RFC 9018 §4: Version 1 | Reserved | Timestamp | SipHash-2-4(client cookie | version |
+// reserved | timestamp | client address).
+void serverCookie(const EngineConfig& config, const Client& client, const uint8_t* clientCookie,
+                  uint8_t out[kServerCookieSize]) {
+    uint8_t msg[8 + 8 + 16];
+    std::memcpy(msg, clientCookie, 8);
+    msg[8] = 1;
+    msg[9] = msg[10] = msg[11] = 0;
+    msg[12] = uint8_t(client.now >> 24);
+    msg[13] = uint8_t(client.now >> 16);
+    msg[14] = uint8_t(client.now >> 8);
+    msg[15] = uint8_t(client.now);
+    size_t addrLen = client.family == 6 ? 16 : client.family == 4 ? 4 : 0;
+    std::memcpy(msg + 16, client.addr, addrLen);
+    uint64_t h = siphash24(config.cookieSecret, msg, 16 + addrLen);
+    std::memcpy(out, msg + 8, 8);
+    for (int i = 0; i < 8; ++i) out[8 + i] = uint8_t(h >> (56 - 8 * i));
+}
+
+bool writeOpt(WireWriter& w, const EngineConfig& config, const Query& q, const Client& client,
+              uint8_t extendedRcode) {
+    size_t rdlen = optSize(config, q) - kOptSize;
+    bool ok = w.u8(0) && w.u16(rrtype::OPT) && w.u16(config.maxUdpPayload) &&
+              w.u32((uint32_t(extendedRcode) << 24) | (q.dnssecOk ? 0x8000u : 0u)) &&
+              w.u16(uint16_t(rdlen));
+    if (ok && q.nsid && config.nsidSize)
+        ok = w.u16(kOptionNsid) && w.u16(config.nsidSize) && w.bytes(config.nsid, config.nsidSize);
+    if (ok && q.cookie && config.cookies) {
+        uint8_t sc[kServerCookieSize];
+        serverCookie(config, client, q.cookie, sc);
+        ok = w.u16(kOptionCookie) && w.u16(8 + kServerCookieSize) && w.bytes(q.cookie, 8) &&
+             w.bytes(sc, kServerCookieSize);
+    }
+    return ok;
 }
 
 // A response with no records: FORMERR, NOTIMP, REFUSED, BADVERS.
 AnswerResult errorResponse(const Query& q, std::span<const uint8_t> query, std::span<uint8_t> out,
-                           size_t limit, const EngineConfig& config, uint16_t rcode,
-                           Outcome outcome) {
+                           size_t limit, const EngineConfig& config, const Client& client,
+                           uint16_t rcode, Outcome outcome) {
     AnswerResult r;
     r.outcome = outcome;
     r.rcode = uint8_t(rcode & 0x0F);
@@ -444,11 +504,12 @@ AnswerResult errorResponse(const Query& q, std::span<const uint8_t> query, std::
         w.bytes(query.data() + kHeaderSize, q.questionEnd - kHeaderSize))
         qd = 1;
     uint16_t ar = 0;
-    if (q.edns && writeOpt(w, config, q, uint8_t(rcode >> 4))) ar = 1;
+    if (q.edns && writeOpt(w, config, q, client, uint8_t(rcode >> 4))) ar = 1;
     uint16_t none[3] = {0, 0, 0};
     writeHeader(out.data(), q, uint8_t(rcode), false, false, qd, none, ar);
     r.action = Action::Send;
     r.size = w.size();
+    r.questionSize = kHeaderSize + (qd ? q.questionEnd - kHeaderSize : 0);
     return r;
 }
 
@@ -456,7 +517,8 @@ AnswerResult errorResponse(const Query& q, std::span<const uint8_t> query, std::
 
 AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
                     const EngineConfig& config, std::span<const uint8_t> query,
-                    std::span<uint8_t> out, Transport transport, Scratch& scratch) noexcept {
+                    std::span<uint8_t> out, const Client& client, Scratch& scratch) noexcept {
+    const Transport transport = client.transport;
     AnswerResult result;
     if (query.size() < kHeaderSize || out.size() < 512) {
         result.outcome = Outcome::DropShort;
@@ -476,29 +538,30 @@ AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
 
     size_t limit = transport == Transport::Tcp ? std::min<size_t>(out.size(), 65535) : 512;
     if (q.qdcount != 1)
-        return errorResponse(q, query, out, limit, config, FORMERR, Outcome::FormErr);
+        return errorResponse(q, query, out, limit, config, client, FORMERR, Outcome::FormErr);
     if (!parseQuestion(query, q, scratch)) {
         q.questionEnd = 0;
-        return errorResponse(q, query, out, limit, config, FORMERR, Outcome::FormErr);
+        return errorResponse(q, query, out, limit, config, client, FORMERR, Outcome::FormErr);
     }
     if (!parseRest(query, q, an, ns, ar)) {
         q.edns = false;
-        return errorResponse(q, query, out, limit, config, FORMERR, Outcome::FormErr);
+        return errorResponse(q, query, out, limit, config, client, FORMERR, Outcome::FormErr);
     }
     if (transport == Transport::Udp && q.edns)
         limit = std::clamp<size_t>(q.ednsPayload, 512,
                                    std::min<size_t>(config.maxUdpPayload, out.size()));
-    if (q.opcode != 0) return errorResponse(q, query, out, limit, config, NOTIMP, Outcome::NotImp);
+    if (q.opcode != 0)
+        return errorResponse(q, query, out, limit, config, client, NOTIMP, Outcome::NotImp);
     if (q.edns && q.ednsVersion > 0)  // RFC 6891 §6.1.3: BADVERS (16), version 0 in our OPT
-        return errorResponse(q, query, out, limit, config, 16, Outcome::BadVers);
+        return errorResponse(q, query, out, limit, config, client, 16, Outcome::BadVers);
     if (q.qclass != zones::rrclass::IN && q.qclass != zones::rrclass::ANY)
-        return errorResponse(q, query, out, limit, config, REFUSED, Outcome::Refused);
+        return errorResponse(q, query, out, limit, config, client, REFUSED, Outcome::Refused);
     if (q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR)  // no zone transfers (yet)
-        return errorResponse(q, query, out, limit, config, REFUSED, Outcome::Refused);
+        return errorResponse(q, query, out, limit, config, client, REFUSED, Outcome::Refused);
     if (q.qtype == rrtype::OPT)
-        return errorResponse(q, query, out, limit, config, FORMERR, Outcome::FormErr);
+        return errorResponse(q, query, out, limit, config, client, FORMERR, Outcome::FormErr);
 
-    WireWriter w(out, limit - (q.edns ? kOptSize : 0));
+    WireWriter w(out, limit - (q.edns ? optSize(config, q) : 0));
     w.bytes(query.data(), q.questionEnd);  // header (patched below) and question, as sent
     w.remember(kHeaderSize);
     Responder responder(snapshot, pools, config, q, w, scratch);
@@ -506,7 +569,7 @@ AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
     if (!responder.tc) responder.finishAdditional();
     w.setLimit(limit);
     uint16_t arCount = responder.counts[2];
-    if (q.edns && writeOpt(w, config, q, 0)) ++arCount;
+    if (q.edns && writeOpt(w, config, q, client, 0)) ++arCount;
     writeHeader(out.data(), q, responder.rcode, responder.aa, responder.tc, 1, responder.counts,
                 arCount);
 
@@ -516,6 +579,8 @@ AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
     result.truncated = responder.tc;
     result.qtype = q.qtype;
     result.size = w.size();
+    result.questionSize = q.questionEnd;
+    result.rrlKey = responder.rrlKey() ^ (uint64_t(responder.outcome) << 56);
     return result;
 }
 

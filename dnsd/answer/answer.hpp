@@ -45,6 +45,19 @@ struct AnswerResult {
     bool truncated = false;
     uint16_t qtype = 0;
     size_t size = 0;
+    // Header plus question: what a slipped (TC) response keeps under rate limiting.
+    size_t questionSize = 0;
+    // Response-rate-limiting class (RFC-less, as NSD/Knot do it): the name the response is
+    // "about" (qname for answers, zone or cut for NXDOMAIN/referrals), hashed, plus the outcome.
+    uint64_t rrlKey = 0;
+};
+
+// Who asked, as far as the engine needs to know: for limits, cookies and time.
+struct Client {
+    Transport transport = Transport::Udp;
+    uint8_t family = 0;  // 4, 6, or 0 when unknown (tests)
+    uint8_t addr[16] = {};
+    uint32_t now = 0;  // Unix seconds, for cookie timestamps; read once per batch
 };
 
 struct EngineConfig {
@@ -53,6 +66,12 @@ struct EngineConfig {
     uint16_t maxUdpPayload = 1232;
     // How many CNAMEs we follow inside a zone before answering with what we have.
     uint8_t maxCnameChain = 8;
+    // DNS Cookies (RFC 7873, server cookies as RFC 9018): answered whenever a client sends one.
+    bool cookies = true;
+    uint8_t cookieSecret[16] = {};
+    // NSID (RFC 5001): returned to clients that ask, if set. At most 128 bytes.
+    uint8_t nsid[128] = {};
+    uint8_t nsidSize = 0;
 };
 
 struct Scratch {
@@ -68,6 +87,15 @@ struct Scratch {
 
 AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
                     const EngineConfig& config, std::span<const uint8_t> query,
-                    std::span<uint8_t> out, Transport transport, Scratch& scratch) noexcept;
+                    std::span<uint8_t> out, const Client& client, Scratch& scratch) noexcept;
+
+// For callers with no client address (engine tests, fuzzing).
+inline AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
+                           const EngineConfig& config, std::span<const uint8_t> query,
+                           std::span<uint8_t> out, Transport transport, Scratch& scratch) noexcept {
+    Client c;
+    c.transport = transport;
+    return answer(snapshot, pools, config, query, out, c, scratch);
+}
 
 }  // namespace dnsd

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "tests/support/dns_message.hpp"
@@ -306,6 +308,66 @@ TEST_F(AnswerTest, EdnsIsEchoedAndBadversForVersionAboveZero) {
     EXPECT_EQ(bad.rcode(), 16);
     EXPECT_EQ(bad.ancount(), 0);
     EXPECT_EQ(ask(QueryBuilder("www.example.com.", A)).hasOpt(), false);
+}
+
+// The raw OPT RDATA of a response (options as TLVs), found by walking the message with ldns.
+std::vector<uint8_t> optRdata(const DnsMessage& m) {
+    ldns_rdf* data = ldns_pkt_edns_data(m.pkt());
+    if (!data) return {};
+    return std::vector<uint8_t>(ldns_rdf_data(data), ldns_rdf_data(data) + ldns_rdf_size(data));
+}
+
+TEST_F(AnswerTest, ServerCookieIsReturnedForAClientCookie) {
+    std::vector<uint8_t> opt = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};
+    auto m = ask(QueryBuilder("www.example.com.", A).edns(1232).ednsOptions(opt));
+    ASSERT_TRUE(m.parsed());
+    auto rd = optRdata(m);
+    ASSERT_EQ(rd.size(), 4u + 24u);  // COOKIE: client cookie + 16-byte server cookie (RFC 9018)
+    EXPECT_EQ(rd[1], 10);
+    EXPECT_TRUE(std::equal(rd.begin() + 4, rd.begin() + 12, opt.begin() + 4));
+    EXPECT_EQ(rd[12], 1);  // version 1
+    EXPECT_EQ(m.ancount(), 1);
+    // Same client, same second: the same server cookie; another secret: another cookie.
+    auto again = optRdata(ask(QueryBuilder("www.example.com.", A).edns(1232).ednsOptions(opt)));
+    EXPECT_EQ(again, rd);
+    config_.cookieSecret[0] ^= 1;
+    EXPECT_NE(optRdata(ask(QueryBuilder("www.example.com.", A).edns(1232).ednsOptions(opt))), rd);
+}
+
+TEST_F(AnswerTest, MalformedCookieIsFormerr) {
+    // RFC 7873 §5.2.2: a COOKIE option of 9..15 or more than 40 octets.
+    std::vector<uint8_t> opt = {0, 10, 0, 10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    EXPECT_EQ(ask(QueryBuilder("www.example.com.", A).edns(1232).ednsOptions(opt)).rcode(), 1);
+}
+
+TEST_F(AnswerTest, NsidOnlyWhenConfiguredAndAsked) {
+    std::vector<uint8_t> ask_nsid = {0, 3, 0, 0};
+    EXPECT_TRUE(optRdata(ask(QueryBuilder("www.example.com.", A).edns(1232).ednsOptions(ask_nsid)))
+                    .empty());
+    std::memcpy(config_.nsid, "ns1-fra", 7);
+    config_.nsidSize = 7;
+    auto rd = optRdata(ask(QueryBuilder("www.example.com.", A).edns(1232).ednsOptions(ask_nsid)));
+    ASSERT_EQ(rd.size(), 11u);
+    EXPECT_EQ(std::string(rd.begin() + 4, rd.end()), "ns1-fra");
+    EXPECT_TRUE(optRdata(ask(QueryBuilder("www.example.com.", A).edns(1232))).empty());
+}
+
+TEST_F(AnswerTest, UnknownEdnsOptionsAndFlagsAndZBitAreIgnored) {
+    // ISC EDNS compliance: unknown option ignored, unknown EDNS flag cleared, Z bit answered.
+    std::vector<uint8_t> unknown = {0x12, 0x34, 0, 2, 0xAB, 0xCD};
+    auto q = QueryBuilder("www.example.com.", A).edns(1232).ednsOptions(unknown).build();
+    q[3] |= 0x40;  // Z bit in the header
+    // OPT TTL flags are the 2 bytes before RDLENGTH: set an undefined flag (0x4000).
+    size_t optTtl = q.size() - unknown.size() - 2 - 4;
+    q[optTtl + 2] |= 0x40;
+    auto m = askRaw(q);
+    ASSERT_TRUE(m.parsed()) << m.parseError();
+    EXPECT_EQ(m.rcode(), 0);
+    EXPECT_EQ(m.ancount(), 1);
+    EXPECT_FALSE(m.z());
+    EXPECT_FALSE(m.ednsDo());
+    EXPECT_EQ(ldns_pkt_edns_z(m.pkt()), 0);  // undefined flags are not echoed
+    EXPECT_TRUE(optRdata(m).empty());
 }
 
 TEST_F(AnswerTest, TruncationSetsTcAndStaysWithinTheLimit) {
