@@ -1,4 +1,4 @@
-// dnsd logging: one line per event on stderr, "LEVEL component: message", which journald
+// dnsd logging: one logfmt line per event on stderr (ts, level, prog, msg), which journald
 // and test harnesses both read.
 #pragma once
 

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -71,8 +72,11 @@ int main(int argc, char** argv) {
 
     po::options_description opts(
         "dnsd: authoritative DNS server for health-checked failover\n\nOptions");
-    opts.add_options()("help,h", "show this help")("db", po::value(&db),
-                                                   "SQLite database (default: $DNSD_DB)")(
+    std::string configFile;
+    opts.add_options()("help,h", "show this help")("version", "print the version and exit")(
+        "config", po::value(&configFile),
+        "read options from FILE too (lines 'option-name = value'; command line and environment "
+        "win)")("db", po::value(&db), "SQLite database (default: $DNSD_DB)")(
         "listen,l", po::value(&listen)->composing(),
         "ADDR:PORT or [V6ADDR]:PORT to serve UDP and TCP on (repeatable; default 127.0.0.1:5353)")(
         "udp-threads", po::value(&udpThreads),
@@ -104,11 +108,32 @@ int main(int argc, char** argv) {
         "user", po::value(&user), "drop privileges to this user after binding the sockets");
     po::variables_map vm;
     try {
+        // First source to set an option wins: command line, then DNSD_* environment
+        // (DNSD_UDP_THREADS=4 is --udp-threads 4), then the config file.
         po::store(po::parse_command_line(argc, argv, opts), vm);
+        po::store(po::parse_environment(opts,
+                                        [&](const std::string& env) -> std::string {
+                                            if (env.rfind("DNSD_", 0) != 0) return "";
+                                            std::string name = env.substr(5);
+                                            for (char& c : name)
+                                                c = c == '_' ? '-' : char(std::tolower(c));
+                                            return opts.find_nothrow(name, false) ? name : "";
+                                        }),
+                  vm);
+        if (vm.count("config")) {
+            std::string file = vm["config"].as<std::string>();
+            std::ifstream in(file);
+            if (!in) throw std::runtime_error("cannot read config file " + file);
+            po::store(po::parse_config_file(in, opts), vm);
+        }
         po::notify(vm);
     } catch (const std::exception& e) {
         std::cerr << "dnsd: " << e.what() << "\n(see dnsd --help)\n";
         return 2;
+    }
+    if (vm.count("version")) {
+        std::cout << "dnsd " << DNSD_VERSION << "\n";
+        return 0;
     }
     if (vm.count("help")) {
         std::cout << opts << "\n";
