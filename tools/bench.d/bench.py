@@ -5,6 +5,7 @@ Subcommands (one module each, all sharing servers.py / measure.py / report.py):
   qps       saturated queries/s, server CPU per answered query, latency at a fixed rate
   load      time and peak RSS to load a large zone
   failover  time from killing a backend to the first answer without it (dnsd, gdnsd)
+  probes    dnsd-probe CPU for many tcp members
 See tools/BENCH.md.
 """
 
@@ -121,9 +122,9 @@ def parse(argv):
         epilog="Without a subcommand, 'qps' runs. Details: tools/BENCH.md",
     )
     sub = ap.add_subparsers(dest="cmd")
-    import scenario_qps, scenario_load, scenario_failover  # noqa: E401
+    import scenario_qps, scenario_load, scenario_failover, scenario_probes  # noqa: E401
 
-    for mod in (scenario_qps, scenario_load, scenario_failover):
+    for mod in (scenario_qps, scenario_load, scenario_failover, scenario_probes):
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         common_options(p)
         mod.options(p)

@@ -424,7 +424,7 @@ class Dnsd(Server):
         return f"{dnsd} (git {rev}, {btype or 'RelWithDebInfo, the project default'})"
 
     def worker_desc(self):
-        return f"--udp-threads {self.workers}"
+        return f"--udp-threads {self.workers}" + (", --rrl-rate 0" if "--rrl-rate" in self.help_text() else "")
 
     def dnsctl(self, *args):
         _, ctl = self.bins()
@@ -497,7 +497,17 @@ class Dnsd(Server):
 
     def command(self):
         dnsd, _ = self.bins()
-        return [dnsd, "--db", self.db, "--listen", f"127.0.0.1:{self.port}", "--udp-threads", str(self.workers)]
+        cmd = [dnsd, "--db", self.db, "--listen", f"127.0.0.1:{self.port}", "--udp-threads", str(self.workers)]
+        if "--rrl-rate" in self.help_text():
+            cmd += ["--rrl-rate", "0"]  # RRL off, as for the other servers (dnsd's default is on)
+        return cmd
+
+    def help_text(self):
+        if not hasattr(self, "_help"):
+            dnsd, _ = self.bins()
+            r = subprocess.run([dnsd, "--help"], capture_output=True, text=True, timeout=10)
+            self._help = r.stdout + r.stderr
+        return self._help
 
 
 ALL = {"nsd": Nsd, "knot": Knot, "dnsd": Dnsd, "gdnsd": Gdnsd}
