@@ -6,11 +6,10 @@ one tcp probe, starts dnsd-probe, waits until every pool has a decision, lets it
 and then samples dnsd-probe's CPU (utime+stime of its process, all threads) over
 --seconds. The accepted-connection rate shows that the probes really ran at the rate
 configured (members / interval), so a low CPU figure cannot come from probes not running.
-Setup uses one dnsctl call per pool and per member (dnsctl has no batch mode yet), run
-two at a time; with 10,000 members that takes a few minutes.
+Setup uses one dnsctl call per pool and per member (dnsctl has no batch mode yet), one
+after the other; with 10,000 members that takes a few minutes.
 """
 
-import concurrent.futures
 import os
 import resource
 import selectors
@@ -114,11 +113,9 @@ def run(ctx):
         pools = [addrs[i : i + args.per_pool] for i in range(0, n, args.per_pool)]
         for p, members in enumerate(pools):
             d.dnsctl("pool", "create", f"p{p}", "--zone", zone.origin, "--name", f"p{p}", "--type", "A")
-        with concurrent.futures.ThreadPoolExecutor(2) as ex:
-            jobs = [ex.submit(d.dnsctl, "member", "add", f"p{p}", m, "--probe", "bench-tcp")
-                    for p, members in enumerate(pools) for m in members]
-            for j in jobs:
-                j.result()
+        for p, members in enumerate(pools):
+            for m in members:
+                d.dnsctl("member", "add", f"p{p}", m, "--probe", "bench-tcp")
         setup_s = time.monotonic() - t0
         ctx.log(f"{len(pools)} pools, {n} members defined with dnsctl in {setup_s:.0f} s")
 
