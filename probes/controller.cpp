@@ -257,13 +257,13 @@ void Controller::reload() {
                     slot->memberValue = m.value;
                     slot->def = def;
                     slot->nextStart = Clock::now();
-                    startSlot(slot, 0);
+                    startSlot(slot);
                 } else if (slot->def.updatedAt != def.updatedAt) {
                     bool intervalChanged = slot->def.intervalMs != def.intervalMs;
                     slot->def = def;
                     if (intervalChanged && !slot->running) {
                         slot->nextStart = Clock::now();
-                        startSlot(slot, 0);
+                        startSlot(slot);
                     }
                 }
             }
@@ -305,7 +305,7 @@ void Controller::reload() {
     writer_->flush();
 }
 
-void Controller::startSlot(const std::shared_ptr<Slot>& slot, int) {
+void Controller::startSlot(const std::shared_ptr<Slot>& slot) {
     slot->timer.expires_at(slot->nextStart);
     slot->timer.async_wait([this, slot](const boost::system::error_code& ec) {
         if (ec || slot->cancelled) return;
@@ -320,7 +320,7 @@ void Controller::startSlot(const std::shared_ptr<Slot>& slot, int) {
             }
             if (!slot->cancelled) {
                 slot->running = false;
-                startSlot(slot, 0);
+                startSlot(slot);
             }
         });
     });

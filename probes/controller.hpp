@@ -60,7 +60,7 @@ class Controller {
     void reload();
     void poll();
     void tick();
-    void startSlot(const std::shared_ptr<Slot>& slot, int delayMs);
+    void startSlot(const std::shared_ptr<Slot>& slot);  // at slot->nextStart
     void onResult(const std::shared_ptr<Slot>& slot, const CheckResult& result);
     void updateMemberHealth(MemberRt& member, const std::string& cause);
     bool poolReady(const PoolRt& pool) const;

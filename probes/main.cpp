@@ -7,6 +7,7 @@
 #include <chrono>
 #include <ctime>
 #include <iostream>
+#include <thread>
 
 #include "probes/controller.hpp"
 #include "zones/schema.hpp"
@@ -75,13 +76,24 @@ int main(int argc, char** argv) {
     opts.pollMs = pollMs;
     opts.keepObservationsMs = keepObservations * 1000;
     std::unique_ptr<probes::Controller> controller;
-    try {
-        opts.dbPath = zones::resolveDatabasePath(db);
-        controller = std::make_unique<probes::Controller>(io, opts, logLine);
-        controller->start();
-    } catch (const std::exception& e) {
-        std::cerr << "dnsd-probe: " << e.what() << "\n";
-        return 1;
+    while (true) {
+        try {
+            opts.dbPath = zones::resolveDatabasePath(db);
+            controller = std::make_unique<probes::Controller>(io, opts, logLine);
+            controller->start();
+            break;
+        } catch (const std::exception& e) {
+            // Another writer holding the lock at start-up is transient: wait for it.
+            std::string what = e.what();
+            if (what.find("locked") == std::string::npos &&
+                what.find("busy") == std::string::npos) {
+                std::cerr << "dnsd-probe: " << what << "\n";
+                return 1;
+            }
+            logLine("database is locked at start-up (" + what + "); retrying in 1s");
+            controller.reset();
+            std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
     }
     logLine("started on " + opts.dbPath +
             (onChange.empty() ? "" : ", on-change hook: " + onChange));

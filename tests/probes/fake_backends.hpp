@@ -55,11 +55,11 @@ class Backend {
 
     void start() {
         if (running_) return;
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         int one = 1;
         ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         auto a = loopback(ip_, port_);
-        if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 64) != 0) {
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 1024) != 0) {
             ::close(fd_);
             throw std::runtime_error("fake backend cannot bind " + ip_ + ":" +
                                      std::to_string(port_) + ": " + std::strerror(errno));
@@ -102,11 +102,12 @@ class Backend {
         while (!stopping_) {
             pollfd p{fd_, POLLIN, 0};
             if (::poll(&p, 1, 20) <= 0) continue;
-            int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-            if (c < 0) continue;
-            ++accepted_;
-            if (kind_ != Kind::Tcp) handle(c);
-            ::close(c);
+            // Drain the whole backlog on each wake-up, so bursts of connects never overflow it.
+            for (int c; (c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC)) >= 0;) {
+                ++accepted_;
+                if (kind_ != Kind::Tcp) handle(c);
+                ::close(c);
+            }
         }
     }
     void handle(int c) {

@@ -160,27 +160,28 @@ int memberUndrain(const std::vector<std::string>& args, Context& context) {
     });
 }
 
-Command forceCommand(const std::string& state) {
-    std::string summary = state == "auto" ? "let probes decide a member's health again"
-                                          : "force a member " + state + " (beats probes)";
-    return {"member force " + state, summary,
-            [state](const std::vector<std::string>& args, Context& context) {
-                po::options_description options("Options");
-                po::positional_options_description pos;
-                poolValue(options, pos);
-                po::variables_map vm;
-                if (!parseArgs(args, "dnsctl member force " + state + " POOL VALUE",
-                               state == "auto" ? "Clears a forced state: probes decide again."
-                                               : "Forces the member " + state +
-                                                     " whatever its probes say (logged).",
-                               options, pos, vm))
-                    return 0;
-                return modifyMember(context, vm, "admin-force-" + state, [&](zones::MemberDef& m) {
-                    std::string before = m.admin;
-                    m.admin = state;
-                    return "forced " + state + " (was " + before + ", health " + m.health + ")";
-                });
-            }};
+// `member force up|down|auto POOL VALUE`: one command so that `dnsctl member force --help` works.
+int memberForce(const std::vector<std::string>& args, Context& context) {
+    po::options_description options("Options");
+    options.add_options()("state", po::value<std::string>()->required(), "up, down or auto");
+    po::positional_options_description pos;
+    pos.add("state", 1);
+    poolValue(options, pos);
+    po::variables_map vm;
+    if (!parseArgs(
+            args, "dnsctl member force up|down|auto POOL VALUE",
+            "Forces a member up or down whatever its probes say (logged as an event, shown in\n"
+            "status); auto lets the probes decide again. Drain still beats force up.",
+            options, pos, vm))
+        return 0;
+    std::string state = vm["state"].as<std::string>();
+    if (state != "up" && state != "down" && state != "auto")
+        throw UsageError("state must be up, down or auto (got '" + state + "')");
+    return modifyMember(context, vm, "admin-force-" + state, [&](zones::MemberDef& m) {
+        std::string before = m.admin;
+        m.admin = state;
+        return "forced " + state + " (was " + before + ", health " + m.health + ")";
+    });
 }
 
 }  // namespace
@@ -192,9 +193,8 @@ void registerMemberCommands(Registry& registry) {
     registry.add({"member drain", "take a member out of service (optionally in a time window)",
                   memberDrain});
     registry.add({"member undrain", "put a drained member back into service", memberUndrain});
-    registry.add(forceCommand("up"));
-    registry.add(forceCommand("down"));
-    registry.add(forceCommand("auto"));
+    registry.add(
+        {"member force", "force a member up|down (beats probes), or back to auto", memberForce});
 }
 
 }  // namespace dnsctl
