@@ -45,6 +45,7 @@ void ControlThread::checkController() {
     if (now - lastControllerCheck_ < 1000) return;
     lastControllerCheck_ = now;
     int64_t beat = loader_->controllerHeartbeat();
+    heartbeat_.store(beat);
     int state = beat < 0 ? 0 : (now - beat > kControllerStaleMs ? 2 : 1);
     if (state == controllerState_) return;
     if (state == 2)

@@ -22,6 +22,8 @@ class ControlThread {
     void run();
     void requestReload() { reload_.store(true); }
     uint64_t failures() const { return failures_.load(); }
+    // dnsd-probe's last heartbeat (ms) as last read, or -1.
+    int64_t lastHeartbeat() const { return heartbeat_.load(); }
     // A heartbeat older than this means dnsd-probe is not running: dnsd keeps serving the
     // last decisions (fail-static) and says so.
     static constexpr int64_t kControllerStaleMs = 5000;
@@ -36,6 +38,7 @@ class ControlThread {
     const std::atomic<bool>& stop_;
     std::atomic<bool> reload_{false};
     std::atomic<uint64_t> failures_{0};
+    std::atomic<int64_t> heartbeat_{-1};
     std::string lastError_;
     int64_t lastControllerCheck_ = 0;
     int controllerState_ = 0;  // 0 unknown, 1 fresh, 2 stale

@@ -18,8 +18,10 @@
 #include <thread>
 
 #include "dnsd/control_thread.hpp"
+#include "dnsd/http_endpoint.hpp"
 #include "dnsd/listen_address.hpp"
 #include "dnsd/log.hpp"
+#include "dnsd/metrics.hpp"
 #include "dnsd/rate_limiter.hpp"
 #include "dnsd/tcp_server.hpp"
 #include "dnsd/udp_worker.hpp"
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
     RrlConfig rrl;
     unsigned rrlV4 = rrl.ipv4Prefix, rrlV6 = rrl.ipv6Prefix;
     std::string nsid, cookieSecret, user;
+    std::string httpAddress = "127.0.0.1:8053";
     bool noCookies = false;
 
     po::options_description opts(
@@ -105,7 +108,9 @@ int main(int argc, char** argv) {
         "cookie-secret", po::value(&cookieSecret),
         "32 hex digits: the DNS Cookie secret (share it between anycast/redundant servers; default "
         "random)")("no-cookies", po::bool_switch(&noCookies), "do not answer DNS Cookies")(
-        "user", po::value(&user), "drop privileges to this user after binding the sockets");
+        "user", po::value(&user), "drop privileges to this user after binding the sockets")(
+        "http", po::value(&httpAddress)->default_value(httpAddress),
+        "ADDR:PORT for /metrics (Prometheus), /status and /status.json; 'none' to turn off");
     po::variables_map vm;
     try {
         // First source to set an option wins: command line, then DNSD_* environment
@@ -185,13 +190,17 @@ int main(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
 
     StateHolder state;
+    PoolCounters poolCounters;
+    std::unique_ptr<HttpEndpoint> http;
+    std::vector<std::unique_ptr<ThreadStats>> stats;
+    const int64_t startedAt = zones::nowMs();
     std::unique_ptr<ControlThread> control;
     std::vector<ListenAddress> addresses;
     std::vector<Fd> udpSockets, tcpSockets;
     std::atomic<bool> stop{false};
     try {
         std::string path = zones::resolveDatabasePath(db);
-        auto loader = std::make_unique<StateLoader>(path);
+        auto loader = std::make_unique<StateLoader>(path, &poolCounters);
         loader->changed();
         auto first = loader->load(nullptr);
         state.publish(first);
@@ -206,6 +215,21 @@ int main(int argc, char** argv) {
                 udpSockets.push_back(a.bindSocket(SOCK_DGRAM, true));
             tcpSockets.push_back(a.bindSocket(SOCK_STREAM, false));
         }
+        if (httpAddress != "none") {
+            MetricsSources sources{&stats, &state, control.get(), &poolCounters, startedAt};
+            std::map<std::string, HttpRoute> routes;
+            routes["/metrics"] = {"text/plain; version=0.0.4",
+                                  [sources] { return renderMetrics(sources); }};
+            try {
+                http =
+                    std::make_unique<HttpEndpoint>(ListenAddress::parse(httpAddress), routes, stop);
+            } catch (const std::exception& e) {
+                // The default address may be taken by another dnsd on this host: serving DNS
+                // matters more than metrics. An address the operator chose must work.
+                if (!vm["http"].defaulted()) throw;
+                logError(std::string("metrics endpoint disabled: ") + e.what());
+            }
+        }
         if (!user.empty()) dropPrivileges(user);
     } catch (const std::exception& e) {
         logError(e.what());
@@ -213,7 +237,6 @@ int main(int argc, char** argv) {
     }
 
     RateLimiter limiter(rrl);
-    std::vector<std::unique_ptr<ThreadStats>> stats;
     std::vector<std::thread> threads;
     std::vector<std::unique_ptr<UdpWorker>> udpWorkers;
     for (size_t i = 0; i < udpSockets.size(); ++i) {
@@ -227,6 +250,7 @@ int main(int argc, char** argv) {
     for (auto& w : udpWorkers) threads.emplace_back([&w] { w->run(); });
     threads.emplace_back([&] { tcpServer.run(); });
     threads.emplace_back([&] { control->run(); });
+    if (http) threads.emplace_back([&] { http->run(); });
     std::string where;
     for (const auto& a : addresses) where += " " + a.text;
     logInfo("serving on" + where + " (udp threads per address: " + std::to_string(udpThreads) +

@@ -49,6 +49,7 @@ struct PoolRow {
     uint32_t maxAnswers = 0;
     std::string allDown;
     std::string fallback;
+    std::string name;
     std::vector<std::string> members;
     bool decided = false;
     std::string served;
@@ -74,6 +75,7 @@ std::vector<PoolRecord> toRdatas(const PoolRow& p, const std::vector<std::string
     for (const std::string& v : values) {
         PoolRecord rd;
         rd.ttl = ttl;
+        rd.text = v;
         if (poolValueToRdata(p.type, v, rd.bytes)) out.push_back(std::move(rd));
     }
     return out;
@@ -81,8 +83,10 @@ std::vector<PoolRecord> toRdatas(const PoolRow& p, const std::vector<std::string
 
 }  // namespace
 
-StateLoader::StateLoader(const std::string& dbPath)
-    : path_(dbPath), db_(zones::openDatabase(dbPath, zones::OpenMode::ReadWrite)) {}
+StateLoader::StateLoader(const std::string& dbPath, PoolCounters* counters)
+    : path_(dbPath),
+      counters_(counters),
+      db_(zones::openDatabase(dbPath, zones::OpenMode::ReadWrite)) {}
 
 bool StateLoader::changed() {
     int64_t v = db_->execAndGet("PRAGMA data_version").getInt64();
@@ -109,7 +113,7 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
         if (tableExists(*db_, "pools")) {
             SQLite::Statement q(*db_,
                                 "SELECT id, zone_id, owner, rtype, ttl, max_answers, all_down, "
-                                "coalesce(fallback, '') FROM pools ORDER BY id");
+                                "coalesce(fallback, ''), name FROM pools ORDER BY id");
             while (q.executeStep()) {
                 PoolRow p;
                 p.id = q.getColumn(0).getInt64();
@@ -120,6 +124,7 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
                 p.maxAnswers = uint32_t(q.getColumn(5).getInt64());
                 p.allDown = q.getColumn(6).getString();
                 p.fallback = q.getColumn(7).getString();
+                p.name = q.getColumn(8).getString();
                 pools.push_back(std::move(p));
             }
             std::map<int64_t, PoolRow*> byId;
@@ -219,6 +224,10 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
                 } else {
                     a.rdatas = toRdatas(p, p.members, a.ttl);
                 }
+            }
+            if (counters_) {
+                a.answers = counters_->answers(p.name);
+                for (PoolRecord& r : a.rdatas) r.served = counters_->served(p.name, r.text);
             }
             table->set(p.id, std::move(a));
         }

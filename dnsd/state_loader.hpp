@@ -13,13 +13,16 @@
 #include <memory>
 #include <string>
 
+#include "dnsd/pool_counters.hpp"
 #include "dnsd/served_state.hpp"
 
 namespace dnsd {
 
 class StateLoader {
   public:
-    explicit StateLoader(const std::string& dbPath);
+    // `counters` (optional) gives every pool answer its metrics counters; it must outlive
+    // the loader and every state it builds.
+    explicit StateLoader(const std::string& dbPath, PoolCounters* counters = nullptr);
 
     // True if any connection committed a write since the last call (PRAGMA data_version).
     bool changed();
@@ -37,6 +40,7 @@ class StateLoader {
         std::shared_ptr<const zones::ZoneSnapshot> zone;
     };
     std::string path_;
+    PoolCounters* counters_;
     std::unique_ptr<SQLite::Database> db_;
     int64_t dataVersion_ = -1;
     std::map<int64_t, CachedZone> cache_;

@@ -272,6 +272,7 @@ class Responder {
             if (!pa || pa->rdatas.empty()) return nodata(zone), nullptr;
             const PoolRecord& rd = pa->rdatas[0];
             if (!addRR(0, owner, rrtype::CNAME, pa->ttl, rd.bytes)) return nullptr;
+            countServed(*pa, &rd, 1);
             outcome = Outcome::Answer;
             return rd.bytes.data();
         }
@@ -297,6 +298,8 @@ class Responder {
                     return nullptr;
                 }
             }
+            for (size_t i = 0; i < take; ++i)
+                countServed(*pa, &pa->rdatas[(start + i) % count], i == 0);
             outcome = Outcome::Answer;
             return nullptr;
         }
@@ -317,6 +320,12 @@ class Responder {
         outcome = Outcome::Answer;
         queueTargets(zone, *set, false);
         return nullptr;
+    }
+
+    // The one shared write of the answer path: relaxed counters for the pool metrics.
+    static void countServed(const PoolAnswer& pa, const PoolRecord* rd, bool newAnswer) {
+        if (newAnswer && pa.answers) pa.answers->fetch_add(1, std::memory_order_relaxed);
+        if (rd->served) rd->served->fetch_add(1, std::memory_order_relaxed);
     }
 
     void nodata(const ZoneSnapshot& zone) {

@@ -6,6 +6,7 @@
 // change never rebuilds a zone.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +20,8 @@ namespace dnsd {
 struct PoolRecord {
     uint32_t ttl = 0;
     std::vector<uint8_t> bytes;
+    std::atomic<uint64_t>* served = nullptr;  // counts answers that included this member
+    std::string text;                         // the member as written, for metrics
     friend bool operator==(const PoolRecord&, const PoolRecord&) = default;
 };
 
@@ -26,8 +29,9 @@ struct PoolAnswer {
     bool present = false;
     uint16_t type = 0;
     uint32_t ttl = 30;
-    uint32_t maxAnswers = 0;         // 0 = all
-    std::vector<PoolRecord> rdatas;  // empty = answer NODATA
+    uint32_t maxAnswers = 0;                   // 0 = all
+    std::vector<PoolRecord> rdatas;            // empty = answer NODATA
+    std::atomic<uint64_t>* answers = nullptr;  // counts answers from this pool
 };
 
 class PoolTable {
@@ -51,7 +55,7 @@ class PoolTable {
 
 inline bool operator==(const PoolAnswer& a, const PoolAnswer& b) {
     return a.present == b.present && a.type == b.type && a.ttl == b.ttl &&
-           a.maxAnswers == b.maxAnswers && a.rdatas == b.rdatas;
+           a.maxAnswers == b.maxAnswers && a.rdatas == b.rdatas && a.answers == b.answers;
 }
 inline bool PoolTable::operator==(const PoolTable& o) const {
     return byId_ == o.byId_;

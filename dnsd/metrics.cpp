@@ -1,0 +1,115 @@
+#include "dnsd/metrics.hpp"
+
+#include "zones/schema.hpp"
+
+namespace dnsd {
+namespace {
+
+const char* outcomeName(size_t i) {
+    static const char* names[] = {"answer",  "nodata", "nxdomain", "referral", "refused",
+                                  "formerr", "notimp", "badvers",  "short",    "response"};
+    return i < sizeof names / sizeof names[0] ? names[i] : nullptr;
+}
+
+const char* rcodeName(size_t i) {
+    static const char* names[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+                                  "NXDOMAIN", "NOTIMP",  "REFUSED"};
+    return i < 6 ? names[i] : nullptr;
+}
+
+std::string typeName(size_t slot) {
+    static const char* names[] = {"A",   "NS", "CNAME",  "SOA",  "PTR",   "MX",  "TXT", "AAAA",
+                                  "SRV", "DS", "DNSKEY", "SVCB", "HTTPS", "ANY", "CAA"};
+    return slot < sizeof names / sizeof names[0] ? names[slot] : "other";
+}
+
+void header(std::string& out, const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+void line(std::string& out, const std::string& name, uint64_t v) {
+    out += name + " " + std::to_string(v) + "\n";
+}
+
+void gauge(std::string& out, const char* name, const char* help, double v) {
+    header(out, name, "gauge", help);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f", v);
+    out += std::string(name) + " " + buf + "\n";
+}
+
+}  // namespace
+
+std::string renderMetrics(const MetricsSources& m) {
+    std::string out;
+    out.reserve(8192);
+    auto sum = [&](auto member) {
+        uint64_t total = 0;
+        for (const auto& s : *m.stats) total += ((*s).*member).load(std::memory_order_relaxed);
+        return total;
+    };
+    auto sumArray = [&](auto member, size_t i) {
+        uint64_t total = 0;
+        for (const auto& s : *m.stats) total += ((*s).*member)[i].load(std::memory_order_relaxed);
+        return total;
+    };
+
+    header(out, "dnsd_queries_total", "counter", "Queries received, by transport.");
+    line(out, "dnsd_queries_total{transport=\"udp\"}", sum(&ThreadStats::udpQueries));
+    line(out, "dnsd_queries_total{transport=\"tcp\"}", sum(&ThreadStats::tcpQueries));
+    header(out, "dnsd_queries_by_type_total", "counter", "Answered queries by query type.");
+    for (size_t i = 0; i < kTypeSlots; ++i)
+        line(out, "dnsd_queries_by_type_total{qtype=\"" + typeName(i) + "\"}",
+             sumArray(&ThreadStats::qtypes, i));
+    header(out, "dnsd_responses_total", "counter", "Responses sent, by RCODE.");
+    for (size_t i = 0; i < 16; ++i) {
+        uint64_t v = sumArray(&ThreadStats::rcodes, i);
+        if (rcodeName(i) || v)
+            line(out,
+                 "dnsd_responses_total{rcode=\"" +
+                     (rcodeName(i) ? std::string(rcodeName(i)) : std::to_string(i)) + "\"}",
+                 v);
+    }
+    header(out, "dnsd_outcomes_total", "counter",
+           "What each query came to: answers, negative answers, referrals, errors, drops.");
+    for (size_t i = 0; outcomeName(i); ++i)
+        line(out, std::string("dnsd_outcomes_total{outcome=\"") + outcomeName(i) + "\"}",
+             sumArray(&ThreadStats::outcomes, i));
+    header(out, "dnsd_truncated_total", "counter", "Responses sent with TC set.");
+    line(out, "dnsd_truncated_total", sum(&ThreadStats::truncated));
+    header(out, "dnsd_rrl_dropped_total", "counter", "UDP responses dropped by rate limiting.");
+    line(out, "dnsd_rrl_dropped_total", sum(&ThreadStats::rrlDropped));
+    header(out, "dnsd_rrl_slipped_total", "counter",
+           "UDP responses sent truncated by rate limiting.");
+    line(out, "dnsd_rrl_slipped_total", sum(&ThreadStats::rrlSlipped));
+    header(out, "dnsd_tcp_connections_total", "counter", "TCP connections accepted.");
+    line(out, "dnsd_tcp_connections_total", sum(&ThreadStats::tcpConnections));
+    header(out, "dnsd_tcp_refused_total", "counter",
+           "TCP connections closed at once: over a limit.");
+    line(out, "dnsd_tcp_refused_total", sum(&ThreadStats::tcpRefused));
+
+    int64_t now = zones::nowMs();
+    if (auto st = m.state->current()) {
+        size_t records = 0;
+        for (const auto& z : st->zones->zones()) records += z->recordCount();
+        gauge(out, "dnsd_snapshot_generation", "Generation of the state being served.",
+              double(st->generation));
+        gauge(out, "dnsd_snapshot_age_seconds", "Seconds since the served state was published.",
+              double(now - st->publishedAtMs) / 1000.0);
+        gauge(out, "dnsd_zones", "Zones served.", double(st->zones->zones().size()));
+        gauge(out, "dnsd_records", "Records served.", double(records));
+    }
+    header(out, "dnsd_reload_failures_total", "counter",
+           "State rebuilds that failed (the previous state kept serving).");
+    line(out, "dnsd_reload_failures_total", m.control->failures());
+    int64_t beat = m.control->lastHeartbeat();
+    gauge(out, "dnsd_controller_heartbeat_age_seconds",
+          "Seconds since dnsd-probe last reported (-1: never).",
+          beat < 0 ? -1.0 : double(now - beat) / 1000.0);
+    gauge(out, "dnsd_uptime_seconds", "Seconds since dnsd started.",
+          double(now - m.startedAtMs) / 1000.0);
+    out += m.pools->render();
+    return out;
+}
+
+}  // namespace dnsd

@@ -1,0 +1,50 @@
+#include "dnsd/pool_counters.hpp"
+
+namespace dnsd {
+
+std::string promLabel(const std::string& v) {
+    std::string out;
+    for (char c : v) {
+        if (c == '\\' || c == '"') out.push_back('\\');
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out.push_back(c);
+    }
+    return out;
+}
+
+std::atomic<uint64_t>* PoolCounters::answers(const std::string& pool) {
+    std::lock_guard lock(mutex_);
+    auto& slot = answers_[pool];
+    if (!slot) slot = std::make_unique<std::atomic<uint64_t>>(0);
+    return slot.get();
+}
+
+std::atomic<uint64_t>* PoolCounters::served(const std::string& pool, const std::string& member) {
+    std::lock_guard lock(mutex_);
+    auto& slot = served_[{pool, member}];
+    if (!slot) slot = std::make_unique<std::atomic<uint64_t>>(0);
+    return slot.get();
+}
+
+std::string PoolCounters::render() const {
+    std::lock_guard lock(mutex_);
+    std::string out =
+        "# HELP dnsd_pool_answers_total Answers given from a failover pool.\n"
+        "# TYPE dnsd_pool_answers_total counter\n";
+    for (const auto& [pool, c] : answers_)
+        out += "dnsd_pool_answers_total{pool=\"" + promLabel(pool) + "\"} " +
+               std::to_string(c->load(std::memory_order_relaxed)) + "\n";
+    out +=
+        "# HELP dnsd_pool_member_answers_total Answers that included this member.\n"
+        "# TYPE dnsd_pool_member_answers_total counter\n";
+    for (const auto& [key, c] : served_)
+        out += "dnsd_pool_member_answers_total{pool=\"" + promLabel(key.first) + "\",member=\"" +
+               promLabel(key.second) + "\"} " + std::to_string(c->load(std::memory_order_relaxed)) +
+               "\n";
+    return out;
+}
+
+}  // namespace dnsd
