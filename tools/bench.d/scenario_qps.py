@@ -162,6 +162,7 @@ def run(ctx):
         ctx.log(f"WARNING {servers.ALL[k].title}: {w}")
 
     results = {s.key: {p: [] for p in phases} for s in running}
+    load_start = os.getloadavg()[0]
     t0 = time.monotonic()
     for rnd in range(args.rounds):
         for phase in phases:
@@ -176,7 +177,13 @@ def run(ctx):
                 ctx.log(f"round {rnd + 1}/{args.rounds} {phase:5} {s.title:5} {r.qps:10,.0f} q/s  "
                         f"cpu {r.server_cpu:6.2f} s = {r.cpu_us_per_query() or 0:6.2f} µs/q  lost {r.lost}{extra}")
     elapsed = time.monotonic() - t0
-    notes = []
+    notes = [f"load average: {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end (other work on the machine adds noise)"]
+    if "fixed" in phases:
+        for s in running:
+            got = report.median([r.qps for r in results[s.key]["fixed"]])
+            if got is not None and got < 0.97 * args.rate:
+                notes.append(f"NOTE {s.title}: the fixed phase reached only {got:,.0f} of {args.rate:,} q/s offered "
+                             "(server or dnsperf short of CPU): its µs/q@fixed is not at the same load as the others'")
     if args.mix == "pool":
         notes.append(f"pool names: {len(zone.pools)} names x 2 members, TTL 30; NSD/Knot: static A RRsets; "
                      "dnsd: dnsctl pools, members without probes (always up), decided by a running dnsd-probe; "
@@ -266,7 +273,7 @@ def render(ctx, args, running, results, phases, zone, shares, pin_desc, workers,
     head = [
         f"dnsd benchmark (qps), {time.strftime('%Y-%m-%d %H:%M:%S')}, {platform.node()}",
         f"command: tools/bench {' '.join(sys.argv[1:])}",
-        f"machine: {cpu_model()}, {len(os.sched_getaffinity(0))} CPUs, Linux {platform.release()}, load avg {os.getloadavg()[0]:.2f} at end",
+        f"machine: {cpu_model()}, {len(os.sched_getaffinity(0))} CPUs, Linux {platform.release()}",
         f"servers: {servers.versions_line(running)}",
         f"workers: {'; '.join(f'{s.title} {s.worker_desc()}' for s in running)}",
         f"zone: {zone.origin} {zone.records} records; query mix: "

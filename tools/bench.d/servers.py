@@ -421,7 +421,8 @@ class Dnsd(Server):
                         btype = line.split("=", 1)[1].strip()
         except OSError:
             pass
-        return f"{dnsd} (git {rev}, {btype or 'RelWithDebInfo, the project default'})"
+        built = time.strftime("%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(dnsd)))
+        return f"{dnsd} (built {built} from a tree at git {rev}, {btype or 'RelWithDebInfo, the project default'})"
 
     def worker_desc(self):
         return f"--udp-threads {self.workers}" + (", --rrl-rate 0" if "--rrl-rate" in self.help_text() else "")
