@@ -113,9 +113,15 @@ void HttpEndpoint::run() {
                 res.set(http::field::content_type, "text/plain");
                 res.body() = "not found; try /metrics, /status, /status.json\n";
             } else {
-                res.result(http::status::ok);
-                res.set(http::field::content_type, route->second.contentType);
-                res.body() = route->second.render();
+                try {
+                    res.body() = route->second.render();
+                    res.result(http::status::ok);
+                    res.set(http::field::content_type, route->second.contentType);
+                } catch (const std::exception& e) {
+                    res.result(http::status::internal_server_error);
+                    res.set(http::field::content_type, "text/plain");
+                    res.body() = std::string("error: ") + e.what() + "\n";
+                }
             }
             res.keep_alive(false);
             res.prepare_payload();

@@ -23,9 +23,11 @@
 #include "dnsd/log.hpp"
 #include "dnsd/metrics.hpp"
 #include "dnsd/rate_limiter.hpp"
+#include "dnsd/status_page.hpp"
 #include "dnsd/tcp_server.hpp"
 #include "dnsd/udp_worker.hpp"
 #include "zones/schema.hpp"
+#include "zones/status_report.hpp"
 
 namespace po = boost::program_options;
 using namespace dnsd;
@@ -190,6 +192,7 @@ int main(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
 
     StateHolder state;
+    std::string path;
     PoolCounters poolCounters;
     std::unique_ptr<HttpEndpoint> http;
     std::vector<std::unique_ptr<ThreadStats>> stats;
@@ -199,7 +202,7 @@ int main(int argc, char** argv) {
     std::vector<Fd> udpSockets, tcpSockets;
     std::atomic<bool> stop{false};
     try {
-        std::string path = zones::resolveDatabasePath(db);
+        path = zones::resolveDatabasePath(db);
         auto loader = std::make_unique<StateLoader>(path, &poolCounters);
         loader->changed();
         auto first = loader->load(nullptr);
@@ -220,6 +223,21 @@ int main(int argc, char** argv) {
             std::map<std::string, HttpRoute> routes;
             routes["/metrics"] = {"text/plain; version=0.0.4",
                                   [sources] { return renderMetrics(sources); }};
+            // The status reads the database on the HTTP thread's own connection, never the
+            // control thread's: a slow page cannot delay a reload.
+            auto statusDb = std::make_shared<std::unique_ptr<SQLite::Database>>();
+            routes["/status.json"] = {
+                "application/json", [statusDb, path, &state] {
+                    if (!*statusDb)
+                        *statusDb = zones::openDatabase(path, zones::OpenMode::ReadWrite);
+                    auto st = state.current();
+                    return "{\"served_generation\":" + std::to_string(st ? st->generation : 0) +
+                           ",\"status\":" + zones::statusJson(**statusDb, zones::nowMs()) +
+                           ",\"events\":" + zones::eventsJson(**statusDb, 50) + "}\n";
+                }};
+            routes["/status"] = {"text/html; charset=utf-8",
+                                 [] { return std::string(kStatusPage); }};
+            routes["/"] = routes["/status"];
             try {
                 http =
                     std::make_unique<HttpEndpoint>(ListenAddress::parse(httpAddress), routes, stop);

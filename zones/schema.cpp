@@ -195,6 +195,13 @@ std::unique_ptr<SQLite::Database> openDatabase(const std::string& path, OpenMode
     try {
         db = std::make_unique<SQLite::Database>(path, flags, busyTimeoutMs);
         db->exec("PRAGMA foreign_keys = ON");
+        if (existed && mode != OpenMode::CreateReadWrite &&
+            db->execAndGet("PRAGMA user_version").getInt() == 0 &&
+            db->execAndGet("SELECT count(*) FROM sqlite_master").getInt() == 0) {
+            // Checked before anything writes the file: an empty file stays empty.
+            throw std::runtime_error(
+                "is empty, not a dnsd database (create one with: dnsctl --db " + path + " init)");
+        }
         // WAL lets dnsd read a consistent snapshot while dnsctl and dnsd-probe write.
         std::string journal = db->execAndGet("PRAGMA journal_mode = WAL").getString();
         if (journal != "wal")

@@ -7,26 +7,12 @@
 #include "zones/pool_store.hpp"
 #include "zones/probe_store.hpp"
 #include "zones/schema.hpp"
+#include "zones/status_report.hpp"
 
 namespace dnsctl {
 namespace {
 
-// dnsd-probe writes a heartbeat every second; three missed ones mean it is gone.
-constexpr int64_t kStaleMs = 3000;
-
-std::string q(const std::string& s) {
-    return "\"" + jsonEscape(s) + "\"";
-}
-std::string optNum(const std::optional<int64_t>& v) {
-    return v ? std::to_string(*v) : "null";
-}
-
-std::vector<std::string> split(const std::string& served) {
-    std::vector<std::string> out;
-    std::istringstream in(served);
-    for (std::string v; in >> v;) out.push_back(v);
-    return out;
-}
+constexpr int64_t kStaleMs = zones::kControllerStaleMs;
 
 int status(const std::vector<std::string>& args, Context& context) {
     po::options_description options("Options");
@@ -50,14 +36,14 @@ int status(const std::vector<std::string>& args, Context& context) {
         pools.clear();
         pools.push_back(store.getPool(vm["pool"].as<std::string>()));
     }
-    bool json = vm.count("json") > 0;
+    if (vm.count("json")) {
+        std::optional<std::string> only;
+        if (vm.count("pool")) only = vm["pool"].as<std::string>();
+        std::cout << zones::statusJson(*db, now, only);
+        return 0;
+    }
     std::ostringstream out;
-    if (json) {
-        out << "{\"now\":" << now
-            << ",\"controller\":{\"pid\":" << (hb ? std::to_string(pid) : "null")
-            << ",\"heartbeat_at\":" << optNum(hb) << ",\"stale\":" << (stale ? "true" : "false")
-            << "},\"pools\":[";
-    } else if (!hb) {
+    if (!hb) {
         out << "dnsd-probe: never ran on this database (decisions are not being made)\n";
     } else {
         out << "dnsd-probe: " << (stale ? "STALE" : "running") << " (pid " << pid
@@ -68,55 +54,6 @@ int status(const std::vector<std::string>& args, Context& context) {
         const auto& p = pools[i];
         auto d = store.decision(p.id);
         auto members = store.members(p.id);
-        if (json) {
-            out << (i ? "," : "") << "\n {\"name\":" << q(p.name) << ",\"zone\":" << q(p.zone)
-                << ",\"owner\":" << q(p.owner) << ",\"type\":\"" << zones::rtypeName(p.rtype)
-                << "\",\"ttl\":" << p.ttl << ",\"degraded_ttl\":" << p.degradedTtl
-                << ",\"max_answers\":" << p.maxAnswers << ",\"all_down\":" << q(p.allDown)
-                << ",\"fallback\":" << q(p.fallback) << ",\"failback\":" << q(p.failback)
-                << ",\"hold_down_ms\":" << p.holdDownMs << ",\"approval\":" << q(p.approval)
-                << ",\"decision\":";
-            if (!d) {
-                out << "null";
-            } else {
-                out << "{\"served\":[";
-                auto values = split(d->served);
-                for (size_t k = 0; k < values.size(); ++k) out << (k ? "," : "") << q(values[k]);
-                out << "],\"ttl\":" << d->ttl << ",\"decided_at\":" << d->decidedAt
-                    << ",\"reason\":" << q(d->reason) << ",\"active_tier\":"
-                    << optNum(d->activeTier ? std::optional<int64_t>(*d->activeTier) : std::nullopt)
-                    << ",\"all_down\":" << (d->allDown ? "true" : "false")
-                    << ",\"degraded\":" << (d->degraded ? "true" : "false") << ",\"pending\":";
-                if (d->pendingTier)
-                    out << "{\"tier\":" << *d->pendingTier << ",\"since\":" << d->pendingSince
-                        << ",\"reason\":" << q(d->pendingReason) << "}";
-                else
-                    out << "null";
-                out << "}";
-            }
-            out << ",\"members\":[";
-            for (size_t k = 0; k < members.size(); ++k) {
-                const auto& m = members[k];
-                bool drainingNow = m.drained && (!m.drainStart || now >= *m.drainStart) &&
-                                   (!m.drainEnd || now < *m.drainEnd);
-                out << (k ? "," : "") << "\n  {\"value\":" << q(m.value)
-                    << ",\"priority\":" << m.priority << ",\"weight\":" << m.weight
-                    << ",\"admin\":" << q(m.admin)
-                    << ",\"drained\":" << (drainingNow ? "true" : "false")
-                    << ",\"drain_start\":" << optNum(m.drainStart)
-                    << ",\"drain_end\":" << optNum(m.drainEnd) << ",\"health\":" << q(m.health)
-                    << ",\"health_since\":" << optNum(m.healthSince)
-                    << ",\"last_ok\":" << (m.lastOk ? (*m.lastOk ? "true" : "false") : "null")
-                    << ",\"last_message\":" << q(m.lastMessage)
-                    << ",\"last_latency_us\":" << optNum(m.lastLatencyUs)
-                    << ",\"last_checked_at\":" << optNum(m.lastCheckedAt) << ",\"probes\":[";
-                for (size_t j = 0; j < m.probes.size(); ++j)
-                    out << (j ? "," : "") << q(m.probes[j]);
-                out << "]}";
-            }
-            out << "]}";
-            continue;
-        }
         out << "\npool " << p.name << "  " << p.owner << " " << zones::rtypeName(p.rtype)
             << "  (failback " << p.failback
             << (p.failback == "auto" ? " after " + zones::formatDurationMs(p.holdDownMs) : "")
@@ -160,10 +97,7 @@ int status(const std::vector<std::string>& args, Context& context) {
             out << "\n";
         }
     }
-    if (json)
-        out << (pools.empty() ? "]}\n" : "\n]}\n");
-    else if (pools.empty())
-        out << "no pools\n";
+    if (pools.empty()) out << "no pools\n";
     std::cout << out.str();
     return 0;
 }

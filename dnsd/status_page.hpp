@@ -1,0 +1,71 @@
+// dnsd::kStatusPage — the live status page served at /status.
+//
+// One self-contained HTML document (no external assets, no build step): it fetches
+// /status.json every two seconds and draws every pool, its members' health with since-when
+// and last latency, what is served now, pending approvals, and the recent events.
+#pragma once
+
+namespace dnsd {
+
+inline constexpr const char* kStatusPage = R"html(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>dnsd status</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}
+h1{font-size:1.3em;margin:0 0 .3em} h2{font-size:1.1em;margin:1.2em 0 .3em}
+.meta{color:#666} .pool{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.6em 1em;margin:.8em 0}
+table{border-collapse:collapse;width:100%} td,th{text-align:left;padding:.2em .6em;border-bottom:1px solid #eee}
+.up{color:#137333;font-weight:600} .down{color:#c5221f;font-weight:600} .unknown{color:#777}
+.badge{display:inline-block;padding:0 .5em;border-radius:4px;font-size:.85em;margin-left:.4em}
+.degraded{background:#fde293} .alldown{background:#f6aea9} .pending{background:#aecbfa} .stale{background:#f6aea9}
+.served{font-family:ui-monospace,monospace} #events td{font-family:ui-monospace,monospace;font-size:.9em}
+</style></head><body>
+<h1>dnsd status</h1>
+<div class="meta" id="meta">loading…</div>
+<div id="pools"></div>
+<h2>Recent events</h2>
+<table id="events"><tbody></tbody></table>
+<script>
+function esc(s){return String(s==null?"":s).replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]))}
+function age(ms){if(ms==null)return "";let s=ms/1000;if(s<60)return s.toFixed(1)+"s";let m=Math.floor(s/60);if(m<60)return m+"m"+Math.floor(s%60)+"s";return Math.floor(m/60)+"h"+(m%60)+"m"}
+function when(t){return new Date(t).toISOString().replace("T"," ").replace("Z","")}
+async function refresh(){
+ try{
+  const r=await fetch("/status.json",{cache:"no-store"}); const d=await r.json(); const st=d.status, now=st.now;
+  const c=st.controller;
+  document.getElementById("meta").innerHTML="served state "+d.served_generation+" · dnsd-probe "+
+   (c.heartbeat_at==null?'<span class="badge stale">never ran</span>':
+    (c.stale?'<span class="badge stale">STALE</span> last heartbeat '+age(now-c.heartbeat_at)+' ago: dnsd serves the last decisions':
+     'running (pid '+c.pid+', heartbeat '+age(now-c.heartbeat_at)+' ago)'))+" · updated "+when(now);
+  let h="";
+  for(const p of st.pools){
+   const dec=p.decision;
+   h+='<div class="pool" data-pool="'+esc(p.name)+'"><b>'+esc(p.name)+'</b> '+esc(p.owner)+' '+p.type+
+      ' <span class="meta">ttl '+p.ttl+', failback '+esc(p.failback)+', approval '+esc(p.approval)+', all-down '+esc(p.all_down)+'</span>';
+   if(!dec){h+='<div>serving: <i>no decision yet</i> (all-down setting: '+esc(p.all_down)+')</div>'}
+   else{
+    h+='<div>serving: <span class="served">'+(dec.served.length?dec.served.map(esc).join(" "):"NODATA")+'</span> ttl '+dec.ttl+
+      (dec.degraded?'<span class="badge degraded">DEGRADED</span>':'')+(dec.all_down?'<span class="badge alldown">ALL DOWN</span>':'')+
+      (dec.pending?'<span class="badge pending">PENDING approval: failover to priority '+dec.pending.tier+'</span>':'')+
+      '<div class="meta">why: '+esc(dec.reason)+' (decided '+age(now-dec.decided_at)+' ago)</div></div>';
+   }
+   h+='<table><tr><th>member</th><th>priority</th><th>health</th><th>since</th><th>admin</th><th>last check</th><th>latency</th></tr>';
+   for(const m of p.members){
+    h+='<tr data-member="'+esc(m.value)+'"><td class="served">'+esc(m.value)+'</td><td>'+m.priority+'</td><td class="'+esc(m.health)+'">'+esc(m.health.toUpperCase())+'</td><td>'+
+       (m.health_since!=null?age(now-m.health_since)+' ago':'')+'</td><td>'+esc(m.admin)+(m.drained?' DRAINED':'')+'</td><td>'+
+       (m.last_checked_at!=null?(m.last_ok?'ok':'FAIL')+' '+esc(m.last_message):'')+'</td><td>'+
+       (m.last_latency_us!=null?(m.last_latency_us/1000).toFixed(1)+' ms':'')+'</td></tr>';
+   }
+   h+='</table></div>';
+  }
+  document.getElementById("pools").innerHTML=h||"<p>no pools</p>";
+  let e="";
+  for(const ev of d.events.slice().reverse()){e+='<tr><td>'+when(ev.at)+'</td><td>'+esc(ev.kind)+'</td><td>'+esc(ev.message)+'</td></tr>'}
+  document.querySelector("#events tbody").innerHTML=e;
+ }catch(err){document.getElementById("meta").textContent="cannot reach dnsd: "+err}
+}
+refresh(); setInterval(refresh,2000);
+</script></body></html>
+)html";
+
+}  // namespace dnsd
