@@ -51,7 +51,8 @@ class FailoverScenario : public ::testing::Test {
         for (int attempt = 0; !secondary_; ++attempt) {
             primary_ = std::make_unique<Backend>(kPrimary, Backend::Kind::Http);
             try {
-                secondary_ = std::make_unique<Backend>(kSecondary, Backend::Kind::Http, primary_->port());
+                secondary_ =
+                    std::make_unique<Backend>(kSecondary, Backend::Kind::Http, primary_->port());
             } catch (const std::exception&) {
                 if (attempt == 20) throw;
             }
@@ -165,6 +166,22 @@ class FailoverScenario : public ::testing::Test {
         std::string joined;
         for (const auto& v : out) joined += (joined.empty() ? "" : " ") + v;
         return joined;
+    }
+    // Sorted presentation rdata of every answer RR of `type` for `name`.
+    std::vector<std::string> dnsdRdata(const std::string& name, uint16_t type) const {
+        std::vector<std::string> out;
+        auto m = dnsd_->client().udp(QueryBuilder(name, type).build(), 1s);
+        if (!m || !m->parsed()) return {"<no answer>"};
+        const ldns_rr_list* list = m->rrs(testsupport::Section::Answer);
+        for (size_t i = 0; list && i < ldns_rr_list_rr_count(list); ++i) {
+            const ldns_rr* rr = ldns_rr_list_rr(list, i);
+            if (ldns_rr_get_type(rr) != type || ldns_rr_rd_count(rr) < 1) continue;
+            char* text = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+            out.push_back(text);
+            free(text);
+        }
+        std::sort(out.begin(), out.end());
+        return out;
     }
     uint32_t dnsdTtl(const std::string& name = "www.svc.test.") const {
         auto m = dnsd_->client().udp(QueryBuilder(name, LDNS_RR_TYPE_A).build(), 1s);

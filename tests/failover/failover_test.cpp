@@ -1,4 +1,6 @@
 // Failover scenarios with the real dnsd-probe, dnsctl, dnsd and real HTTP backends.
+#include <set>
+
 #include "tests/failover/failover_fixture.hpp"
 
 namespace failover {
@@ -292,6 +294,53 @@ TEST_F(FailoverScenario, DnsProbeAgainstStubServers) {
     ASSERT_TRUE(waitServed(kSecondary, 5s)) << eventDump();
     auto status = dnsctl({"status"});
     EXPECT_NE(status.out.find("rcode SERVFAIL"), std::string::npos) << status.out;
+}
+
+TEST_F(FailoverScenario, MaxAnswersCapsAndRotatesActiveActiveSet) {
+    ok({"probe", "add", "web-http", "--type", "http", "--port", port(), "--interval", "100ms"});
+    ok({"pool", "create", "web", "--zone", "svc.test", "--name", "www", "--max-answers", "1"});
+    ok({"member", "add", "web", kPrimary, "--probe", "web-http"});
+    ok({"member", "add", "web", kSecondary, "--probe", "web-http"});
+    startDnsd();
+    startProbe();
+    ASSERT_TRUE(waitServed(std::string(kPrimary) + " " + kSecondary)) << eventDump();
+    std::set<std::string> seen;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            auto a = dnsdAnswer();
+            EXPECT_TRUE(a == kPrimary || a == kSecondary || a.find(' ') == std::string::npos) << a;
+            if (a == kPrimary || a == kSecondary) seen.insert(a);
+            return seen.size() == 2;
+        },
+        5s))
+        << "rotation should show both members one at a time";
+}
+
+TEST_F(FailoverScenario, AaaaAndCnamePoolsServeCanonicalValues) {
+    ok({"pool", "create", "web6", "--zone", "svc.test", "--name", "www", "--type", "AAAA"});
+    ok({"member", "add", "web6", "0:0:0:0:0:0:0:1"});  // no probes: always up
+    ok({"member", "add", "web6", "2001:DB8::1", "--priority", "2"});
+    ok({"pool", "create", "cdn", "--zone", "svc.test", "--name", "cdn", "--type", "CNAME"});
+    ok({"member", "add", "cdn", "Primary.Example.NET."});
+    ok({"member", "add", "cdn", "backup.example.net", "--priority", "2"});
+    ok({"member", "force", "down", "cdn", "primary.example.net."});
+    startDnsd();
+    startProbe();
+    ASSERT_TRUE(waitUntil([&] { return served("web6") == "::1"; }, 5s)) << served("web6");
+    ASSERT_TRUE(waitUntil([&] { return served("cdn") == "backup.example.net."; }, 5s))
+        << served("cdn");
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            return dnsdRdata("www.svc.test.", LDNS_RR_TYPE_AAAA) == std::vector<std::string>{"::1"};
+        },
+        5s));
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            return dnsdRdata("cdn.svc.test.", LDNS_RR_TYPE_CNAME) ==
+                   std::vector<std::string>{"backup.example.net."};
+        },
+        5s))
+        << dnsdRdata("cdn.svc.test.", LDNS_RR_TYPE_CNAME).front();
 }
 
 }  // namespace
