@@ -44,6 +44,32 @@ void ControlThread::checkController() {
     int64_t now = zones::nowMs();
     if (now - lastControllerCheck_ < 1000) return;
     lastControllerCheck_ = now;
+    switch (loader_->checkFile()) {
+        case StateLoader::FileState::Same:
+            if (fileProblem_) logInfo("database file is back");
+            fileProblem_ = false;
+            break;
+        case StateLoader::FileState::Missing:
+            if (!fileProblem_)
+                logError(
+                    "database file was deleted: still serving the last state; changes are "
+                    "not seen until the file is restored (then dnsd reopens it)");
+            fileProblem_ = true;
+            break;
+        case StateLoader::FileState::Replaced:
+            try {
+                loader_->reopen();
+                logInfo("database file was replaced: reopened it");
+                fileProblem_ = false;
+                requestReload();
+            } catch (const std::exception& e) {
+                if (!fileProblem_)
+                    logError(std::string("database file was replaced and cannot be opened: ") +
+                             e.what());
+                fileProblem_ = true;
+            }
+            break;
+    }
     int64_t beat = loader_->controllerHeartbeat();
     heartbeat_.store(beat);
     int state = beat < 0 ? 0 : (now - beat > kControllerStaleMs ? 2 : 1);

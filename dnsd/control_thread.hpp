@@ -42,6 +42,7 @@ class ControlThread {
     std::string lastError_;
     int64_t lastControllerCheck_ = 0;
     int controllerState_ = 0;  // 0 unknown, 1 fresh, 2 stale
+    bool fileProblem_ = false;
 };
 
 }  // namespace dnsd

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
 
 #include <sstream>
 #include <stdexcept>
@@ -84,9 +85,27 @@ std::vector<PoolRecord> toRdatas(const PoolRow& p, const std::vector<std::string
 }  // namespace
 
 StateLoader::StateLoader(const std::string& dbPath, PoolCounters* counters)
-    : path_(dbPath),
-      counters_(counters),
-      db_(zones::openDatabase(dbPath, zones::OpenMode::ReadWrite)) {}
+    : path_(dbPath), counters_(counters) {
+    reopen();
+}
+
+void StateLoader::reopen() {
+    db_ = zones::openDatabase(path_, zones::OpenMode::ReadWrite);
+    struct stat st;
+    if (::stat(path_.c_str(), &st) == 0) {
+        inode_ = st.st_ino;
+        device_ = st.st_dev;
+    }
+    dataVersion_ = -1;
+    cache_.clear();
+}
+
+StateLoader::FileState StateLoader::checkFile() const {
+    struct stat st;
+    if (::stat(path_.c_str(), &st) != 0) return FileState::Missing;
+    if (uint64_t(st.st_ino) != inode_ || uint64_t(st.st_dev) != device_) return FileState::Replaced;
+    return FileState::Same;
+}
 
 bool StateLoader::changed() {
     int64_t v = db_->execAndGet("PRAGMA data_version").getInt64();

@@ -32,6 +32,13 @@ class StateLoader {
     // When dnsd-probe last wrote its heartbeat (ms), or -1 if it never has.
     int64_t controllerHeartbeat();
 
+    // Whether the database path still names the file we have open. SQLite cannot tell: an
+    // unlinked file keeps working, silently, until the process exits.
+    enum class FileState { Same, Missing, Replaced };
+    FileState checkFile() const;
+    // Opens the path again (after Replaced); the next load rebuilds everything.
+    void reopen();
+
   private:
     struct CachedZone {
         uint64_t generation = 0;
@@ -42,6 +49,7 @@ class StateLoader {
     std::string path_;
     PoolCounters* counters_;
     std::unique_ptr<SQLite::Database> db_;
+    uint64_t inode_ = 0, device_ = 0;
     int64_t dataVersion_ = -1;
     std::map<int64_t, CachedZone> cache_;
     uint64_t nextGeneration_ = 1;
