@@ -87,8 +87,9 @@ class FailoverScenario : public ::testing::Test {
 
     void startProbe() {
         probe_ = std::make_unique<Process>(
-            DNSD_PROBE_BIN,
-            std::vector<std::string>{"--db", db_, "--on-change", "cat >> " + hookFile_});
+            DNSD_PROBE_BIN, std::vector<std::string>{"--db", db_, "--on-change",
+                                                     "echo \"env $DNSD_EVENT $DNSD_POOL\" >> " +
+                                                         hookFile_ + "; cat >> " + hookFile_});
     }
     void startDnsd() {
         dnsd_ =

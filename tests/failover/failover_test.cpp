@@ -52,6 +52,8 @@ TEST_F(FailoverScenario, KillPrimaryMovesAnswersToSecondaryThenFailsBackAfterHol
         << hookLog();
     EXPECT_NE(hookLog().find("\"kind\":\"failover\""), std::string::npos);
     EXPECT_NE(hookLog().find("\"to_tier\":2"), std::string::npos) << hookLog();
+    EXPECT_NE(hookLog().find("env failover web\n"), std::string::npos) << hookLog();
+    EXPECT_NE(hookLog().find("env failback web\n"), std::string::npos) << hookLog();
 }
 
 TEST_F(FailoverScenario, FlappingBackendCausesNoFailoverLoop) {
