@@ -391,6 +391,8 @@ void Controller::updateMemberHealth(MemberRt& member, const std::string& cause) 
     if (member.last.checkedAt == 0) member.last.checkedAt = t;
     writer_->memberState(member.def.id, member.last);
     if (resumed) return;  // same state as before a restart: not a transition
+    if (before == Health::Unknown)
+        before = member.dbHealth;  // what the database said before we started
     std::string forced = member.def.admin != "auto"
                              ? " (remains administratively forced " + member.def.admin + ")"
                              : "";
