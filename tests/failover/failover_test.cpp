@@ -1,4 +1,5 @@
 // Failover scenarios with the real dnsd-probe, dnsctl, dnsd and real HTTP backends.
+#include <cstdio>
 #include <set>
 
 #include "tests/failover/failover_fixture.hpp"
@@ -343,6 +344,28 @@ TEST_F(FailoverScenario, AaaaAndCnamePoolsServeCanonicalValues) {
         },
         5s))
         << dnsdRdata("cdn.svc.test.", LDNS_RR_TYPE_CNAME).front();
+}
+
+TEST_F(FailoverScenario, EveryProbeOfAMemberMustPass) {
+    standardPool({"--hold-down", "0s"});
+    Backend side("127.0.0.11", Backend::Kind::Tcp);  // a second port on the primary
+    ok({"probe", "add", "side", "--type", "tcp", "--port", std::to_string(side.port()),
+        "--interval", "100ms"});
+    ok({"probe", "add", "script", "--type", "exec", "--command", "test -e " + dir_->file("healthy"),
+        "--interval", "100ms"});
+    ok({"member", "set", "web", kPrimary, "--probe", "web-http", "--probe", "side", "--probe",
+        "script"});
+    dir_->writeFile("healthy", "");
+    startProbe();
+    ASSERT_TRUE(waitServed(kPrimary)) << eventDump();
+    side.stop();  // http still passes, tcp fails
+    ASSERT_TRUE(waitServed(kSecondary, 5s)) << eventDump();
+    side.start();
+    ASSERT_TRUE(waitServed(kPrimary, 5s)) << eventDump();
+    std::remove(dir_->file("healthy").c_str());  // exec probe fails
+    ASSERT_TRUE(waitServed(kSecondary, 5s)) << eventDump();
+    EXPECT_NE(eventDump().find("script failed 2 times in a row (exit 1)"), std::string::npos)
+        << eventDump();
 }
 
 }  // namespace
