@@ -40,7 +40,8 @@ int memberAdd(const std::vector<std::string>& args, Context& context) {
     m.weight = vm["weight"].as<int>();
     if (vm.count("probe")) m.probes = vm["probe"].as<std::vector<std::string>>();
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(
+        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
     zones::PoolStore store(*db);
     auto pool = store.getPool(vm["pool"].as<std::string>());
     store.addMember(pool, m);
@@ -59,7 +60,8 @@ int memberRemove(const std::vector<std::string>& args, Context& context) {
                    options, pos, vm))
         return 0;
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(
+        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
     zones::PoolStore store(*db);
     auto pool = store.getPool(vm["pool"].as<std::string>());
     store.removeMember(pool, vm["value"].as<std::string>());
@@ -73,7 +75,8 @@ int memberRemove(const std::vector<std::string>& args, Context& context) {
 template <typename F>
 int modifyMember(Context& context, const po::variables_map& vm, const std::string& kind, F change) {
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(
+        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
     zones::PoolStore store(*db);
     auto pool = store.getPool(vm["pool"].as<std::string>());
     auto m = store.findMember(pool, vm["value"].as<std::string>());

@@ -152,7 +152,8 @@ int poolCreate(const std::vector<std::string>& args, Context& context) {
     if (!p.rtype) throw UsageError("--type must be A, AAAA or CNAME");
     applyPolicy(vm, p);
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(
+        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
     zones::PoolStore(*db).createPool(p, vm.count("zone") ? vm["zone"].as<std::string>() : "",
                                      vm["name"].as<std::string>());
     tx.commit();
@@ -172,7 +173,8 @@ int poolSet(const std::vector<std::string>& args, Context& context) {
                    "Changes the given policy settings of a pool.", options, pos, vm))
         return 0;
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(
+        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
     zones::PoolStore store(*db);
     auto p = store.getPool(vm["pool"].as<std::string>());
     applyPolicy(vm, p);
@@ -194,7 +196,8 @@ int poolDelete(const std::vector<std::string>& args, Context& context) {
                    "Deletes a pool with its members; its probes stop.", options, pos, vm))
         return 0;
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(
+        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
     zones::PoolStore(*db).deletePool(vm["pool"].as<std::string>());
     tx.commit();
     std::cout << "pool " << vm["pool"].as<std::string>() << " deleted\n";
@@ -276,7 +279,8 @@ int poolRequest(const std::vector<std::string>& args, Context& context, const st
     zones::PoolStore store(*db);
     int64_t id;
     {
-        SQLite::Transaction tx(*db);
+        SQLite::Transaction tx(
+            *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
         auto p = store.getPool(vm["pool"].as<std::string>());
         if (kind == "approve") {
             auto d = store.decision(p.id);

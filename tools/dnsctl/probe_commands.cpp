@@ -117,7 +117,8 @@ int probeAdd(const std::vector<std::string>& args, Context& context) {
     // A short interval should not trip over the 500ms default timeout.
     if (!vm.count("timeout") && p.intervalMs > 0) p.timeoutMs = std::min(500, p.intervalMs / 2);
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(
+        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
     zones::ProbeStore(*db).create(p);
     tx.commit();
     std::cout << "probe " << p.name << " added (" << p.type << ", every "
@@ -139,7 +140,8 @@ int probeSet(const std::vector<std::string>& args, Context& context) {
                    options, pos, vm))
         return 0;
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(
+        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
     zones::ProbeStore store(*db);
     auto p = store.find(vm["name"].as<std::string>());
     if (!p) throw std::runtime_error("no probe named " + vm["name"].as<std::string>());
@@ -161,7 +163,8 @@ int probeDelete(const std::vector<std::string>& args, Context& context) {
                    options, pos, vm))
         return 0;
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(
+        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
     zones::ProbeStore(*db).remove(vm["name"].as<std::string>());
     tx.commit();
     std::cout << "probe " << vm["name"].as<std::string>() << " deleted\n";
