@@ -78,6 +78,20 @@ class Listeners:
         self.sel.close()
 
 
+def tcp_counters():
+    """Machine-wide PassiveOpens and ListenOverflows (kernel view of the connects)."""
+    out = {}
+    for path, keys in (("/proc/net/snmp", ("PassiveOpens",)), ("/proc/net/netstat", ("ListenOverflows",))):
+        with open(path) as f:
+            lines = f.read().splitlines()
+        for head, vals in zip(lines[::2], lines[1::2]):
+            names, nums = head.split()[1:], vals.split()[1:]
+            for k in keys:
+                if k in names:
+                    out[k] = int(nums[names.index(k)])
+    return out
+
+
 def raise_fd_limit(need):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < need:
@@ -125,9 +139,9 @@ def run(ctx):
         ctx.log(f"dnsd-probe: every pool decided {first:.1f} s after start; settling {args.settle} s")
         time.sleep(args.settle)
         pid = d.probe_proc.pid
-        a, acc0 = measure.cpu_sample(pid), lis.accepted
+        a, acc0, k0 = measure.cpu_sample(pid), lis.accepted, tcp_counters()
         time.sleep(args.seconds)
-        b, acc1 = measure.cpu_sample(pid), lis.accepted
+        b, acc1, k1 = measure.cpu_sample(pid), lis.accepted, tcp_counters()
         cpu = measure.cpu_seconds(a, b)
         wall = b.at - a.at
         st = d.status()
@@ -140,16 +154,21 @@ def run(ctx):
         lis.close()
 
     t = report.Table([("members", "int"), ("interval ms", "int"), ("CPU % of a core", "pct"),
-                      ("connects/s seen", "int"), ("expected/s", "int"), ("members up", "int"),
+                      ("expected/s", "int"), ("accepted/s", "int"), ("kernel opens/s", "int"),
+                      ("listen overflows/s", "int"), ("members up", "int"),
                       ("RSS", "mb"), ("threads", "int"), ("first decision s", "f1")])
-    t.add("dnsd-probe", [n, args.interval_ms, cpu / wall * 100, (acc1 - acc0) / wall,
-                         n * 1000.0 / args.interval_ms, up, rss, threads, first])
+    kd = {k: (k1.get(k, 0) - k0.get(k, 0)) / wall for k in ("PassiveOpens", "ListenOverflows")}
+    t.add("dnsd-probe", [n, args.interval_ms, cpu / wall * 100, n * 1000.0 / args.interval_ms,
+                         (acc1 - acc0) / wall, kd["PassiveOpens"], kd["ListenOverflows"], up, rss, threads, first])
     head = [
         f"dnsd benchmark (probe engine), {time.strftime('%Y-%m-%d %H:%M:%S')}",
         f"command: tools/bench {' '.join(os.sys.argv[1:])}",
         f"{n} members in {len(pools)} pools, one tcp probe each (interval {args.interval_ms} ms, rise/fall 2),"
         " backends: listeners opened by the bench on 127.x.y.z",
         f"CPU: utime+stime of dnsd-probe over {wall:.0f} s after {args.settle} s of settling; aim (issue 4): < 50% of a core",
+        "accepted/s: connections the bench's listeners accepted; kernel opens/s: TCP PassiveOpens of the whole"
+        " machine (includes anything else running); listen overflows: connects dropped because the bench's"
+        " acceptor fell behind (then the probe rate is limited by the bench, not dnsd-probe)",
     ]
     text = "\n".join(head) + "\n\n" + t.text()
     print("\n" + text)
