@@ -2,6 +2,8 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -102,8 +104,20 @@ int64_t Controller::now() const {
 
 void Controller::start() {
     db_ = zones::openDatabase(options_.dbPath, zones::OpenMode::ReadWrite, 5000);
+    // SQLite silently falls back to a read-only handle when the file is not writable; such a
+    // handle never recovers, so refuse clearly and let the supervisor restart us later.
+    if (sqlite3_db_readonly(db_->getHandle(), "main") == 1)
+        throw std::runtime_error(
+            "database " + options_.dbPath +
+            " is read-only (file permissions or a read-only mount): dnsd-probe must "
+            "write decisions; dnsd keeps serving the last ones meanwhile");
     // Short waits afterwards: the loop must not stall behind another writer; DbWriter retries.
     db_->setBusyTimeout(50);
+    struct stat st;
+    if (::stat(options_.dbPath.c_str(), &st) == 0) {
+        dbDev_ = st.st_dev;
+        dbIno_ = st.st_ino;
+    }
     {
         SQLite::Statement q(*db_, "SELECT pid, heartbeat_at FROM controller WHERE id=1");
         if (q.executeStep() && !q.getColumn(0).isNull() && !q.getColumn(1).isNull()) {
@@ -153,7 +167,37 @@ void Controller::poll() {
     });
 }
 
+void Controller::checkDatabaseFile() {
+    struct stat st;
+    if (::stat(options_.dbPath.c_str(), &st) != 0) {
+        if (!dbGoneLogged_)
+            log_("database file " + options_.dbPath +
+                 " was deleted while running: decisions and events written from now on are lost "
+                 "(dnsd keeps serving what it loaded); restore the file or restart dnsd-probe");
+        dbGoneLogged_ = true;
+        return;
+    }
+    if (st.st_dev == dbDev_ && st.st_ino == dbIno_) return;
+    log_("database file " + options_.dbPath + " was replaced while running; reopening it");
+    auto fresh = zones::openDatabase(options_.dbPath, zones::OpenMode::ReadWrite, 1000);
+    if (sqlite3_db_readonly(fresh->getHandle(), "main") == 1)
+        throw std::runtime_error("the replacement database is read-only; keeping the old handle");
+    fresh->setBusyTimeout(50);
+    writer_->setDatabase(*fresh);
+    db_ = std::move(fresh);
+    dbDev_ = st.st_dev;
+    dbIno_ = st.st_ino;
+    dbGoneLogged_ = false;
+    dataVersion_ = -1;  // reload everything from the new file at the next poll
+    for (auto& [id, pool] : pools_) pool->haveWritten = false;  // rewrite every decision there
+}
+
 void Controller::tick() {
+    try {
+        checkDatabaseFile();
+    } catch (const std::exception& e) {
+        log_(std::string("reopening the database failed (will retry): ") + e.what());
+    }
     try {
         writer_->heartbeat(::getpid(), startedAt_);
         int64_t t = zones::nowMs();

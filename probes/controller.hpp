@@ -13,6 +13,7 @@
 #pragma once
 
 #include <SQLiteCpp/Database.h>
+#include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -69,6 +70,8 @@ class Controller {
     void emit(const std::string& pool, const std::string& member, const std::string& kind,
               const std::string& message, const std::string& details = "{}");
     void runHook(const EventWrite& event);
+    // Notices the database file being deleted or replaced under us (logs; reopens a replacement).
+    void checkDatabaseFile();
 
     boost::asio::io_context& io_;
     ControllerOptions options_;
@@ -80,6 +83,9 @@ class Controller {
     int64_t dataVersion_ = -1;
     int64_t startedAt_ = 0;
     int64_t lastPrune_ = 0;
+    dev_t dbDev_ = 0;
+    ino_t dbIno_ = 0;
+    bool dbGoneLogged_ = false;
     std::map<int64_t, zones::ProbeDef> probes_;
     std::map<int64_t, std::unique_ptr<PoolRt>> pools_;
     std::map<int64_t, std::unique_ptr<MemberRt>> members_;

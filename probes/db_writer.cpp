@@ -15,7 +15,7 @@ constexpr size_t kMaxQueuedObservations = 200000;
 }  // namespace
 
 DbWriter::DbWriter(boost::asio::io_context& io, SQLite::Database& db, Log log)
-    : io_(io), db_(db), log_(std::move(log)), retry_(io) {}
+    : io_(io), db_(&db), log_(std::move(log)), retry_(io) {}
 
 void DbWriter::observation(ObservationRow row) {
     if (observations_.size() >= kMaxQueuedObservations) {
@@ -80,10 +80,10 @@ bool DbWriter::flush() {
 }
 
 void DbWriter::write() {
-    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     if (!decisions_.empty()) {
         SQLite::Statement q(
-            db_,
+            *db_,
             "INSERT INTO pool_decisions (pool_id, served, ttl, decided_at, reason, active_tier, "
             "all_down, "
             "degraded, pending_tier, pending_since, pending_reason) "
@@ -121,7 +121,7 @@ void DbWriter::write() {
         }
     }
     if (!members_.empty()) {
-        SQLite::Statement q(db_,
+        SQLite::Statement q(*db_,
                             "UPDATE members SET health=?, health_since=?, last_ok=?, "
                             "last_message=?, last_latency_us=?, "
                             "last_checked_at=? WHERE id=?");
@@ -139,7 +139,7 @@ void DbWriter::write() {
     }
     if (!events_.empty()) {
         SQLite::Statement q(
-            db_,
+            *db_,
             "INSERT INTO events (at, pool, member, kind, message, details) VALUES (?,?,?,?,?,?)");
         for (const auto& e : events_) {
             q.bind(1, e.at);
@@ -159,7 +159,7 @@ void DbWriter::write() {
         }
     }
     if (!requests_.empty()) {
-        SQLite::Statement q(db_, "UPDATE pool_requests SET handled_at=?, result=? WHERE id=?");
+        SQLite::Statement q(*db_, "UPDATE pool_requests SET handled_at=?, result=? WHERE id=?");
         for (const auto& [id, result] : requests_) {
             q.bind(1, zones::nowMs());
             q.bind(2, result);
@@ -169,7 +169,7 @@ void DbWriter::write() {
         }
     }
     if (!observations_.empty()) {
-        SQLite::Statement q(db_,
+        SQLite::Statement q(*db_,
                             "INSERT INTO observations (at, member_id, probe_id, ok, latency_us, "
                             "message) VALUES (?,?,?,?,?,?)");
         for (const auto& o : observations_) {
@@ -185,7 +185,7 @@ void DbWriter::write() {
     }
     if (heartbeat_) {
         SQLite::Statement q(
-            db_,
+            *db_,
             "INSERT INTO controller (id, pid, heartbeat_at, started_at, host) VALUES (1,?,?,?,?) "
             "ON CONFLICT(id) DO UPDATE SET pid=excluded.pid, heartbeat_at=excluded.heartbeat_at, "
             "started_at=excluded.started_at, host=excluded.host");
@@ -198,7 +198,7 @@ void DbWriter::write() {
         q.exec();
     }
     if (pruneBefore_ != 0) {
-        SQLite::Statement q(db_, "DELETE FROM observations WHERE at < ?");
+        SQLite::Statement q(*db_, "DELETE FROM observations WHERE at < ?");
         q.bind(1, pruneBefore_);
         q.exec();
     }

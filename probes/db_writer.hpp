@@ -59,6 +59,9 @@ class DbWriter {
     // Prune observations older than this (ms since epoch) on the next flush.
     void pruneBefore(int64_t at) { pruneBefore_ = at; }
 
+    // After the controller reopened the database file (it was replaced): write there.
+    void setDatabase(SQLite::Database& db) { db_ = &db; }
+
     // Commits everything queued; returns false (and schedules a retry) if the DB is locked.
     bool flush();
     size_t queued() const;
@@ -68,7 +71,7 @@ class DbWriter {
   private:
     void write();
     boost::asio::io_context& io_;
-    SQLite::Database& db_;
+    SQLite::Database* db_;
     Log log_;
     boost::asio::steady_timer retry_;
     bool retryArmed_ = false;
