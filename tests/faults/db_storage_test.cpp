@@ -103,14 +103,15 @@ TEST_F(StorageFault, ReadOnlyDatabase) {
     primary_->start();
     bool landed = waitServed(kPrimary, 4s);  // failback (hold-down 0) needs a working writer
     if (!landed && !refusedToStart) {
-        GTEST_SKIP() << "BUG (dnsd-probe / zones::openDatabase): dnsd-probe started on a "
-                        "read-only database runs with a read-only SQLite handle (SQLITE_OPEN_"
-                        "READWRITE silently falls back to read-only), logs 'database write failed "
-                        "(attempt to write a readonly database) ... retrying every 50ms' and never "
-                        "recovers after the database becomes writable again: no heartbeat, no "
-                        "decision is ever written. It should refuse to start with a clear error, "
-                        "or reopen the database when a write fails with SQLITE_READONLY.\n"
-                     << probeLog();
+        ADD_FAILURE()
+            << "dnsd-probe started on a "
+               "read-only database runs with a read-only SQLite handle (SQLITE_OPEN_"
+               "READWRITE silently falls back to read-only), logs 'database write failed "
+               "(attempt to write a readonly database) ... retrying every 50ms' and never "
+               "recovers after the database becomes writable again: no heartbeat, no "
+               "decision is ever written. It should refuse to start with a clear error, "
+               "or reopen the database when a write fails with SQLITE_READONLY.\n"
+            << probeLog();
     }
     EXPECT_TRUE(landed) << probeLog();
 }
@@ -147,13 +148,20 @@ TEST_F(StorageFault, DatabaseDeletedWhileRunning) {
     // dnsd-probe now writes its decisions into a file nobody can open again: it must say so.
     bool reported = probeLogged("deleted", 3s) || probeLogged("does not exist", 0ms) ||
                     probeLogged("missing", 0ms) || probeLogged("replaced", 0ms);
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            return dnsd_->process().stderrText().find("database file was deleted") !=
+                   std::string::npos;
+        },
+        3s))
+        << dnsd_->process().stderrText();
     if (!reported) {
-        GTEST_SKIP() << "BUG (dnsd-probe, also dnsd): the database file was deleted while "
-                        "running and neither says a word; dnsd-probe goes on committing decisions "
-                        "and events into the unlinked file (lost when it exits) and its log "
-                        "does not mention it. It should notice (e.g. fstat st_nlink == 0, or the "
-                        "path's inode differs from the open file's) and report it clearly.\n"
-                     << probeLog();
+        ADD_FAILURE() << "dnsd-probe: the database file was deleted while "
+                         "running and neither says a word; dnsd-probe goes on committing decisions "
+                         "and events into the unlinked file (lost when it exits) and its log "
+                         "does not mention it. It should notice (e.g. fstat st_nlink == 0, or the "
+                         "path's inode differs from the open file's) and report it clearly.\n"
+                      << probeLog();
     }
 }
 
