@@ -18,6 +18,7 @@ namespace dnsd {
 namespace {
 
 constexpr size_t kMaxPendingOutput = 1 << 20;
+constexpr size_t kMaxPendingInput = 4 * 65537;
 
 int64_t monotonicMs() {
     using namespace std::chrono;
@@ -30,7 +31,9 @@ struct Connection {
     std::vector<uint8_t> out;  // length-framed responses not yet written
     size_t outSent = 0;
     int64_t lastActive = 0;
-    bool wantWrite = false;
+    uint32_t interest = EPOLLIN | EPOLLRDHUP;  // what epoll watches for now
+    bool peerClosed = false;                   // the client shut down its sending side
+    bool inputDone = false;                    // a zero-length message: no more queries
     Client client;
     std::string clientKey;  // address bytes, for the per-client connection count
 };
@@ -77,14 +80,9 @@ void TcpServer::run() {
         if (pc != perClient.end() && --pc->second == 0) perClient.erase(pc);
         conns.erase(it);
     };
-    auto updateInterest = [&](Connection& c) {
-        bool want = c.outSent < c.out.size();
-        if (want == c.wantWrite) return;
-        c.wantWrite = want;
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLRDHUP | (want ? EPOLLOUT : 0);
-        ev.data.fd = c.fd.get();
-        ::epoll_ctl(ep.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+    auto pending = [](const Connection& c) { return c.out.size() - c.outSent; };
+    auto hasCompleteMessage = [](const Connection& c) {
+        return c.in.size() >= 2 && c.in.size() >= 2 + ((size_t(c.in[0]) << 8) | c.in[1]);
     };
     // Writes what it can; false if the connection failed.
     auto flush = [&](Connection& c) {
@@ -97,20 +95,26 @@ void TcpServer::run() {
                 return false;
             }
             c.outSent += size_t(k);
+            c.lastActive = monotonicMs();  // a client that reads is not idle
         }
         if (c.outSent == c.out.size()) {
             c.out.clear();
             c.outSent = 0;
         }
-        updateInterest(c);
         return true;
     };
-    // Answers every complete message in the input; false if the connection must close.
+    // Answers complete messages in order until the input runs out or too much output waits:
+    // a client that pipelines faster than it reads is slowed down (we stop reading from it),
+    // never cut off and never buffered without bound.
     auto process = [&](Connection& c) {
         size_t pos = 0;
-        while (c.in.size() - pos >= 2) {
+        while (!c.inputDone && pending(c) < kMaxPendingOutput && c.in.size() - pos >= 2) {
             size_t len = (size_t(c.in[pos]) << 8) | c.in[pos + 1];
-            if (len == 0) return false;
+            if (len ==
+                0) {  // a zero-length message ends the conversation, after the answers so far
+                c.inputDone = true;
+                break;
+            }
             if (c.in.size() - pos - 2 < len) break;
             const ServedState& st = reader.get();
             c.client.now = uint32_t(::time(nullptr));
@@ -125,9 +129,29 @@ void TcpServer::run() {
             c.out.insert(c.out.end(), response.begin(), response.begin() + long(r.size));
         }
         c.in.erase(c.in.begin(), c.in.begin() + long(pos));
-        // A client that pipelines without reading its answers gets cut off, not buffered forever.
-        if (c.out.size() - c.outSent > kMaxPendingOutput) return false;
-        return flush(c);
+    };
+    // After any event: answer, write, then decide what to wait for. False: close it now.
+    auto settle = [&](Connection& c) {
+        // Answer and write in turns: writing may make room for answers held back.
+        do {
+            process(c);
+            if (!flush(c)) return false;
+        } while (!c.inputDone && pending(c) < kMaxPendingOutput && hasCompleteMessage(c));
+        bool finished = c.inputDone || c.peerClosed;
+        // Done once everything answerable is answered and written (a half-closed client may
+        // still have complete queries waiting for room in the output).
+        if (finished && pending(c) == 0 && (c.inputDone || !hasCompleteMessage(c))) return false;
+        uint32_t want = EPOLLRDHUP;
+        if (!finished && pending(c) < kMaxPendingOutput) want |= EPOLLIN;
+        if (pending(c) > 0) want |= EPOLLOUT;
+        if (want != c.interest) {
+            c.interest = want;
+            epoll_event ev{};
+            ev.events = want;
+            ev.data.fd = c.fd.get();
+            ::epoll_ctl(ep.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+        }
+        return true;
     };
 
     epoll_event events[64];
@@ -170,31 +194,33 @@ void TcpServer::run() {
             auto it = conns.find(fd);
             if (it == conns.end()) continue;
             Connection& c = *it->second;
-            bool ok = true;
-            if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+            uint32_t ev = events[i].events;
+            if (ev & EPOLLERR) {
+                close(fd);
+                continue;
+            }
+            if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
                 uint8_t buf[16384];
-                for (;;) {
+                bool failed = false;
+                while (!c.peerClosed) {
                     ssize_t k = ::recv(fd, buf, sizeof buf, 0);
                     if (k > 0) {
                         c.in.insert(c.in.end(), buf, buf + k);
+                        if (c.in.size() > kMaxPendingInput) break;  // answer some first
                         continue;
                     }
                     if (k == 0)
-                        ok = false;  // peer closed; answer what is complete first
+                        c.peerClosed = true;  // half-close: answer and write what we have
                     else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                        ok = false;
+                        failed = true;
                     break;
                 }
-                bool processed = process(c);
-                if (!ok || !processed) {
-                    if (processed) flush(c);
+                if (failed) {
                     close(fd);
                     continue;
                 }
             }
-            if (events[i].events & EPOLLOUT) {
-                if (!flush(c)) close(fd);
-            }
+            if (!settle(c)) close(fd);
         }
         int64_t now = monotonicMs();
         if (now - lastSweep >= 50) {
