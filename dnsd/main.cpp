@@ -18,7 +18,6 @@
 #include <thread>
 
 #include "dnsd/control_thread.hpp"
-#include "dnsd/http_endpoint.hpp"
 #include "dnsd/listen_address.hpp"
 #include "dnsd/log.hpp"
 #include "dnsd/metrics.hpp"
@@ -26,6 +25,7 @@
 #include "dnsd/status_page.hpp"
 #include "dnsd/tcp_server.hpp"
 #include "dnsd/udp_worker.hpp"
+#include "httpd/http_endpoint.hpp"
 #include "zones/schema.hpp"
 #include "zones/status_report.hpp"
 
@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
     StateHolder state;
     std::string path;
     PoolCounters poolCounters;
-    std::unique_ptr<HttpEndpoint> http;
+    std::unique_ptr<httpd::HttpEndpoint> http;
     std::vector<std::unique_ptr<ThreadStats>> stats;
     const int64_t startedAt = zones::nowMs();
     std::unique_ptr<ControlThread> control;
@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
         }
         if (httpAddress != "none") {
             MetricsSources sources{&stats, &state, control.get(), &poolCounters, startedAt};
-            std::map<std::string, HttpRoute> routes;
+            std::map<std::string, httpd::HttpRoute> routes;
             routes["/metrics"] = {"text/plain; version=0.0.4",
                                   [sources] { return renderMetrics(sources); }};
             // The status reads the database on the HTTP thread's own connection, never the
@@ -239,8 +239,7 @@ int main(int argc, char** argv) {
                                  [] { return std::string(kStatusPage); }};
             routes["/"] = routes["/status"];
             try {
-                http =
-                    std::make_unique<HttpEndpoint>(ListenAddress::parse(httpAddress), routes, stop);
+                http = std::make_unique<httpd::HttpEndpoint>(httpAddress, routes, stop);
             } catch (const std::exception& e) {
                 // The default address may be taken by another dnsd on this host: serving DNS
                 // matters more than metrics. An address the operator chose must work.
