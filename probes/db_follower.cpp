@@ -1,0 +1,145 @@
+#include "probes/db_follower.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <sys/stat.h>
+
+#include "zones/pool_store.hpp"
+#include "zones/schema.hpp"
+
+namespace probes {
+namespace {
+
+bool isNotification(const std::string& kind) {
+    return kind == "failover" || kind == "failback" || kind == "all-down" || kind == "recovered" ||
+           kind == "failover-pending";
+}
+
+int64_t maxId(SQLite::Database& db, const char* table) {
+    SQLite::Statement q(db, std::string("SELECT COALESCE(MAX(id), 0) FROM ") + table);
+    q.executeStep();
+    return q.getColumn(0).getInt64();
+}
+
+}  // namespace
+
+DbFollower::DbFollower(boost::asio::io_context& io, std::string dbPath, ProbeMetrics& metrics,
+                       Notify notify, Log log, int periodMs)
+    : io_(io),
+      path_(std::move(dbPath)),
+      metrics_(metrics),
+      notify_(std::move(notify)),
+      log_(std::move(log)),
+      periodMs_(periodMs),
+      timer_(io) {}
+
+void DbFollower::open() {
+    // A short busy timeout: a reader in WAL mode is only ever held up by a checkpoint, and
+    // this runs on the event loop that also runs the checks.
+    db_ = zones::openDatabase(path_, zones::OpenMode::ReadWrite, 100);
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0) {
+        dev_ = st.st_dev;
+        ino_ = st.st_ino;
+    }
+    lastEvent_ = maxId(*db_, "events");
+    lastObservation_ = maxId(*db_, "observations");
+}
+
+void DbFollower::start() {
+    open();
+    arm();
+}
+
+void DbFollower::stop() {
+    stopped_ = true;
+    timer_.cancel();
+}
+
+void DbFollower::arm() {
+    if (stopped_) return;
+    timer_.expires_after(std::chrono::milliseconds(periodMs_));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopped_) return;
+        try {
+            round();
+            if (failing_) log_("reading the database for metrics and webhooks works again");
+            failing_ = false;
+        } catch (const std::exception& e) {
+            if (!failing_)
+                log_(std::string("reading the database for metrics and webhooks failed (will "
+                                 "retry): ") +
+                     e.what());
+            failing_ = true;
+        }
+        arm();
+    });
+}
+
+void DbFollower::round() {
+    int64_t now = zones::nowMs();
+    bool slow = now - lastSlowRound_ >= 1000;
+    if (slow) {
+        lastSlowRound_ = now;
+        struct stat st {};
+        if (!db_ || (::stat(path_.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != ino_)))
+            open();
+    }
+    bool committed = false;
+    {
+        SQLite::Statement q(*db_,
+                            "SELECT id, at, COALESCE(pool, ''), kind, message, details FROM events "
+                            "WHERE id > ? ORDER BY id");
+        q.bind(1, lastEvent_);
+        while (q.executeStep()) {
+            lastEvent_ = q.getColumn(0).getInt64();
+            committed = true;
+            std::string pool = q.getColumn(2).getString(), kind = q.getColumn(3).getString();
+            metrics_.event(pool, kind);
+            if (notify_ && isNotification(kind)) {
+                std::string details = q.getColumn(5).getString();
+                notify_(kind, "{\"at\":" + std::to_string(q.getColumn(1).getInt64()) +
+                                  ",\"kind\":" + zones::jsonString(kind) +
+                                  ",\"pool\":" + zones::jsonString(pool) +
+                                  ",\"message\":" + zones::jsonString(q.getColumn(4).getString()) +
+                                  ",\"details\":" + (details.empty() ? "{}" : details) + "}\n");
+            }
+        }
+    }
+    {
+        SQLite::Statement q(*db_, "SELECT heartbeat_at FROM controller WHERE id = 1");
+        if (q.executeStep() && !q.getColumn(0).isNull()) {
+            int64_t at = q.getColumn(0).getInt64();
+            if (at != heartbeatAt_) {
+                heartbeatAt_ = at;
+                metrics_.heartbeat(at);
+                committed = true;
+            }
+        }
+    }
+    if (slow) {
+        SQLite::Statement q(*db_,
+                            "SELECT o.id, o.ok, o.latency_us, COALESCE(p.type, 'deleted') FROM "
+                            "observations o LEFT JOIN probes p ON p.id = o.probe_id WHERE o.id > ? "
+                            "ORDER BY o.id");
+        q.bind(1, lastObservation_);
+        while (q.executeStep()) {
+            lastObservation_ = q.getColumn(0).getInt64();
+            committed = true;
+            metrics_.check(q.getColumn(3).getString(), q.getColumn(1).getInt() != 0,
+                           q.getColumn(2).getInt64());
+        }
+        SQLite::Statement m(
+            *db_,
+            "SELECT p.name, m.value, m.health FROM members m JOIN pools p ON p.id = "
+            "m.pool_id WHERE m.health != 'unknown' ORDER BY p.name, m.priority, "
+            "m.value");
+        std::vector<MemberUp> states;
+        while (m.executeStep())
+            states.push_back({m.getColumn(0).getString(), m.getColumn(1).getString(),
+                              m.getColumn(2).getString() == "up"});
+        metrics_.members(std::move(states));
+    }
+    if (committed) metrics_.commitSeen(now);
+}
+
+}  // namespace probes

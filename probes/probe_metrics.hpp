@@ -1,0 +1,57 @@
+// probes::ProbeMetrics — what dnsd-probe's /metrics shows (Prometheus text format 0.0.4).
+//
+// Contract: fed on the event-loop thread (DbFollower: check results, member states, events,
+// heartbeat; main's log sink: database write failures; WebhookSender: deliveries) and
+// rendered on the HTTP thread; every method is thread-safe. Counters only grow while the
+// process runs (they start at 0, as Prometheus expects of a restarted target).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace probes {
+
+struct MemberUp {
+    std::string pool, member;
+    bool up = false;
+};
+
+class ProbeMetrics {
+  public:
+    // Upper bounds (seconds) of the latency histogram buckets, +Inf implied.
+    static constexpr std::array<double, 12> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                        0.1,   0.25,   0.5,   1,    2.5,   5};
+
+    void check(const std::string& kind, bool ok, int64_t latencyUs);
+    void event(const std::string& pool, const std::string& kind);
+    void members(std::vector<MemberUp> states);
+    void heartbeat(int64_t heartbeatAtMs);    // as read back from the database
+    void commitSeen(int64_t atMs);            // a commit by dnsd-probe became visible
+    void dbWriteError();                      // a write (batch) started failing
+    void webhook(const std::string& result);  // delivered | retried | failed | dropped
+    void webhookQueued(size_t n);
+
+    std::string render(int64_t nowMs, const std::string& version) const;
+
+  private:
+    struct Histogram {
+        std::array<uint64_t, kBuckets.size()> buckets{};
+        uint64_t count = 0;
+        double sum = 0;
+    };
+    mutable std::mutex mutex_;
+    std::map<std::pair<std::string, bool>, uint64_t> checks_;
+    std::map<std::string, Histogram> durations_;
+    std::map<std::pair<std::string, std::string>, uint64_t> events_;  // (pool, kind)
+    std::vector<MemberUp> members_;
+    int64_t heartbeatAt_ = 0, commitAt_ = 0;
+    uint64_t dbWriteErrors_ = 0;
+    std::map<std::string, uint64_t> webhook_;
+    size_t webhookQueued_ = 0;
+};
+
+}  // namespace probes

@@ -1,0 +1,143 @@
+// dnsd-probe as a daemon: --config, DNSD_PROBE_* environment, --version, logfmt logs and the
+// Prometheus /metrics endpoint, against real backends, a real database and real failover.
+#include <arpa/inet.h>
+#include <sys/wait.h>
+
+#include "tests/failover/failover_fixture.hpp"
+#include "tests/ops/ops_support.hpp"
+#include "tests/support/run_command.hpp"
+
+namespace {
+
+using namespace failover;
+using ops::httpGet;
+using ops::metric;
+
+class ProbeDaemon : public FailoverScenario {
+  protected:
+    std::unique_ptr<Process> startProbeWith(std::vector<std::string> args,
+                                            std::vector<std::string> env = {}) {
+        return std::make_unique<Process>(DNSD_PROBE_BIN, std::move(args), std::move(env));
+    }
+    std::string metrics(uint16_t port) {
+        auto r = httpGet(port, "/metrics");
+        auto body = r.find("\r\n\r\n");
+        return body == std::string::npos ? "" : "\n" + r.substr(body + 4);
+    }
+};
+
+TEST_F(ProbeDaemon, ConfigFileMetricsAndFailoverCounters) {
+    standardPool();
+    uint16_t http = freePort();
+    std::string conf = dir_->writeFile(
+        "dnsd-probe.conf", "# test config\ndb = " + db_ +
+                               "\nhttp = 127.0.0.1:" + std::to_string(http) + "\npoll-ms = 50\n");
+    probe_ = startProbeWith({"--config", conf});
+    ASSERT_TRUE(waitServed(kPrimary)) << probe_->describe();
+    std::string m;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            m = metrics(http);
+            return metric(m, "dnsd_probe_member_up{pool=\"web\",member=\"127.0.0.11\"}") == 1 &&
+                   metric(m, "dnsd_probe_checks_total{kind=\"http\",result=\"ok\"}") >= 2;
+        },
+        5s))
+        << m << probe_->describe();
+    EXPECT_GE(metric(m, "dnsd_probe_check_duration_seconds_count{kind=\"http\"}"), 2);
+    EXPECT_GE(metric(m, "dnsd_probe_check_duration_seconds_bucket{kind=\"http\",le=\"+Inf\"}"), 2);
+    EXPECT_GE(metric(m, "dnsd_probe_heartbeat_age_seconds"), 0);
+    EXPECT_LT(metric(m, "dnsd_probe_heartbeat_age_seconds"), 3);
+    EXPECT_EQ(metric(m, "dnsd_probe_db_write_errors_total"), 0);
+    EXPECT_NE(m.find("# TYPE dnsd_probe_check_duration_seconds histogram"), std::string::npos);
+
+    primary_->stop();
+    ASSERT_TRUE(waitServed(kSecondary)) << eventDump();
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            m = metrics(http);
+            return metric(m, "dnsd_probe_failovers_total{pool=\"web\"}") == 1 &&
+                   metric(m, "dnsd_probe_member_up{pool=\"web\",member=\"127.0.0.11\"}") == 0;
+        },
+        5s))
+        << m;
+    EXPECT_GE(metric(m, "dnsd_probe_checks_total{kind=\"http\",result=\"fail\"}"), 2);
+    EXPECT_EQ(metric(m, "dnsd_probe_member_up{pool=\"web\",member=\"127.0.0.12\"}"), 1);
+    EXPECT_GE(metric(m, "dnsd_probe_events_total{kind=\"member-down\"}"), 1);
+    // Logs are logfmt lines, one per event, with the texts kept.
+    std::string err = probe_->stderrText();
+    EXPECT_NE(err.find("level=info prog=dnsd-probe msg=\"started on " + db_), std::string::npos)
+        << err;
+    EXPECT_NE(err.find("prog=dnsd-probe msg=\"failover: "), std::string::npos) << err;
+}
+
+TEST_F(ProbeDaemon, EnvironmentFallbacksAndCommandLineWins) {
+    standardPool();
+    uint16_t envPort = freePort(), flagPort = freePort();
+    std::string conf = dir_->writeFile("p.conf", "http = 127.0.0.1:1\n");
+    // DNSD_DB gives the database, DNSD_PROBE_HTTP beats the config file's http line.
+    probe_ = startProbeWith({"--config", conf}, {"DNSD_DB=" + db_, "DNSD_PROBE_HTTP=127.0.0.1:" +
+                                                                       std::to_string(envPort)});
+    ASSERT_TRUE(waitUntil(
+        [&] { return metrics(envPort).find("dnsd_probe_build_info") != std::string::npos; }, 5s))
+        << probe_->describe();
+    probe_->stop();
+    // The command line beats the environment.
+    probe_ =
+        startProbeWith({"--http", "127.0.0.1:" + std::to_string(flagPort)},
+                       {"DNSD_DB=" + db_, "DNSD_PROBE_HTTP=127.0.0.1:" + std::to_string(envPort)});
+    ASSERT_TRUE(waitUntil(
+        [&] { return metrics(flagPort).find("dnsd_probe_build_info") != std::string::npos; }, 5s))
+        << probe_->describe();
+    EXPECT_EQ(metrics(envPort), "");
+}
+
+TEST_F(ProbeDaemon, VersionBadConfigAndBusyAddresses) {
+    auto v = runCommand(DNSD_PROBE_BIN, {"--version"}, {}, 5s);
+    EXPECT_EQ(v.exitCode, 0);
+    EXPECT_EQ(v.out.rfind("dnsd-probe ", 0), 0u) << v.out;
+
+    std::string bad = dir_->writeFile("bad.conf", "db = " + db_ + "\nno-such-option = 1\n");
+    auto b = runCommand(DNSD_PROBE_BIN, {"--config", bad}, {}, 5s);
+    EXPECT_EQ(b.exitCode, 2);
+    EXPECT_NE(b.err.find("no-such-option"), std::string::npos) << b.err;
+    auto missing = runCommand(DNSD_PROBE_BIN, {"--config", dir_->file("nope.conf")}, {}, 5s);
+    EXPECT_EQ(missing.exitCode, 2);
+    EXPECT_NE(missing.err.find("cannot read config file"), std::string::npos) << missing.err;
+
+    // An address the operator asked for must work: busy is fatal.
+    int busy = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    ASSERT_EQ(::bind(busy, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ::listen(busy, 1);
+    socklen_t len = sizeof a;
+    ::getsockname(busy, reinterpret_cast<sockaddr*>(&a), &len);
+    auto r = runCommand(DNSD_PROBE_BIN,
+                        {"--db", db_, "--http", "127.0.0.1:" + std::to_string(ntohs(a.sin_port))},
+                        {}, 10s);
+    ::close(busy);
+    EXPECT_NE(r.exitCode, 0);
+    EXPECT_NE(r.err.find("cannot bind TCP"), std::string::npos) << r.err;
+
+    // The default address busy (another dnsd-probe on the host): log it and keep probing.
+    int def = ::socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_port = htons(8054);
+    bool held =
+        ::bind(def, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(def, 1) == 0;
+    if (!held) ASSERT_EQ(errno, EADDRINUSE);  // someone else holds it: just as busy
+    standardPool();
+    probe_ = startProbeWith({"--db", db_});
+    EXPECT_TRUE(waitServed(kPrimary)) << probe_->describe();
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            return probe_->stderrText().find(
+                       "metrics endpoint disabled: cannot bind TCP "
+                       "127.0.0.1:8054") != std::string::npos;
+        },
+        5s))
+        << probe_->describe();
+    ::close(def);
+}
+
+}  // namespace
