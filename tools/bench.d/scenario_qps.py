@@ -27,8 +27,8 @@ HELP = "queries/s, server CPU µs per answered query, p50/p99 latency (interleav
 
 
 def options(p):
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default %(default)s)")
-    p.add_argument("--seconds", type=int, default=10, help="seconds per dnsperf run (default %(default)s)")
+    p.add_argument("--rounds", type=int, help="interleaved rounds (default 5; --quick: 2)")
+    p.add_argument("--seconds", type=int, help="seconds per dnsperf run (default 10; --quick: 3)")
     p.add_argument("--quick", action="store_true", help="2 rounds of 3 s (a smoke run)")
     p.add_argument("--rate", type=int, default=40000, help="offered queries/s of the fixed-rate phase (default %(default)s)")
     p.add_argument("--phases", default="sat,fixed", help="which of sat,fixed to run (default %(default)s)")
@@ -92,8 +92,12 @@ def rcode_check(result, expected):
 
 def run(ctx):
     args = ctx.args
-    if args.quick:
-        args.rounds, args.seconds = 2, 3
+    if args.rounds is None:
+        args.rounds = 2 if args.quick else 5
+    if args.seconds is None:
+        args.seconds = 3 if args.quick else 10
+    if args.rounds < 1 or args.seconds < 1:
+        raise SystemExit("bench: --rounds and --seconds must be at least 1")
     phases = [p for p in args.phases.split(",") if p]
     for p in phases:
         if p not in ("sat", "fixed"):
