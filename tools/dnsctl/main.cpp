@@ -11,6 +11,10 @@
 #include "tools/dnsctl/failover_commands.hpp"
 #include "tools/dnsctl/options.hpp"
 
+namespace dnsctl {
+void registerDrillCommand(Registry& registry);  // drill_command.cpp
+}  // namespace dnsctl
+
 namespace {
 
 void printHelp(const dnsctl::Registry& registry, const std::string& prefix) {
@@ -78,6 +82,7 @@ int main(int argc, char** argv) {
     dnsctl::registerProbeCommands(registry);
     dnsctl::registerStatusCommands(registry);
     dnsctl::registerEventCommands(registry);
+    dnsctl::registerDrillCommand(registry);
 
     std::vector<std::string> args(argv + 1, argv + argc);
     dnsctl::Context context;
