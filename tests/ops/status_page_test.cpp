@@ -1,0 +1,84 @@
+// dnsd's /status page in headless Chromium (the real browser runs the page's script against
+// the real /status.json), before and after a real failover.
+#include <filesystem>
+
+#include "tests/failover/failover_fixture.hpp"
+#include "tests/support/run_command.hpp"
+
+namespace {
+
+using namespace failover;
+
+constexpr const char* kChromium = "/usr/bin/chromium";
+
+class StatusPage : public FailoverScenario {
+  protected:
+    // The DOM after the page's script ran (virtual time lets its fetch and render finish).
+    std::string dumpDom(uint16_t httpPort) {
+        std::string profile = dir_->file("chromium-profile-" + std::to_string(++dumps_));
+        auto r = runCommand(
+            kChromium,
+            {"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--user-data-dir=" + profile, "--virtual-time-budget=5000", "--dump-dom",
+             "http://127.0.0.1:" + std::to_string(httpPort) + "/status"},
+            {}, 60s);
+        EXPECT_EQ(r.exitCode, 0) << r.err;
+        // What the script rendered; the script's own source (which holds every template
+        // string, "cannot reach dnsd" included) is left out.
+        return r.out.substr(0, r.out.find("<script"));
+    }
+    // The <tr> of one member in the pool table.
+    static std::string memberRow(const std::string& dom, const std::string& member) {
+        auto at = dom.find("data-member=\"" + member + "\"");
+        if (at == std::string::npos) return "";
+        return dom.substr(at, dom.find("</tr>", at) - at);
+    }
+    int dumps_ = 0;
+};
+
+TEST_F(StatusPage, ShowsThePoolAndTheFailoverInChromium) {
+    if (!std::filesystem::exists(kChromium))
+        GTEST_SKIP() << "chromium is not installed (apt-get install chromium)";
+    standardPool();
+    uint16_t http = freePort();
+    dnsd_ = std::make_unique<DnsdServer>(
+        db_, freePort(), std::vector<std::string>{"--http", "127.0.0.1:" + std::to_string(http)},
+        "svc.test.");
+    startProbe();
+    ASSERT_TRUE(waitServed(kPrimary)) << eventDump();
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            auto db = open();
+            SQLite::Statement q(*db, "SELECT count(*) FROM members WHERE health = 'up'");
+            q.executeStep();
+            return q.getColumn(0).getInt() == 2;
+        },
+        5s));
+
+    std::string dom = dumpDom(http);
+    EXPECT_NE(dom.find("data-pool=\"web\""), std::string::npos) << dom;
+    EXPECT_NE(dom.find("www.svc.test."), std::string::npos) << dom;
+    EXPECT_NE(dom.find("serving: <span class=\"served\">127.0.0.11</span>"), std::string::npos)
+        << dom;
+    EXPECT_NE(memberRow(dom, kPrimary).find(">UP<"), std::string::npos) << memberRow(dom, kPrimary);
+    EXPECT_NE(memberRow(dom, kSecondary).find(">UP<"), std::string::npos)
+        << memberRow(dom, kSecondary);
+    EXPECT_NE(dom.find("running (pid"), std::string::npos) << dom;
+    EXPECT_EQ(dom.find("cannot reach dnsd"), std::string::npos) << dom;
+
+    primary_->stop();
+    ASSERT_TRUE(waitServed(kSecondary)) << eventDump();
+    ASSERT_TRUE(waitUntil([&] { return dnsdAnswer() == kSecondary; }, 5s)) << dnsdAnswer();
+    dom = dumpDom(http);
+    EXPECT_NE(dom.find("serving: <span class=\"served\">127.0.0.12</span>"), std::string::npos)
+        << dom;
+    EXPECT_NE(memberRow(dom, kPrimary).find(">DOWN<"), std::string::npos)
+        << memberRow(dom, kPrimary);
+    EXPECT_NE(memberRow(dom, kSecondary).find(">UP<"), std::string::npos)
+        << memberRow(dom, kSecondary);
+    EXPECT_NE(dom.find("DEGRADED"), std::string::npos) << dom;
+    EXPECT_NE(dom.find("<td>failover</td>"), std::string::npos) << dom;
+}
+
+}  // namespace
