@@ -46,7 +46,15 @@ void DbFollower::open() {
 }
 
 void DbFollower::start() {
-    open();
+    // Not fatal: a database locked at this moment is opened at the next period.
+    try {
+        open();
+    } catch (const std::exception& e) {
+        db_.reset();
+        failing_ = true;
+        log_(std::string("reading the database for metrics and webhooks failed (will retry): ") +
+             e.what());
+    }
     arm();
 }
 
@@ -78,11 +86,11 @@ void DbFollower::arm() {
 void DbFollower::round() {
     int64_t now = zones::nowMs();
     bool slow = now - lastSlowRound_ >= 1000;
+    if (!db_) open();
     if (slow) {
         lastSlowRound_ = now;
         struct stat st {};
-        if (!db_ || (::stat(path_.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != ino_)))
-            open();
+        if (::stat(path_.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != ino_)) open();
     }
     bool committed = false;
     {
