@@ -82,7 +82,8 @@ TEST_F(StorageFault, ReadOnlyDatabase) {
         },
         3s);
     EXPECT_TRUE(reported) << probeLog();
-    bool refusedToStart = !probe_->alive();
+    // It logs before it exits: give a refusing process time to finish (slow under ASan).
+    bool refusedToStart = waitUntil([&] { return !probe_->alive(); }, 2s);
     if (refusedToStart) {
         EXPECT_NE(probeLog().find("read"), std::string::npos) << probeLog();
         probe_.reset();
