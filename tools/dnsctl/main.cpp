@@ -22,7 +22,8 @@ void printHelp(const dnsctl::Registry& registry, const std::string& prefix) {
                  "Global options (accepted anywhere before `--`):\n"
                  "  --db PATH          database file (default: $DNSD_DB)\n"
                  "  --busy-timeout MS  wait this long for another writer (default 5000)\n"
-                 "  -h, --help         this help; `dnsctl COMMAND --help` for a command\n\n"
+                 "  -h, --help         this help; `dnsctl COMMAND --help` for a command\n"
+                 "  --version          print the version\n\n"
                  "Commands:\n";
     for (const auto* command : registry.list()) {
         if (command->name.rfind(prefix, 0) != 0) continue;
@@ -89,6 +90,10 @@ int main(int argc, char** argv) {
     std::string commandName;
     try {
         extractGlobals(args, context);
+        if (!args.empty() && args[0] == "--version") {
+            std::cout << "dnsctl " << DNSD_VERSION << "\n";
+            return 0;
+        }
         if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
             printHelp(registry, "");
             return args.empty() ? 2 : 0;
