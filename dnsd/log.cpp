@@ -1,48 +1,14 @@
 #include "dnsd/log.hpp"
 
-#include <sys/time.h>
-
-#include <cstdio>
-#include <ctime>
-#include <mutex>
+#include "common/logfmt.hpp"
 
 namespace dnsd {
-namespace {
-
-std::mutex logMutex;
-
-// One line per event, logfmt style (ts=... level=... prog=dnsd msg="..."): journald keeps it
-// as one entry, and grep/awk/Loki parse it without a schema.
-void emit(const char* level, const std::string& msg) {
-    timeval tv;
-    ::gettimeofday(&tv, nullptr);
-    tm t;
-    ::gmtime_r(&tv.tv_sec, &t);
-    char ts[40];
-    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900,
-                  t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, int(tv.tv_usec / 1000));
-    std::string quoted;
-    quoted.reserve(msg.size() + 8);
-    for (char c : msg) {
-        if (c == '"' || c == '\\') quoted.push_back('\\');
-        if (c == '\n') {
-            quoted += "\\n";
-            continue;
-        }
-        quoted.push_back(c);
-    }
-    std::lock_guard lock(logMutex);
-    std::fprintf(stderr, "ts=%s level=%s prog=dnsd msg=\"%s\"\n", ts, level, quoted.c_str());
-    std::fflush(stderr);
-}
-
-}  // namespace
 
 void logInfo(const std::string& msg) {
-    emit("info", msg);
+    common::logfmtLine("dnsd", "info", msg);
 }
 void logError(const std::string& msg) {
-    emit("error", msg);
+    common::logfmtLine("dnsd", "error", msg);
 }
 
 }  // namespace dnsd
