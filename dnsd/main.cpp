@@ -17,8 +17,8 @@
 #include <iostream>
 #include <thread>
 
+#include "common/listen_address.hpp"
 #include "dnsd/control_thread.hpp"
-#include "dnsd/listen_address.hpp"
 #include "dnsd/log.hpp"
 #include "dnsd/metrics.hpp"
 #include "dnsd/rate_limiter.hpp"
@@ -31,6 +31,8 @@
 
 namespace po = boost::program_options;
 using namespace dnsd;
+using common::Fd;
+using common::ListenAddress;
 
 namespace {
 

@@ -11,11 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "dnsd/fd.hpp"
+#include "common/fd.hpp"
 #include "dnsd/served_state.hpp"
 #include "dnsd/stats.hpp"
 
 namespace dnsd {
+
+using common::Fd;  // sockets are owned the same way in both daemons
 
 struct TcpConfig {
     int idleTimeoutMs = 10000;

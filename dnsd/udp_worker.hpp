@@ -9,12 +9,14 @@
 #include <atomic>
 #include <string>
 
-#include "dnsd/fd.hpp"
+#include "common/fd.hpp"
 #include "dnsd/rate_limiter.hpp"
 #include "dnsd/served_state.hpp"
 #include "dnsd/stats.hpp"
 
 namespace dnsd {
+
+using common::Fd;  // sockets are owned the same way in both daemons
 
 class UdpWorker {
   public:

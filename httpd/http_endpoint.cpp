@@ -1,5 +1,7 @@
 #include "httpd/http_endpoint.hpp"
 
+#include "common/listen_address.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -78,81 +80,19 @@ class FdStream {
     int fd_;
 };
 
-// Owns one fd for the scope of a connection.
-struct ScopedFd {
-    int fd;
-    ~ScopedFd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
-// "ADDR:PORT" or "[V6]:PORT", numeric only: no name lookups at start-up.
-int bindListener(const std::string& text) {
-    std::string host, port;
-    if (!text.empty() && text[0] == '[') {
-        auto close = text.find(']');
-        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
-            throw std::runtime_error("bad HTTP address '" + text + "' (want [v6addr]:port)");
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-    } else {
-        auto colon = text.rfind(':');
-        if (colon == std::string::npos || text.find(':') != colon)
-            throw std::runtime_error("bad HTTP address '" + text +
-                                     "' (want ADDR:PORT or [v6addr]:PORT)");
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-    }
-    char* end = nullptr;
-    long p = std::strtol(port.c_str(), &end, 10);
-    if (port.empty() || *end != '\0' || p < 0 || p > 65535)
-        throw std::runtime_error("bad port in HTTP address '" + text + "'");
-    sockaddr_storage addr{};
-    socklen_t len = 0;
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-    if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-        v4->sin_family = AF_INET;
-        v4->sin_port = htons(uint16_t(p));
-        len = sizeof(sockaddr_in);
-    } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons(uint16_t(p));
-        len = sizeof(sockaddr_in6);
-    } else {
-        throw std::runtime_error("bad address in HTTP address '" + text +
-                                 "' (numeric IPv4 or IPv6 only)");
-    }
-    ScopedFd fd{::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
-    if (fd.fd < 0) throw std::runtime_error("socket for " + text + ": " + std::strerror(errno));
-    int one = 1;
-    ::setsockopt(fd.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (addr.ss_family == AF_INET6)
-        ::setsockopt(fd.fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (::bind(fd.fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0)
-        throw std::runtime_error("cannot bind TCP " + text + ": " + std::strerror(errno));
-    if (::listen(fd.fd, 128) != 0)
-        throw std::runtime_error("cannot listen on " + text + ": " + std::strerror(errno));
-    return std::exchange(fd.fd, -1);
-}
-
 }  // namespace
 
 HttpEndpoint::HttpEndpoint(const std::string& address, std::map<std::string, HttpRoute> routes,
                            const std::atomic<bool>& stop, std::string threadName)
-    : listener_(bindListener(address)),
+    : listener_(common::ListenAddress::parse(address).bindSocket(SOCK_STREAM, false)),
       routes_(std::move(routes)),
       stop_(stop),
       threadName_(std::move(threadName)) {}
 
-HttpEndpoint::~HttpEndpoint() {
-    if (listener_ >= 0) ::close(listener_);
-}
-
 int HttpEndpoint::port() const {
     sockaddr_storage a{};
     socklen_t len = sizeof a;
-    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&a), &len);
     if (a.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&a)->sin6_port);
     return ntohs(reinterpret_cast<sockaddr_in*>(&a)->sin_port);
 }
@@ -160,15 +100,15 @@ int HttpEndpoint::port() const {
 void HttpEndpoint::run() {
     pthread_setname_np(pthread_self(), threadName_.substr(0, 15).c_str());
     while (!stop_.load()) {
-        pollfd p{listener_, POLLIN, 0};
+        pollfd p{listener_.get(), POLLIN, 0};
         if (::poll(&p, 1, 100) <= 0) continue;
-        ScopedFd conn{::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC)};
-        if (conn.fd < 0) continue;
+        common::Fd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!conn.valid()) continue;
         timeval tv{2, 0};
-        ::setsockopt(conn.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        ::setsockopt(conn.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        ::setsockopt(conn.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         try {
-            FdStream stream(conn.fd);
+            FdStream stream(conn.get());
             boost::beast::flat_buffer buffer(16 * 1024);
             http::request<http::string_body> req;
             http::request_parser<http::string_body> parser;

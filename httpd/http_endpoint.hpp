@@ -16,6 +16,8 @@
 #include <map>
 #include <string>
 
+#include "common/fd.hpp"
+
 namespace httpd {
 
 struct HttpRoute {
@@ -27,7 +29,6 @@ class HttpEndpoint {
   public:
     HttpEndpoint(const std::string& address, std::map<std::string, HttpRoute> routes,
                  const std::atomic<bool>& stop, std::string threadName = "dnsd/http");
-    ~HttpEndpoint();
     HttpEndpoint(const HttpEndpoint&) = delete;
     HttpEndpoint& operator=(const HttpEndpoint&) = delete;
 
@@ -36,7 +37,7 @@ class HttpEndpoint {
     int port() const;
 
   private:
-    int listener_ = -1;
+    common::Fd listener_;
     std::map<std::string, HttpRoute> routes_;
     const std::atomic<bool>& stop_;
     std::string threadName_;

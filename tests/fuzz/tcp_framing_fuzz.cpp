@@ -28,7 +28,7 @@
 #include <thread>
 #include <vector>
 
-#include "dnsd/fd.hpp"
+#include "common/fd.hpp"
 #include "dnsd/tcp_server.hpp"
 #include "tests/fuzz/fuzz_world.hpp"
 
@@ -50,7 +50,7 @@ struct Server {
     fuzzsupport::FuzzWorld* world = fuzzsupport::makeFuzzWorld(false);
 
     Server() {
-        dnsd::Fd l(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        common::Fd l(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         addr.sin_family = AF_INET;
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         socklen_t len = sizeof addr;
@@ -62,7 +62,7 @@ struct Server {
         st->zones = world->snapshot;
         st->pools = world->pools;
         state.publish(st);
-        std::vector<dnsd::Fd> listeners;
+        std::vector<common::Fd> listeners;
         listeners.push_back(std::move(l));
         // Detached and never stopped: it lives as long as the fuzzing process.
         std::thread([this, ls = std::move(listeners)]() mutable {
@@ -140,7 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t n = size - 2;
     Expected e = expectedAnswers(*server->world, stream, n);
 
-    dnsd::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    common::Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     // Close with RST, so a million connections leave no TIME_WAIT behind.
     linger lg{1, 0};
     ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);

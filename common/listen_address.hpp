@@ -1,4 +1,4 @@
-// dnsd::ListenAddress — an address and port to serve on, from "127.0.0.1:53" or "[::1]:53".
+// common::ListenAddress — an address and port to serve on, from "127.0.0.1:53" or "[::1]:53".
 //
 // Contract: `parse` accepts only numeric addresses (no name lookups at start-up) and throws
 // std::runtime_error with the offending text otherwise. `bindSocket` returns a bound socket
@@ -10,9 +10,9 @@
 
 #include <string>
 
-#include "dnsd/fd.hpp"
+#include "common/fd.hpp"
 
-namespace dnsd {
+namespace common {
 
 struct ListenAddress {
     sockaddr_storage addr{};
@@ -26,4 +26,4 @@ struct ListenAddress {
     Fd bindSocket(int type, bool reusePort) const;
 };
 
-}  // namespace dnsd
+}  // namespace common

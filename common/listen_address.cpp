@@ -1,4 +1,4 @@
-#include "dnsd/listen_address.hpp"
+#include "common/listen_address.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
-namespace dnsd {
+namespace common {
 
 ListenAddress ListenAddress::parse(const std::string& text) {
     ListenAddress la;
@@ -64,4 +64,4 @@ Fd ListenAddress::bindSocket(int type, bool reusePort) const {
     return fd;
 }
 
-}  // namespace dnsd
+}  // namespace common

@@ -1,11 +1,11 @@
-// dnsd::Fd — owns one file descriptor; closes it exactly once.
+// common::Fd — owns one file descriptor; closes it exactly once.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace dnsd {
+namespace common {
 
 class Fd {
   public:
@@ -34,4 +34,4 @@ class Fd {
     int fd_ = -1;
 };
 
-}  // namespace dnsd
+}  // namespace common
