@@ -1,5 +1,6 @@
 #include "dnsd/metrics.hpp"
 
+#include "common/prometheus.hpp"
 #include "zones/schema.hpp"
 
 namespace dnsd {
@@ -23,16 +24,12 @@ std::string typeName(size_t slot) {
     return slot < sizeof names / sizeof names[0] ? names[slot] : "other";
 }
 
-void header(std::string& out, const char* name, const char* type, const char* help) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
-}
-
 void line(std::string& out, const std::string& name, uint64_t v) {
     out += name + " " + std::to_string(v) + "\n";
 }
 
 void gauge(std::string& out, const char* name, const char* help, double v) {
-    header(out, name, "gauge", help);
+    common::promHeader(out, name, "gauge", help);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.3f", v);
     out += std::string(name) + " " + buf + "\n";
@@ -54,14 +51,15 @@ std::string renderMetrics(const MetricsSources& m) {
         return total;
     };
 
-    header(out, "dnsd_queries_total", "counter", "Queries received, by transport.");
+    common::promHeader(out, "dnsd_queries_total", "counter", "Queries received, by transport.");
     line(out, "dnsd_queries_total{transport=\"udp\"}", sum(&ThreadStats::udpQueries));
     line(out, "dnsd_queries_total{transport=\"tcp\"}", sum(&ThreadStats::tcpQueries));
-    header(out, "dnsd_queries_by_type_total", "counter", "Answered queries by query type.");
+    common::promHeader(out, "dnsd_queries_by_type_total", "counter",
+                       "Answered queries by query type.");
     for (size_t i = 0; i < kTypeSlots; ++i)
         line(out, "dnsd_queries_by_type_total{qtype=\"" + typeName(i) + "\"}",
              sumArray(&ThreadStats::qtypes, i));
-    header(out, "dnsd_responses_total", "counter", "Responses sent, by RCODE.");
+    common::promHeader(out, "dnsd_responses_total", "counter", "Responses sent, by RCODE.");
     for (size_t i = 0; i < 16; ++i) {
         uint64_t v = sumArray(&ThreadStats::rcodes, i);
         if (rcodeName(i) || v)
@@ -70,22 +68,24 @@ std::string renderMetrics(const MetricsSources& m) {
                      (rcodeName(i) ? std::string(rcodeName(i)) : std::to_string(i)) + "\"}",
                  v);
     }
-    header(out, "dnsd_outcomes_total", "counter",
-           "What each query came to: answers, negative answers, referrals, errors, drops.");
+    common::promHeader(
+        out, "dnsd_outcomes_total", "counter",
+        "What each query came to: answers, negative answers, referrals, errors, drops.");
     for (size_t i = 0; outcomeName(i); ++i)
         line(out, std::string("dnsd_outcomes_total{outcome=\"") + outcomeName(i) + "\"}",
              sumArray(&ThreadStats::outcomes, i));
-    header(out, "dnsd_truncated_total", "counter", "Responses sent with TC set.");
+    common::promHeader(out, "dnsd_truncated_total", "counter", "Responses sent with TC set.");
     line(out, "dnsd_truncated_total", sum(&ThreadStats::truncated));
-    header(out, "dnsd_rrl_dropped_total", "counter", "UDP responses dropped by rate limiting.");
+    common::promHeader(out, "dnsd_rrl_dropped_total", "counter",
+                       "UDP responses dropped by rate limiting.");
     line(out, "dnsd_rrl_dropped_total", sum(&ThreadStats::rrlDropped));
-    header(out, "dnsd_rrl_slipped_total", "counter",
-           "UDP responses sent truncated by rate limiting.");
+    common::promHeader(out, "dnsd_rrl_slipped_total", "counter",
+                       "UDP responses sent truncated by rate limiting.");
     line(out, "dnsd_rrl_slipped_total", sum(&ThreadStats::rrlSlipped));
-    header(out, "dnsd_tcp_connections_total", "counter", "TCP connections accepted.");
+    common::promHeader(out, "dnsd_tcp_connections_total", "counter", "TCP connections accepted.");
     line(out, "dnsd_tcp_connections_total", sum(&ThreadStats::tcpConnections));
-    header(out, "dnsd_tcp_refused_total", "counter",
-           "TCP connections closed at once: over a limit.");
+    common::promHeader(out, "dnsd_tcp_refused_total", "counter",
+                       "TCP connections closed at once: over a limit.");
     line(out, "dnsd_tcp_refused_total", sum(&ThreadStats::tcpRefused));
 
     int64_t now = zones::nowMs();
@@ -99,8 +99,8 @@ std::string renderMetrics(const MetricsSources& m) {
         gauge(out, "dnsd_zones", "Zones served.", double(st->zones->zones().size()));
         gauge(out, "dnsd_records", "Records served.", double(records));
     }
-    header(out, "dnsd_reload_failures_total", "counter",
-           "State rebuilds that failed (the previous state kept serving).");
+    common::promHeader(out, "dnsd_reload_failures_total", "counter",
+                       "State rebuilds that failed (the previous state kept serving).");
     line(out, "dnsd_reload_failures_total", m.control->failures());
     int64_t beat = m.control->lastHeartbeat();
     gauge(out, "dnsd_controller_heartbeat_age_seconds",

@@ -1,19 +1,8 @@
 #include "dnsd/pool_counters.hpp"
 
-namespace dnsd {
+#include "common/prometheus.hpp"
 
-std::string promLabel(const std::string& v) {
-    std::string out;
-    for (char c : v) {
-        if (c == '\\' || c == '"') out.push_back('\\');
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out.push_back(c);
-    }
-    return out;
-}
+namespace dnsd {
 
 std::atomic<uint64_t>* PoolCounters::answers(const std::string& pool) {
     std::lock_guard lock(mutex_);
@@ -35,15 +24,15 @@ std::string PoolCounters::render() const {
         "# HELP dnsd_pool_answers_total Answers given from a failover pool.\n"
         "# TYPE dnsd_pool_answers_total counter\n";
     for (const auto& [pool, c] : answers_)
-        out += "dnsd_pool_answers_total{pool=\"" + promLabel(pool) + "\"} " +
+        out += "dnsd_pool_answers_total{pool=\"" + common::promLabel(pool) + "\"} " +
                std::to_string(c->load(std::memory_order_relaxed)) + "\n";
     out +=
         "# HELP dnsd_pool_member_answers_total Answers that included this member.\n"
         "# TYPE dnsd_pool_member_answers_total counter\n";
     for (const auto& [key, c] : served_)
-        out += "dnsd_pool_member_answers_total{pool=\"" + promLabel(key.first) + "\",member=\"" +
-               promLabel(key.second) + "\"} " + std::to_string(c->load(std::memory_order_relaxed)) +
-               "\n";
+        out += "dnsd_pool_member_answers_total{pool=\"" + common::promLabel(key.first) +
+               "\",member=\"" + common::promLabel(key.second) + "\"} " +
+               std::to_string(c->load(std::memory_order_relaxed)) + "\n";
     return out;
 }
 

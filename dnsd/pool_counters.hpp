@@ -29,7 +29,4 @@ class PoolCounters {
     std::map<std::pair<std::string, std::string>, std::unique_ptr<std::atomic<uint64_t>>> served_;
 };
 
-// Escapes a Prometheus label value.
-std::string promLabel(const std::string& v);
-
 }  // namespace dnsd

@@ -1,32 +1,16 @@
 #include "probes/probe_metrics.hpp"
 
+#include "common/prometheus.hpp"
+
 #include <cstdio>
 
 namespace probes {
 namespace {
 
-// Label values escaped as the text format wants (backslash, quote, newline).
-std::string label(const std::string& v) {
-    std::string out;
-    for (char c : v) {
-        if (c == '\\' || c == '"') out.push_back('\\');
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out.push_back(c);
-    }
-    return out;
-}
-
 std::string num(double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.6g", v);
     return buf;
-}
-
-void header(std::string& out, const char* name, const char* type, const char* help) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
 
 }  // namespace
@@ -80,19 +64,20 @@ void ProbeMetrics::webhookQueued(size_t n) {
 std::string ProbeMetrics::render(int64_t nowMs, const std::string& version) const {
     std::lock_guard lock(mutex_);
     std::string out;
-    header(out, "dnsd_probe_build_info", "gauge", "dnsd-probe version (always 1)");
-    out += "dnsd_probe_build_info{version=\"" + label(version) + "\"} 1\n";
+    common::promHeader(out, "dnsd_probe_build_info", "gauge", "dnsd-probe version (always 1)");
+    out += "dnsd_probe_build_info{version=\"" + common::promLabel(version) + "\"} 1\n";
 
-    header(out, "dnsd_probe_checks_total", "counter",
-           "health check results by probe kind and result (ok or fail)");
+    common::promHeader(out, "dnsd_probe_checks_total", "counter",
+                       "health check results by probe kind and result (ok or fail)");
     for (const auto& [key, n] : checks_)
-        out += "dnsd_probe_checks_total{kind=\"" + label(key.first) + "\",result=\"" +
+        out += "dnsd_probe_checks_total{kind=\"" + common::promLabel(key.first) + "\",result=\"" +
                (key.second ? "ok" : "fail") + "\"} " + std::to_string(n) + "\n";
 
-    header(out, "dnsd_probe_check_duration_seconds", "histogram",
-           "health check latency by probe kind (time to the result, failures included)");
+    common::promHeader(
+        out, "dnsd_probe_check_duration_seconds", "histogram",
+        "health check latency by probe kind (time to the result, failures included)");
     for (const auto& [kind, h] : durations_) {
-        std::string k = label(kind);
+        std::string k = common::promLabel(kind);
         for (size_t i = 0; i < kBuckets.size(); ++i)
             out += "dnsd_probe_check_duration_seconds_bucket{kind=\"" + k + "\",le=\"" +
                    num(kBuckets[i]) + "\"} " + std::to_string(h.buckets[i]) + "\n";
@@ -103,11 +88,12 @@ std::string ProbeMetrics::render(int64_t nowMs, const std::string& version) cons
                std::to_string(h.count) + "\n";
     }
 
-    header(out, "dnsd_probe_member_up", "gauge",
-           "member health from its probes: 1 up, 0 down (members not yet checked are absent)");
+    common::promHeader(
+        out, "dnsd_probe_member_up", "gauge",
+        "member health from its probes: 1 up, 0 down (members not yet checked are absent)");
     for (const auto& m : members_)
-        out += "dnsd_probe_member_up{pool=\"" + label(m.pool) + "\",member=\"" + label(m.member) +
-               "\"} " + (m.up ? "1" : "0") + "\n";
+        out += "dnsd_probe_member_up{pool=\"" + common::promLabel(m.pool) + "\",member=\"" +
+               common::promLabel(m.member) + "\"} " + (m.up ? "1" : "0") + "\n";
 
     struct Family {
         const char* name;
@@ -123,42 +109,48 @@ std::string ProbeMetrics::render(int64_t nowMs, const std::string& version) cons
           Family{"dnsd_probe_recoveries_total", "recovered", "recoveries of a pool from all-down"},
           Family{"dnsd_probe_failovers_pending_total", "failover-pending",
                  "failovers waiting for manual approval"}}) {
-        header(out, f.name, "counter", f.help);
+        common::promHeader(out, f.name, "counter", f.help);
         for (const auto& [key, n] : events_)
             if (key.second == f.kind)
-                out += std::string(f.name) + "{pool=\"" + label(key.first) + "\"} " +
+                out += std::string(f.name) + "{pool=\"" + common::promLabel(key.first) + "\"} " +
                        std::to_string(n) + "\n";
     }
-    header(out, "dnsd_probe_events_total", "counter", "every event written, by kind");
+    common::promHeader(out, "dnsd_probe_events_total", "counter", "every event written, by kind");
     std::map<std::string, uint64_t> byKind;
     for (const auto& [key, n] : events_) byKind[key.second] += n;
     for (const auto& [kind, n] : byKind)
-        out += "dnsd_probe_events_total{kind=\"" + label(kind) + "\"} " + std::to_string(n) + "\n";
+        out += "dnsd_probe_events_total{kind=\"" + common::promLabel(kind) + "\"} " +
+               std::to_string(n) + "\n";
 
-    header(out, "dnsd_probe_heartbeat_age_seconds", "gauge",
-           "age of the controller heartbeat in the database (dnsd and dnsctl call the controller "
-           "STALE above 3 s)");
+    common::promHeader(
+        out, "dnsd_probe_heartbeat_age_seconds", "gauge",
+        "age of the controller heartbeat in the database (dnsd and dnsctl call the controller "
+        "STALE above 3 s)");
     if (heartbeatAt_ > 0)
         out +=
             "dnsd_probe_heartbeat_age_seconds " + num(double(nowMs - heartbeatAt_) / 1000) + "\n";
-    header(out, "dnsd_probe_db_last_commit_age_seconds", "gauge",
-           "seconds since a commit by dnsd-probe (heartbeat, results, events) was last seen in "
-           "the database");
+    common::promHeader(
+        out, "dnsd_probe_db_last_commit_age_seconds", "gauge",
+        "seconds since a commit by dnsd-probe (heartbeat, results, events) was last seen in "
+        "the database");
     if (commitAt_ > 0)
         out +=
             "dnsd_probe_db_last_commit_age_seconds " + num(double(nowMs - commitAt_) / 1000) + "\n";
-    header(out, "dnsd_probe_db_write_errors_total", "counter",
-           "database writes that failed (a locked or failing database counts once until a write "
-           "gets through again; writes are kept and retried)");
+    common::promHeader(
+        out, "dnsd_probe_db_write_errors_total", "counter",
+        "database writes that failed (a locked or failing database counts once until a write "
+        "gets through again; writes are kept and retried)");
     out += "dnsd_probe_db_write_errors_total " + std::to_string(dbWriteErrors_) + "\n";
 
-    header(out, "dnsd_probe_webhook_deliveries_total", "counter",
-           "webhook POST outcomes: delivered, retried (an attempt failed and will be retried), "
-           "failed (gave up after the last attempt), dropped (queue full, oldest dropped)");
+    common::promHeader(
+        out, "dnsd_probe_webhook_deliveries_total", "counter",
+        "webhook POST outcomes: delivered, retried (an attempt failed and will be retried), "
+        "failed (gave up after the last attempt), dropped (queue full, oldest dropped)");
     for (const auto& [result, n] : webhook_)
-        out += "dnsd_probe_webhook_deliveries_total{result=\"" + label(result) + "\"} " +
-               std::to_string(n) + "\n";
-    header(out, "dnsd_probe_webhook_queue_length", "gauge", "events waiting to be posted");
+        out += "dnsd_probe_webhook_deliveries_total{result=\"" + common::promLabel(result) +
+               "\"} " + std::to_string(n) + "\n";
+    common::promHeader(out, "dnsd_probe_webhook_queue_length", "gauge",
+                       "events waiting to be posted");
     out += "dnsd_probe_webhook_queue_length " + std::to_string(webhookQueued_) + "\n";
     return out;
 }

@@ -11,6 +11,7 @@
 #include "tests/support/dnsctl_runner.hpp"
 #include "tests/support/dnsd_server.hpp"
 #include "tests/support/free_port.hpp"
+#include "tests/support/http_get.hpp"
 #include "tests/support/query_builder.hpp"
 #include "tests/support/run_command.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -20,34 +21,6 @@ using namespace testsupport;
 using namespace std::chrono_literals;
 
 namespace {
-
-// One HTTP/1.0-style GET; returns status line + headers + body, or "" if nothing came.
-std::string httpGet(uint16_t port, const std::string& path) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    timeval tv{3, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string out;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-        std::string req =
-            "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-        ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
-        char buf[8192];
-        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, size_t(n));
-    }
-    ::close(fd);
-    return out;
-}
-
-// The value of the first metric line starting with `name` (labels included), or -1.
-double metric(const std::string& text, const std::string& name) {
-    size_t at = text.find("\n" + name + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(text.substr(at + name.size() + 2));
-}
 
 class HttpEndpointTest : public ::testing::Test {
   protected:
@@ -76,19 +49,19 @@ TEST_F(HttpEndpointTest, MetricsCountQueriesOutcomesAndPoolAnswers) {
     auto before = httpGet(httpPort_, "/metrics");
     ASSERT_NE(before.find("200 OK"), std::string::npos) << before;
     EXPECT_NE(before.find("text/plain; version=0.0.4"), std::string::npos);
-    double nx0 = metric(before, "dnsd_outcomes_total{outcome=\"nxdomain\"}");
+    double nx0 = promValue(before, "dnsd_outcomes_total{outcome=\"nxdomain\"}");
     auto client = dnsd_->client();
     for (int i = 0; i < 3; ++i)
         ASSERT_TRUE(client.udp(QueryBuilder("nothing.svc.example.com.", 1).build(), 2s));
     ASSERT_TRUE(client.udp(QueryBuilder("app.svc.example.com.", 1).build(), 2s));
     auto after = httpGet(httpPort_, "/metrics");
-    EXPECT_EQ(metric(after, "dnsd_outcomes_total{outcome=\"nxdomain\"}"), nx0 + 3);
-    EXPECT_GE(metric(after, "dnsd_queries_total{transport=\"udp\"}"), 4);
-    EXPECT_EQ(metric(after, "dnsd_pool_answers_total{pool=\"web\"}"), 1);
-    EXPECT_EQ(metric(after, "dnsd_pool_member_answers_total{pool=\"web\",member=\"192.0.2.10\"}"),
-              1);
-    EXPECT_EQ(metric(after, "dnsd_zones"), 1);
-    EXPECT_EQ(metric(after, "dnsd_controller_heartbeat_age_seconds"), -1);  // never ran
+    EXPECT_EQ(promValue(after, "dnsd_outcomes_total{outcome=\"nxdomain\"}"), nx0 + 3);
+    EXPECT_GE(promValue(after, "dnsd_queries_total{transport=\"udp\"}"), 4);
+    EXPECT_EQ(promValue(after, "dnsd_pool_answers_total{pool=\"web\"}"), 1);
+    EXPECT_EQ(
+        promValue(after, "dnsd_pool_member_answers_total{pool=\"web\",member=\"192.0.2.10\"}"), 1);
+    EXPECT_EQ(promValue(after, "dnsd_zones"), 1);
+    EXPECT_EQ(promValue(after, "dnsd_controller_heartbeat_age_seconds"), -1);  // never ran
 }
 
 TEST_F(HttpEndpointTest, StatusJsonAndPage) {

@@ -4,14 +4,14 @@
 #include <sys/wait.h>
 
 #include "tests/failover/failover_fixture.hpp"
-#include "tests/ops/ops_support.hpp"
+#include "tests/support/http_get.hpp"
 #include "tests/support/run_command.hpp"
 
 namespace {
 
 using namespace failover;
-using ops::httpGet;
-using ops::metric;
+using testsupport::httpGet;
+using testsupport::promValue;
 
 class ProbeDaemon : public FailoverScenario {
   protected:
@@ -38,16 +38,17 @@ TEST_F(ProbeDaemon, ConfigFileMetricsAndFailoverCounters) {
     ASSERT_TRUE(waitUntil(
         [&] {
             m = metrics(http);
-            return metric(m, "dnsd_probe_member_up{pool=\"web\",member=\"127.0.0.11\"}") == 1 &&
-                   metric(m, "dnsd_probe_checks_total{kind=\"http\",result=\"ok\"}") >= 2;
+            return promValue(m, "dnsd_probe_member_up{pool=\"web\",member=\"127.0.0.11\"}") == 1 &&
+                   promValue(m, "dnsd_probe_checks_total{kind=\"http\",result=\"ok\"}") >= 2;
         },
         5s))
         << m << probe_->describe();
-    EXPECT_GE(metric(m, "dnsd_probe_check_duration_seconds_count{kind=\"http\"}"), 2);
-    EXPECT_GE(metric(m, "dnsd_probe_check_duration_seconds_bucket{kind=\"http\",le=\"+Inf\"}"), 2);
-    EXPECT_GE(metric(m, "dnsd_probe_heartbeat_age_seconds"), 0);
-    EXPECT_LT(metric(m, "dnsd_probe_heartbeat_age_seconds"), 3);
-    EXPECT_EQ(metric(m, "dnsd_probe_db_write_errors_total"), 0);
+    EXPECT_GE(promValue(m, "dnsd_probe_check_duration_seconds_count{kind=\"http\"}"), 2);
+    EXPECT_GE(promValue(m, "dnsd_probe_check_duration_seconds_bucket{kind=\"http\",le=\"+Inf\"}"),
+              2);
+    EXPECT_GE(promValue(m, "dnsd_probe_heartbeat_age_seconds"), 0);
+    EXPECT_LT(promValue(m, "dnsd_probe_heartbeat_age_seconds"), 3);
+    EXPECT_EQ(promValue(m, "dnsd_probe_db_write_errors_total"), 0);
     EXPECT_NE(m.find("# TYPE dnsd_probe_check_duration_seconds histogram"), std::string::npos);
 
     primary_->stop();
@@ -55,14 +56,14 @@ TEST_F(ProbeDaemon, ConfigFileMetricsAndFailoverCounters) {
     ASSERT_TRUE(waitUntil(
         [&] {
             m = metrics(http);
-            return metric(m, "dnsd_probe_failovers_total{pool=\"web\"}") == 1 &&
-                   metric(m, "dnsd_probe_member_up{pool=\"web\",member=\"127.0.0.11\"}") == 0;
+            return promValue(m, "dnsd_probe_failovers_total{pool=\"web\"}") == 1 &&
+                   promValue(m, "dnsd_probe_member_up{pool=\"web\",member=\"127.0.0.11\"}") == 0;
         },
         5s))
         << m;
-    EXPECT_GE(metric(m, "dnsd_probe_checks_total{kind=\"http\",result=\"fail\"}"), 2);
-    EXPECT_EQ(metric(m, "dnsd_probe_member_up{pool=\"web\",member=\"127.0.0.12\"}"), 1);
-    EXPECT_GE(metric(m, "dnsd_probe_events_total{kind=\"member-down\"}"), 1);
+    EXPECT_GE(promValue(m, "dnsd_probe_checks_total{kind=\"http\",result=\"fail\"}"), 2);
+    EXPECT_EQ(promValue(m, "dnsd_probe_member_up{pool=\"web\",member=\"127.0.0.12\"}"), 1);
+    EXPECT_GE(promValue(m, "dnsd_probe_events_total{kind=\"member-down\"}"), 1);
     // Logs are logfmt lines, one per event, with the texts kept.
     std::string err = probe_->stderrText();
     EXPECT_NE(err.find("level=info prog=dnsd-probe msg=\"started on " + db_), std::string::npos)

@@ -4,8 +4,8 @@
 
 #include "probes/webhook_sender.hpp"
 #include "tests/failover/failover_fixture.hpp"
-#include "tests/ops/ops_support.hpp"
 #include "tests/ops/webhook_receiver.hpp"
+#include "tests/support/http_get.hpp"
 
 namespace {
 
@@ -54,13 +54,16 @@ TEST(WebhookSender, RetriesUntilTheReceiverIsUpAndDropsTheOldestWhenFull) {
     for (int i = 1; i <= 5; ++i) sender.post("failover", "{\"n\":" + std::to_string(i) + "}\n");
     // Event 1 is in flight (being posted), 2 and 3 were the oldest waiting: dropped.
     std::string m = metrics.render(0, "t");
-    EXPECT_EQ(ops::metric("\n" + m, "dnsd_probe_webhook_deliveries_total{result=\"dropped\"}"), 2)
+    EXPECT_EQ(
+        testsupport::promValue("\n" + m, "dnsd_probe_webhook_deliveries_total{result=\"dropped\"}"),
+        2)
         << m;
     ASSERT_TRUE(runUntil(
         io,
         [&] {
-            return ops::metric("\n" + metrics.render(0, "t"),
-                               "dnsd_probe_webhook_deliveries_total{result=\"retried\"}") >= 2;
+            return testsupport::promValue(
+                       "\n" + metrics.render(0, "t"),
+                       "dnsd_probe_webhook_deliveries_total{result=\"retried\"}") >= 2;
         },
         5s));
     EXPECT_TRUE(receiver.requests().empty());
@@ -75,8 +78,9 @@ TEST(WebhookSender, RetriesUntilTheReceiverIsUpAndDropsTheOldestWhenFull) {
     EXPECT_NE(got[0].head.find("POST /hook HTTP/1.1"), std::string::npos) << got[0].head;
     EXPECT_NE(got[0].head.find("application/json"), std::string::npos) << got[0].head;
     m = "\n" + metrics.render(0, "t");
-    EXPECT_EQ(ops::metric(m, "dnsd_probe_webhook_deliveries_total{result=\"delivered\"}"), 3);
-    EXPECT_EQ(ops::metric(m, "dnsd_probe_webhook_queue_length"), 0);
+    EXPECT_EQ(
+        testsupport::promValue(m, "dnsd_probe_webhook_deliveries_total{result=\"delivered\"}"), 3);
+    EXPECT_EQ(testsupport::promValue(m, "dnsd_probe_webhook_queue_length"), 0);
     bool droppedLogged = false;
     for (const auto& l : logs)
         droppedLogged |= l.find("queue full (3), dropped the oldest") != std::string::npos;
@@ -100,12 +104,13 @@ TEST(WebhookSender, GivesUpAfterMaxAttemptsOnAnErrorStatus) {
     ASSERT_TRUE(runUntil(
         io,
         [&] {
-            return ops::metric("\n" + metrics.render(0, "t"),
-                               "dnsd_probe_webhook_deliveries_total{result=\"failed\"}") == 1;
+            return testsupport::promValue(
+                       "\n" + metrics.render(0, "t"),
+                       "dnsd_probe_webhook_deliveries_total{result=\"failed\"}") == 1;
         },
         5s));
-    EXPECT_EQ(ops::metric("\n" + metrics.render(0, "t"),
-                          "dnsd_probe_webhook_deliveries_total{result=\"retried\"}"),
+    EXPECT_EQ(testsupport::promValue("\n" + metrics.render(0, "t"),
+                                     "dnsd_probe_webhook_deliveries_total{result=\"retried\"}"),
               2);
 }
 

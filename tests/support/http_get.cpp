@@ -1,5 +1,4 @@
-// Helpers shared by the ops tests: a plain HTTP GET on loopback and Prometheus line lookup.
-#pragma once
+#include "tests/support/http_get.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -7,12 +6,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <string>
+namespace testsupport {
 
-namespace ops {
-
-// The whole response (status line, headers, body) or "" if nothing answered.
-inline std::string httpGet(uint16_t port, const std::string& path) {
+std::string httpGet(uint16_t port, const std::string& path) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -32,11 +28,10 @@ inline std::string httpGet(uint16_t port, const std::string& path) {
     return out;
 }
 
-// The value of the metric line `name` (labels included, exactly as rendered), or -1.
-inline double metric(const std::string& text, const std::string& name) {
+double promValue(const std::string& text, const std::string& name) {
     size_t at = text.find("\n" + name + " ");
     if (at == std::string::npos) return -1;
     return std::stod(text.substr(at + name.size() + 2));
 }
 
-}  // namespace ops
+}  // namespace testsupport
