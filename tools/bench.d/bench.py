@@ -6,6 +6,7 @@ Subcommands (one module each, all sharing servers.py / measure.py / report.py):
   load      time and peak RSS to load a large zone
   failover  time from killing a backend to the first answer without it (dnsd, gdnsd)
   probes    dnsd-probe CPU for many tcp members
+  soak      fixed rate with decisions flipping every second: consistency, errors, memory
 See tools/BENCH.md.
 """
 
@@ -122,9 +123,9 @@ def parse(argv):
         epilog="Without a subcommand, 'qps' runs. Details: tools/BENCH.md",
     )
     sub = ap.add_subparsers(dest="cmd")
-    import scenario_qps, scenario_load, scenario_failover, scenario_probes  # noqa: E401
+    import scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak  # noqa: E401
 
-    for mod in (scenario_qps, scenario_load, scenario_failover, scenario_probes):
+    for mod in (scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak):
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         common_options(p)
         mod.options(p)
