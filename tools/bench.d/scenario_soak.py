@@ -740,6 +740,10 @@ def analyse(ctx, args, dnsd, dp, shares, checker, poller, flipper, mem, timeline
     }
 
 
+def clock(ms):
+    return time.strftime("%H:%M:%S", time.localtime(ms / 1000.0)) + f".{int(ms) % 1000:03d}"
+
+
 def fmt_ms(v):
     return "-" if v is None else f"{v:.1f}"
 
@@ -792,9 +796,14 @@ def print_report(ctx, args, s, qname, port, dp):
                              f" {b['end']['wal']:,} (observations kept {args.keep_observations} s)"])
     text = "\n".join(head) + "\n\n" + t.text() + "\n\n" + d.text()
     if s["inconsistent_samples"]:
-        text += "\n\nfirst inconsistent answers (wall ms):\n" + "\n".join(
-            f"  sent {x['t_send']:.1f} recv {x['t_recv']:.1f} rcode {x['rcode']} answer {' '.join(x['answer'])}"
-            f" ttl {x['ttl']}; current decision {x['current']}" for x in s["inconsistent_samples"][:5])
+        lines = []
+        for x in s["inconsistent_samples"][:5]:
+            cur = x["current"]
+            now = (f"decision current at t_recv: {' '.join(cur['served'])} ttl {cur['ttl']} since {clock(cur['at'])}"
+                   if cur else "no decision yet")
+            lines.append(f"  sent {clock(x['t_send'])}, answered after {x['t_recv'] - x['t_send']:.1f} ms: rcode"
+                         f" {x['rcode']} {' '.join(x['answer']) or '(no A)'} ttl {x['ttl']}; {now}")
+        text += "\n\nfirst inconsistent answers:\n" + "\n".join(lines)
     for key in ("dnsd_unexpected", "probe_unexpected", "thread_errors"):
         if s["logs"][key]:
             text += f"\n\n{key}:\n" + "\n".join("  " + x for x in s["logs"][key][:5])
