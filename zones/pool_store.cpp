@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include "zones/name.hpp"
@@ -385,6 +387,76 @@ int64_t PoolStore::addMember(const PoolDef& pool, MemberDef& m) {
                     std::to_string(m.priority) +
                     (probes.empty() ? ", no probes: always up" : ", probes " + probes) + ")");
     return m.id;
+}
+
+void PoolStore::addMembers(const PoolDef& pool, std::vector<MemberDef>& members,
+                           const std::function<std::string(size_t)>& where) {
+    std::set<std::string> taken;
+    {
+        SQLite::Statement q(db_, "SELECT value FROM members WHERE pool_id=?");
+        q.bind(1, pool.id);
+        while (q.executeStep()) taken.insert(q.getColumn(0).getString());
+    }
+    std::map<std::string, int64_t> probeIds;
+    {
+        SQLite::Statement q(db_, "SELECT name, id FROM probes");
+        while (q.executeStep()) probeIds[q.getColumn(0).getString()] = q.getColumn(1).getInt64();
+    }
+    // Validate everything before the first write, so the message names the first bad line.
+    for (size_t i = 0; i < members.size(); ++i) {
+        MemberDef& m = members[i];
+        try {
+            m.value = canonicalValue(pool, m.value);
+            validateMember(m);
+            for (const auto& name : m.probes)
+                if (!probeIds.count(name))
+                    throw std::runtime_error("no probe named " + name +
+                                             " (create it with dnsctl probe add)");
+            if (!taken.insert(m.value).second)
+                throw std::runtime_error(m.value + " is already a member of pool " + pool.name);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(where(i) + ": " + e.what());
+        }
+    }
+    SQLite::Statement ins(db_,
+                          "INSERT INTO members (pool_id, value, priority, weight, admin, drained, "
+                          "created_at) VALUES (?,?,?,?,?,?,?)");
+    SQLite::Statement link(
+        db_, "INSERT OR IGNORE INTO member_probes (member_id, probe_id) VALUES (?,?)");
+    SQLite::Statement event(
+        db_, "INSERT INTO events (at, pool, member, kind, message, details) VALUES (?,?,?,?,?,?)");
+    int64_t at = nowMs();
+    for (MemberDef& m : members) {
+        ins.bind(1, pool.id);
+        ins.bind(2, m.value);
+        ins.bind(3, m.priority);
+        ins.bind(4, m.weight);
+        ins.bind(5, m.admin);
+        ins.bind(6, m.drained ? 1 : 0);
+        ins.bind(7, at);
+        ins.exec();
+        ins.reset();
+        m.id = db_.getLastInsertRowid();
+        m.poolId = pool.id;
+        for (const auto& name : m.probes) {
+            link.bind(1, m.id);
+            link.bind(2, probeIds[name]);
+            link.exec();
+            link.reset();
+        }
+        std::string probes;
+        for (const auto& p : m.probes) probes += (probes.empty() ? "" : ", ") + p;
+        event.bind(1, at);
+        event.bind(2, pool.name);
+        event.bind(3, m.value);
+        event.bind(4, "admin-member-add");
+        event.bind(5, "member " + m.value + " added to pool " + pool.name + " (priority " +
+                          std::to_string(m.priority) +
+                          (probes.empty() ? ", no probes: always up" : ", probes " + probes) + ")");
+        event.bind(6, "{}");
+        event.exec();
+        event.reset();
+    }
 }
 
 void PoolStore::updateMember(const PoolDef& pool, const MemberDef& m, const std::string& kind,

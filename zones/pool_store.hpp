@@ -12,6 +12,7 @@
 #include <SQLiteCpp/Database.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,6 +90,12 @@ class PoolStore {
     static std::string canonicalValue(const PoolDef& pool, const std::string& value);
 
     int64_t addMember(const PoolDef& pool, MemberDef& member);
+    // Adds many members with the checks and events of addMember, using one prepared statement
+    // per table (the existing values of the pool are read once, so 10,000 members take well
+    // under a second). A bad member throws "<where(i)>: <problem>" and, since the caller owns
+    // the transaction, nothing is added. Values are canonicalised in place and ids filled in.
+    void addMembers(const PoolDef& pool, std::vector<MemberDef>& members,
+                    const std::function<std::string(size_t)>& where);
     // Writes priority, weight, admin and drain state and the probe list, with an event.
     void updateMember(const PoolDef& pool, const MemberDef& member, const std::string& eventKind,
                       const std::string& eventMessage);
