@@ -21,6 +21,7 @@ from the events table (see SOAK.md for why that is exact). See tools/SOAK.md.
 """
 
 import bisect
+import datetime
 import json
 import os
 import select
@@ -347,6 +348,8 @@ class Checker(threading.Thread):
 class Decision:
     def __init__(self, at, served, ttl, kind):
         self.at, self.served, self.ttl, self.kind = at, served, ttl, kind
+        self.seen = None  # wall ms the 10 ms poller first saw its pool_decisions row (commit + poll)
+        self.published = None  # wall ms of dnsd's "published state" log line for it
 
 
 def read_timeline(db):
@@ -474,14 +477,37 @@ def poller_crosscheck(rows, timeline):
     by_served = {}
     for d in timeline:
         by_served.setdefault((d.served, d.ttl), []).append(d.at)
+    by_at = {d.at: d for d in timeline}
     matched, skew, publish = 0, [], []
     for seen, decided_at, served, ttl in rows:
         ats = [a for a in by_served.get((served, ttl), []) if 0 <= a - decided_at <= 5]
         if ats:
             matched += 1
             skew.append(min(ats) - decided_at)
+            by_at[min(ats)].seen = seen
         publish.append(seen - decided_at)
     return matched, skew, publish
+
+
+def annotate_published(timeline, log_path):
+    """Sets each decision's published time from dnsd's log ("published state N" lines, ms
+    timestamps): the first publication at or after the decision and before the next one.
+    Only pool decisions change during the soak, so every publication is one of them."""
+    times = []
+    try:
+        with open(log_path, errors="replace") as f:
+            for line in f:
+                if 'msg="published state' in line and line.startswith("ts="):
+                    ts = line[3:].split(" ", 1)[0]
+                    dt = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ")
+                    times.append(dt.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+    except (OSError, ValueError):
+        return
+    for j, d in enumerate(timeline):
+        k = bisect.bisect_left(times, d.at)
+        nxt = timeline[j + 1].at if j + 1 < len(timeline) else float("inf")
+        if k < len(times) and times[k] < nxt:
+            d.published = times[k]
 
 
 def slope_per_min(points):
@@ -611,6 +637,7 @@ def run(ctx):
         t1 = time.time() * 1000
         udp1 = udp_counters()
         flipper.stop()
+        time.sleep(0.5)  # the checker goes on until the last flip's decision is served
         checker.stop()
         poller.stop()
         mem.step()
@@ -649,6 +676,9 @@ def analyse(ctx, args, dnsd, dp, shares, checker, poller, flipper, mem, timeline
     flat, fmissing = flip_latencies(flipper.flips, timeline, args.flip_ms)
     in_run = [d for d in timeline if t0 <= d.at <= t1 + args.flip_ms]  # the last flip's decision too
     matched, skew, publish = poller_crosscheck(poller.rows, timeline)
+    annotate_published(timeline, dnsd.log_path)
+    pub = [d.published - d.at for d in in_run if d.published is not None]
+    seen = [d.seen - d.at for d in in_run if d.seen is not None]
     memsum = memory_summary(mem.samples, warmup, args.mem_tolerance_kb)
     probe_known, probe_bad = log_errors(dnsd.probe_log, EXPECTED_PROBE_ERRORS)
     _, dnsd_bad = log_errors(dnsd.log_path)
@@ -713,7 +743,8 @@ def analyse(ctx, args, dnsd, dp, shares, checker, poller, flipper, mem, timeline
         "checked": len(samples), "consistent": len(samples) - len(bad), "inconsistent": len(bad),
         "inconsistent_samples": [
             {"t_send": s[0], "t_recv": s[1], "rcode": s[2], "answer": sorted(s[3]), "ttl": sorted(s[4]),
-             "current": ({"at": timeline[s[5]].at, "served": sorted(timeline[s[5]].served), "ttl": timeline[s[5]].ttl}
+             "current": ({"at": timeline[s[5]].at, "served": sorted(timeline[s[5]].served), "ttl": timeline[s[5]].ttl,
+                          "poller_seen": timeline[s[5]].seen, "dnsd_published": timeline[s[5]].published}
                          if s[5] >= 0 else None)} for s in bad[:10]],
         "checker": {"sent": checker.sent, "answered": len(samples), "lost": checker.lost, "garbage": checker.garbage,
                     "lost_at": checker.lost_at[:20],
@@ -730,7 +761,18 @@ def analyse(ctx, args, dnsd, dp, shares, checker, poller, flipper, mem, timeline
                     "rcodes": dp.rcodes, "planned": planned, "avg_latency_ms":
                     dp.avg_latency * 1000 if dp.avg_latency is not None else None, "query_mix": shares,
                     "command": " ".join(dp.cmd)},
+        "decided_to_published_ms": {"median": pct(pub, 50), "p99": pct(pub, 99), "max": max(pub) if pub else None,
+                                    "n": len(pub)},
+        "decided_to_poller_seen_ms": {"median": pct(seen, 50), "p99": pct(seen, 99),
+                                      "max": max(seen) if seen else None, "n": len(seen)},
+        # per decision of the run: wall ms, served, ttl, ms until the poller saw it, ms until dnsd published it
+        "timeline": [[d.at, " ".join(sorted(d.served)), d.ttl,
+                      None if d.seen is None else round(d.seen - d.at, 1),
+                      None if d.published is None else round(d.published - d.at, 1)] for d in in_run],
         "memory": memsum, "warmup_s": warmup,
+        # (s since start, dnsd VmRSS KB, dnsd-probe VmRSS KB) for every sample
+        "memory_samples": [[round(t - mem.samples[0][0], 1)] + [v[k][0] for k in sorted(v)]
+                           for t, v in mem.samples],
         "db_bytes": {"start": size0, "end": size1},
         "logs": {"dnsd_unexpected": dnsd_bad[:10], "probe_unexpected": probe_bad[:10],
                  "probe_transition_lines_at_error": probe_known, "thread_errors": thread_errors},
@@ -771,6 +813,11 @@ def print_report(ctx, args, s, qname, port, dp):
     d.add("decision -> first answer ms", [f"median {fmt_ms(lg['median'])}, p99 {fmt_ms(lg['p99'])}, max"
                                           f" {fmt_ms(lg['max'])} ({lg['decisions_measured']} decisions,"
                                           f" {lg['decisions_unseen']} never seen)"])
+    for key, label in (("decided_to_poller_seen_ms", "decision -> seen by poller ms"),
+                       ("decided_to_published_ms", "decision -> dnsd published ms")):
+        v = s[key]
+        d.add(label, [f"median {fmt_ms(v['median'])}, p99 {fmt_ms(v['p99'])}, max {fmt_ms(v['max'])}"
+                      f" ({v['n']} decisions)"])
     d.add("stale answer max ms", [f"{s['stale_ms_max']:.1f} (sent after the decision it shows was replaced)"])
     p = s["poller"]
     d.add("pool_decisions poller", [f"{p['reads']} reads, {p['rows']} rows; events at - decided_at max"
@@ -800,6 +847,8 @@ def print_report(ctx, args, s, qname, port, dp):
         for x in s["inconsistent_samples"][:5]:
             cur = x["current"]
             now = (f"decision current at t_recv: {' '.join(cur['served'])} ttl {cur['ttl']} since {clock(cur['at'])}"
+                   f" (poller saw it at {clock(cur['poller_seen']) if cur['poller_seen'] else '-'},"
+                   f" dnsd published it at {clock(cur['dnsd_published']) if cur['dnsd_published'] else '-'})"
                    if cur else "no decision yet")
             lines.append(f"  sent {clock(x['t_send'])}, answered after {x['t_recv'] - x['t_send']:.1f} ms: rcode"
                          f" {x['rcode']} {' '.join(x['answer']) or '(no A)'} ttl {x['ttl']}; {now}")
