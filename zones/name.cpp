@@ -34,61 +34,74 @@ std::optional<Name> Name::fromWire(std::span<const uint8_t> wire) {
     return Name(std::move(w));
 }
 
-std::optional<Name> Name::fromText(std::string_view text, const Name* origin) {
+size_t Name::parseText(std::string_view text, const Name* origin, uint8_t* out) {
     if (text == "@") {
-        if (origin) return *origin;
-        return Name();
+        const std::string& w = origin ? origin->wire_ : Name().wire_;
+        std::memcpy(out, w.data(), w.size());
+        return w.size();
     }
-    if (text == ".") return Name();
-    if (text.empty()) return std::nullopt;
-    std::string wire;
-    std::string label;
-    wire.reserve(text.size() + 2 + (origin ? origin->wire_.size() : 0));
-    label.reserve(kMaxLabel);
+    if (text == ".") {
+        out[0] = 0;
+        return 1;
+    }
+    if (text.empty()) return 0;
+    // Labels are written in place: `start` is the length octet of the label being read.
+    size_t start = 0, pos = 1;
     bool absolute = false;
-    auto flush = [&]() -> bool {
-        if (label.empty() || label.size() > kMaxLabel) return false;
-        wire.push_back(char(label.size()));
-        for (char c : label) wire.push_back(char(foldCase(uint8_t(c))));
-        label.clear();
+    auto closeLabel = [&]() -> bool {
+        size_t len = pos - start - 1;
+        if (len == 0 || len > kMaxLabel) return false;
+        out[start] = uint8_t(len);
+        start = pos++;
+        return true;
+    };
+    auto put = [&](uint8_t c) -> bool {
+        if (pos >= kMaxWire) return false;
+        out[pos++] = foldCase(c);
         return true;
     };
     for (size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         if (c == '\\') {
-            if (i + 1 >= text.size()) return std::nullopt;
+            if (i + 1 >= text.size()) return 0;
             if (std::isdigit(uint8_t(text[i + 1]))) {
-                if (i + 3 >= text.size()) return std::nullopt;
+                if (i + 3 >= text.size()) return 0;
                 int v = 0;
                 for (int k = 1; k <= 3; ++k) {
                     char d = text[i + k];
-                    if (!std::isdigit(uint8_t(d))) return std::nullopt;
+                    if (!std::isdigit(uint8_t(d))) return 0;
                     v = v * 10 + (d - '0');
                 }
-                if (v > 255) return std::nullopt;
-                label.push_back(char(v));
+                if (v > 255 || !put(uint8_t(v))) return 0;
                 i += 3;
             } else {
-                label.push_back(text[i + 1]);
+                if (!put(uint8_t(text[i + 1]))) return 0;
                 i += 1;
             }
         } else if (c == '.') {
-            if (!flush()) return std::nullopt;
+            if (!closeLabel()) return 0;
             if (i + 1 == text.size()) absolute = true;
-        } else {
-            label.push_back(c);
+        } else if (!put(uint8_t(c))) {
+            return 0;
         }
     }
-    if (!absolute && !label.empty()) {
-        if (!flush()) return std::nullopt;
-    }
+    if (!absolute && pos - start > 1 && !closeLabel()) return 0;
+    // `start` now sits where the terminating root label or the origin goes.
     if (!absolute && origin) {
-        wire.append(origin->wire_);
-    } else {
-        wire.push_back('\0');
+        if (start + origin->wire_.size() > kMaxWire) return 0;
+        std::memcpy(out + start, origin->wire_.data(), origin->wire_.size());
+        return start + origin->wire_.size();
     }
-    if (wire.size() > kMaxWire) return std::nullopt;
-    return Name(std::move(wire));
+    if (start + 1 > kMaxWire) return 0;
+    out[start] = 0;
+    return start + 1;
+}
+
+std::optional<Name> Name::fromText(std::string_view text, const Name* origin) {
+    uint8_t buf[kMaxWire + 1];
+    size_t n = parseText(text, origin, buf);
+    if (n == 0) return std::nullopt;
+    return Name(std::string(reinterpret_cast<const char*>(buf), n));
 }
 
 size_t Name::labelCount() const {

@@ -27,6 +27,9 @@ class Name {
     // the trailing dot is relative and gets `origin` appended; without an origin it is
     // treated as absolute. "@" means the origin. Returns nullopt on any syntax or length error.
     static std::optional<Name> fromText(std::string_view text, const Name* origin = nullptr);
+    // The same parse without building a Name: writes the canonical wire form to `out`
+    // (kMaxWire + 1 bytes) and returns its length, or 0 on error. For bulk loads.
+    static size_t parseText(std::string_view text, const Name* origin, uint8_t* out);
 
     // Takes uncompressed wire bytes (must be exactly one name). Returns nullopt if malformed.
     static std::optional<Name> fromWire(std::span<const uint8_t> wire);

@@ -154,6 +154,19 @@ CREATE TABLE pool_requests (
     result       TEXT
 );
 )sql",
+        // v3: the owners each record-level change touched, so dnsd patches a zone instead of
+        // rebuilding it (rows for generation G describe the change that made G). The
+        // UNIQUE (zone_id, owner, type, rdata) index already serves owner lookups, so the
+        // second index only slowed imports.
+        R"sql(
+CREATE TABLE zone_changes (
+    zone_id     INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+    generation  INTEGER NOT NULL,
+    owner       TEXT NOT NULL,          -- as records.owner
+    PRIMARY KEY (zone_id, generation, owner)
+);
+DROP INDEX records_by_zone_owner;
+)sql",
     };
     return list;
 }

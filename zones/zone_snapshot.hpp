@@ -16,11 +16,13 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "zones/name.hpp"
 #include "zones/record.hpp"
+#include "zones/record_batch.hpp"
 
 namespace zones {
 
@@ -43,6 +45,9 @@ struct RRset {
 struct Node {
     uint32_t nameOffset = 0;  // lower-case wire name in the names arena
     uint8_t nameSize = 0;
+    // Set when a patch deleted the node's last record: it left the name index and only its
+    // slot in the arrays remains (node numbers stay stable across patches).
+    bool removed = false;
     uint32_t firstRRset = 0;
     uint32_t rrsetCount = 0;
     // Topmost node at or above this one (but below the apex) that carries NS: a zone cut.
@@ -66,13 +71,29 @@ class ZoneSnapshot {
   public:
     // Throws std::runtime_error naming the zone if the records break an invariant the answer
     // path depends on (no SOA at the apex, record outside the zone, malformed RDATA, ...).
-    static std::shared_ptr<const ZoneSnapshot> build(const Name& apex, std::vector<Record> records,
+    static std::shared_ptr<const ZoneSnapshot> build(const Name& apex, const RecordBatch& records,
                                                      std::vector<PoolBinding> pools,
+                                                     uint64_t generation);
+    static std::shared_ptr<const ZoneSnapshot> build(const Name& apex,
+                                                     const std::vector<Record>& records,
+                                                     std::vector<PoolBinding> pools,
+                                                     uint64_t generation);
+
+    // The snapshot `build` would make of the zone after a change that touched only the owners
+    // `owners` (canonical wire keys), where `records` holds every record now at those owners.
+    // Costs a copy of the arrays plus work in proportion to the change, not a rebuild: this
+    // is how one record changed in a million-record zone is served within a second. Returns
+    // nullptr when a patch cannot express the change (an NS RRset added, removed or pointed
+    // elsewhere: zone cuts move; or too much dead space from earlier patches): build then.
+    // Throws like `build` on records it could not serve.
+    static std::shared_ptr<const ZoneSnapshot> patch(const ZoneSnapshot& base,
+                                                     const std::vector<std::string>& owners,
+                                                     const RecordBatch& records,
                                                      uint64_t generation);
 
     const Name& apex() const { return apex_; }
     uint64_t generation() const { return generation_; }
-    size_t recordCount() const { return rdatas_.size(); }
+    size_t recordCount() const { return rdatas_.size() - garbage_; }
     // Bytes held by this snapshot's arrays, for logs and benchmarks.
     size_t memoryBytes() const;
 
@@ -116,8 +137,23 @@ class ZoneSnapshot {
 
   private:
     ZoneSnapshot() = default;
-    void buildIndex();
+    ZoneSnapshot(const ZoneSnapshot&) = default;
+    // Throws on the first record the answer path could not serve; sums sizes for reserving.
+    static void checkRecords(const Name& apex, const RecordBatch& records, size_t& rdataTotal,
+                             size_t& ownerTotal);
     int32_t insertIndex(std::string_view key, int32_t node);
+    void eraseIndex(int32_t node);
+    int32_t addNode(std::string_view key);
+    // The node of `key`, created with every missing ancestor if need be.
+    int32_t addWithAncestors(std::string_view key);
+    // Appends the RRsets of the records `group` (indexes into `records`) as `node`'s RRsets.
+    void appendRRsets(Node& node, const RecordBatch& records, std::span<uint32_t> group);
+    // Appends the additional-section target nodes of `set` (NS, MX, SRV).
+    void appendTargets(RRset& set);
+    void finishSoa();
+    // Takes the emptied nodes (and their ancestors left without data) out of the name index
+    // unless data remains below them; true if any node went.
+    bool removeEmpty(const std::vector<int32_t>& emptied);
 
     Name apex_;
     uint64_t generation_ = 0;
@@ -130,6 +166,7 @@ class ZoneSnapshot {
     std::vector<int32_t> targets_;
     std::vector<PoolBinding> pools_;
     std::vector<int32_t> index_;  // open addressing, power-of-two size, -1 = empty
+    size_t garbage_ = 0;          // RData entries patches left unreferenced
 };
 
 // Reads the embedded target name of an NS/MX/SRV/CNAME/... rdata; nullopt if none or malformed.

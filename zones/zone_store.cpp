@@ -6,11 +6,13 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 
 #include "zones/ldns/rr_codec.hpp"
 #include "zones/schema.hpp"
 #include "zones/zone_file.hpp"
+#include "zones/zone_snapshot.hpp"
 #include "zones/zone_validator.hpp"
 
 namespace zones {
@@ -90,29 +92,82 @@ ZoneInfo requireZone(SQLite::Database& db, const Name& apex) {
     return *zone;
 }
 
+// Reads one row of "SELECT id, owner, type, class, ttl, rdata ...".
+Row readRow(SQLite::Statement& q) {
+    std::string ownerText = q.getColumn(1).getString();
+    auto owner = Name::fromText(ownerText);
+    if (!owner) {
+        throw std::runtime_error("record " + std::to_string(q.getColumn(0).getInt64()) +
+                                 " has an unreadable owner '" + ownerText + "'");
+    }
+    Record r;
+    r.owner = *owner;
+    r.type = uint16_t(q.getColumn(2).getInt());
+    r.rclass = uint16_t(q.getColumn(3).getInt());
+    r.ttl = uint32_t(q.getColumn(4).getInt64());
+    auto blob = static_cast<const uint8_t*>(q.getColumn(5).getBlob());
+    r.rdata.assign(blob, blob + q.getColumn(5).getBytes());
+    return {q.getColumn(0).getInt64(), std::move(r)};
+}
+
 std::vector<Row> selectRecords(SQLite::Database& db, int64_t zoneId) {
     SQLite::Statement q(db,
                         "SELECT id, owner, type, class, ttl, rdata FROM records WHERE zone_id = ?"
                         " ORDER BY id");
     q.bind(1, zoneId);
     std::vector<Row> rows;
-    while (q.executeStep()) {
-        std::string ownerText = q.getColumn(1).getString();
-        auto owner = Name::fromText(ownerText);
-        if (!owner) {
-            throw std::runtime_error("record " + std::to_string(q.getColumn(0).getInt64()) +
-                                     " has an unreadable owner '" + ownerText + "'");
-        }
-        Record r;
-        r.owner = *owner;
-        r.type = uint16_t(q.getColumn(2).getInt());
-        r.rclass = uint16_t(q.getColumn(3).getInt());
-        r.ttl = uint32_t(q.getColumn(4).getInt64());
-        auto blob = static_cast<const uint8_t*>(q.getColumn(5).getBlob());
-        r.rdata.assign(blob, blob + q.getColumn(5).getBytes());
-        rows.push_back({q.getColumn(0).getInt64(), std::move(r)});
-    }
+    while (q.executeStep()) rows.push_back(readRow(q));
     return rows;
+}
+
+// The rows a change at the `seeds` owners can affect under ZoneValidator's rules, so that a
+// one-record change in a million-record zone validates a handful of rows instead of reading
+// the whole zone: the apex (one SOA, NS present), every seed owner (CNAME alone, one TTL per
+// RRset, duplicates), and the addresses of every NS target among those rows, transitively.
+// With `referrersOf`, also every NS record in the zone naming that owner (deleting an
+// address must not strand a delegation). The rest of the zone was valid when it was written
+// and the change cannot touch it, so validating this subset is validating the zone.
+std::vector<Row> selectAffected(SQLite::Database& db, int64_t zoneId, const Name& apex,
+                                std::vector<Name> seeds, const Name* referrersOf) {
+    std::vector<Row> rows;
+    std::set<int64_t> ids;
+    std::set<std::string> loaded;
+    SQLite::Statement q(db,
+                        "SELECT id, owner, type, class, ttl, rdata FROM records"
+                        " WHERE zone_id = ? AND owner = ? ORDER BY id");
+    if (referrersOf) {
+        SQLite::Statement ns(db,
+                             "SELECT id, owner, type, class, ttl, rdata FROM records"
+                             " WHERE zone_id = ? AND type = 2");
+        ns.bind(1, zoneId);
+        while (ns.executeStep()) {
+            Row row = readRow(ns);
+            auto target = rdataTarget(rrtype::NS, row.record.rdata);
+            if (target && *target == *referrersOf && ids.insert(row.id).second)
+                rows.push_back(std::move(row));
+        }
+    }
+    seeds.push_back(apex);
+    for (size_t scanned = 0;;) {
+        for (const Name& owner : seeds) {
+            if (!loaded.insert(std::string(owner.key())).second) continue;
+            q.reset();
+            q.bind(1, zoneId);
+            q.bind(2, owner.toText());
+            while (q.executeStep()) {
+                Row row = readRow(q);
+                if (ids.insert(row.id).second) rows.push_back(std::move(row));
+            }
+        }
+        seeds.clear();
+        for (; scanned < rows.size(); ++scanned) {
+            const Record& r = rows[scanned].record;
+            if (r.type != rrtype::NS) continue;
+            auto target = rdataTarget(rrtype::NS, r.rdata);
+            if (target && target->isSubdomainOf(apex)) seeds.push_back(*target);
+        }
+        if (seeds.empty()) return rows;
+    }
 }
 
 void insertRecords(SQLite::Database& db, int64_t zoneId, const std::vector<Record>& records) {
@@ -133,12 +188,38 @@ void insertRecords(SQLite::Database& db, int64_t zoneId, const std::vector<Recor
 }
 
 // The contract with dnsd: every committed change to a zone moves its generation by one.
-void bumpGeneration(SQLite::Database& db, int64_t zoneId) {
+// A record-level change also names the owners it touched (`owners`), so dnsd can patch its
+// copy of the zone; a change without them (an import) makes dnsd rebuild the zone.
+void bumpGeneration(SQLite::Database& db, int64_t zoneId, const std::vector<Name>& owners = {}) {
     SQLite::Statement q(
         db, "UPDATE zones SET generation = generation + 1, updated_at = ? WHERE id = ?");
     q.bind(1, nowMs());
     q.bind(2, zoneId);
     q.exec();
+    if (owners.empty()) {
+        SQLite::Statement clear(db, "DELETE FROM zone_changes WHERE zone_id = ?");
+        clear.bind(1, zoneId);
+        clear.exec();
+        return;
+    }
+    // Enough history for a dnsd that lags by many changes; one further behind rebuilds.
+    constexpr int64_t kKeepGenerations = 10000;
+    SQLite::Statement ins(db,
+                          "INSERT OR IGNORE INTO zone_changes (zone_id, generation, owner)"
+                          " SELECT id, generation, ? FROM zones WHERE id = ?");
+    for (const Name& owner : owners) {
+        ins.reset();
+        ins.bind(1, owner.toText());
+        ins.bind(2, zoneId);
+        ins.exec();
+    }
+    SQLite::Statement prune(db,
+                            "DELETE FROM zone_changes WHERE zone_id = ? AND generation <="
+                            " (SELECT generation FROM zones WHERE id = ?) - ?");
+    prune.bind(1, zoneId);
+    prune.bind(2, zoneId);
+    prune.bind(3, kKeepGenerations);
+    prune.exec();
 }
 
 void setSerial(std::vector<uint8_t>& soaRdata, uint32_t serial) {
@@ -268,6 +349,9 @@ void ZoneStore::deleteZone(const Name& apex) {
         SQLite::Statement delRecords(db_, "DELETE FROM records WHERE zone_id = ?");
         delRecords.bind(1, zone.id);
         delRecords.exec();
+        SQLite::Statement delChanges(db_, "DELETE FROM zone_changes WHERE zone_id = ?");
+        delChanges.bind(1, zone.id);
+        delChanges.exec();
         SQLite::Statement delZone(db_, "DELETE FROM zones WHERE id = ?");
         delZone.bind(1, zone.id);
         delZone.exec();
@@ -277,7 +361,10 @@ void ZoneStore::deleteZone(const Name& apex) {
 Record ZoneStore::addRecord(const Name& apex, Record record, bool ttlGiven) {
     return inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
         ZoneInfo zone = requireZone(db_, apex);
-        std::vector<Row> rows = selectRecords(db_, zone.id);
+        std::vector<Name> seeds{record.owner};
+        if (record.type == rrtype::NS)
+            if (auto target = rdataTarget(rrtype::NS, record.rdata)) seeds.push_back(*target);
+        std::vector<Row> rows = selectAffected(db_, zone.id, apex, seeds, nullptr);
         Row* soa = findSoa(rows, apex);
         if (!ttlGiven) {
             const Row* sameSet = nullptr;
@@ -325,7 +412,7 @@ Record ZoneStore::addRecord(const Name& apex, Record record, bool ttlGiven) {
             insertRecords(db_, zone.id, {record});
             if (soa) bumpSerial(db_, *soa);
         }
-        bumpGeneration(db_, zone.id);
+        bumpGeneration(db_, zone.id, {apex, record.owner});
         return record;
     });
 }
@@ -339,7 +426,9 @@ size_t ZoneStore::deleteRecords(const Name& apex, const Name& owner, uint16_t ty
                 "the SOA record cannot be deleted (add a new SOA to replace it, or delete the "
                 "zone)");
         }
-        std::vector<Row> rows = selectRecords(db_, zone.id);
+        bool address = type == rrtype::A || type == rrtype::AAAA;
+        std::vector<Row> rows =
+            selectAffected(db_, zone.id, apex, {owner}, address ? &owner : nullptr);
         std::optional<std::vector<uint8_t>> canonical;
         if (rdata)
             canonical = ldnsw::canonicalRdata(Record{owner, type, rrclass::IN, 0, *rdata, 0});
@@ -367,7 +456,7 @@ size_t ZoneStore::deleteRecords(const Name& apex, const Name& owner, uint16_t ty
             del.exec();
         }
         if (Row* soa = findSoa(rows, apex)) bumpSerial(db_, *soa);
-        bumpGeneration(db_, zone.id);
+        bumpGeneration(db_, zone.id, {apex, owner});
         return doomed.size();
     });
 }

@@ -3,7 +3,9 @@
 // Contract: each public method is one transaction (writes use BEGIN IMMEDIATE, so two writers
 // queue instead of deadlocking); it either commits completely or throws std::runtime_error and
 // leaves the database exactly as it was. Every write validates the resulting zone with
-// ZoneValidator before anything is written, adds 1 to zones.generation and sets updated_at
+// ZoneValidator before anything is written (a record-level write validates the part of the zone
+// the change can affect: the apex, the owner, NS targets — the rest was valid already, and a
+// million-record zone is not read for one record), adds 1 to zones.generation and sets updated_at
 // (dnsd rebuilds a zone exactly when its generation changes — callers may rely on this). A new
 // zone's generation starts at the clock in ms, so that an id SQLite reuses after a delete does
 // not come back with a generation dnsd has cached (see importZone).
