@@ -25,10 +25,13 @@ void ControlThread::reloadOnce(bool force) {
             size_t records = 0;
             for (const auto& z : next->zones->zones()) records += z->recordCount();
             state_.publish(next);
+            auto made = loader_->lastLoad();
             logInfo("published state " + std::to_string(next->generation) + ": " +
-                    std::to_string(next->zones->zones().size()) + " zones, " +
-                    std::to_string(records) + " records, " + std::to_string(next->pools->size()) +
-                    " pool slots, built in " + std::to_string(zones::nowMs() - start) + " ms");
+                    std::to_string(next->zones->zones().size()) + " zones (" +
+                    std::to_string(made.patched) + " patched, " + std::to_string(made.built) +
+                    " built), " + std::to_string(records) + " records, " +
+                    std::to_string(next->pools->size()) + " pool slots, built in " +
+                    std::to_string(zones::nowMs() - start) + " ms");
         }
         lastError_.clear();
     } catch (const std::exception& e) {

@@ -243,6 +243,7 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
 
         // Zones: reuse what has not changed.
         std::map<int64_t, CachedZone> cache;
+        LoadCounts counts;
         std::vector<std::shared_ptr<const zones::ZoneSnapshot>> built;
         bool zonesChanged = !previous;
         SQLite::Statement zq(*db_,
@@ -283,9 +284,13 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
                 old->second.poolSignature == signature && generation > old->second.generation)
                 zone = patchZone(*db_, id, name, *old->second.zone, old->second.generation,
                                  generation);
-            if (!zone)
+            if (zone) {
+                ++counts.patched;
+            } else {
+                ++counts.built;
                 zone = zones::ZoneSnapshot::build(*apex, readRecords(*db_, id, name, nullptr),
                                                   std::move(bindings), generation);
+            }
             cache[id] = CachedZone{generation, identity, signature, zone};
             built.push_back(zone);
         }
@@ -320,6 +325,7 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
 
         bool poolsChanged = !previous || !previous->pools || !(*previous->pools == *table);
         cache_ = std::move(cache);
+        lastLoad_ = counts;
         if (!zonesChanged && !poolsChanged) return nullptr;
 
         auto state = std::make_shared<ServedState>();

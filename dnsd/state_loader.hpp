@@ -28,6 +28,12 @@ class StateLoader {
     bool changed();
 
     std::shared_ptr<const ServedState> load(const ServedState* previous);
+    // How the last successful `load` made its zones: patched from the cached copy (a
+    // record-level change) or built from all records.
+    struct LoadCounts {
+        size_t patched = 0, built = 0;
+    };
+    LoadCounts lastLoad() const { return lastLoad_; }
 
     // When dnsd-probe last wrote its heartbeat (ms), or -1 if it never has.
     int64_t controllerHeartbeat();
@@ -53,6 +59,7 @@ class StateLoader {
     int64_t dataVersion_ = -1;
     std::map<int64_t, CachedZone> cache_;
     uint64_t nextGeneration_ = 1;
+    LoadCounts lastLoad_;
 };
 
 // "192.0.2.1" for A, "2001:db8::1" for AAAA, "host.example." for CNAME -> wire RDATA.
