@@ -413,6 +413,35 @@ def check_consistency(samples, timeline, allowance, max_answers):
     return bad, stale, used
 
 
+CAUSES = {
+    "late-commit": "showed the previous decision; the new one reached the database late (the poller and dnsd"
+                   " both saw it > allowance after decided_at): dnsd-probe's commit was late",
+    "late-publish": "showed the previous decision; the poller saw the new one in time but dnsd published it late",
+    "after-publish": "showed an older decision after dnsd had published a newer one (dnsd bug)",
+    "no-decision": "matches no decision at all (wrong set, TTL or rcode: dnsd bug)",
+}
+
+
+def classify(bad, timeline, allowance, max_answers):
+    """Why each inconsistent answer is inconsistent (keys of CAUSES); needs seen/published."""
+    out = []
+    for t_send, t_recv, rcode, addrs, ttls, i in bad:
+        k = i - 1
+        while k >= 0 and not (rcode == 0 and matches(addrs, ttls, timeline[k], max_answers)):
+            k -= 1
+        if k < 0:
+            out.append("no-decision")
+            continue
+        newer = timeline[k + 1]
+        if newer.published is not None and t_send > newer.published + 1:  # +1: log ms rounding
+            out.append("after-publish")
+        elif newer.seen is not None and newer.seen - newer.at <= allowance:
+            out.append("late-publish")
+        else:
+            out.append("late-commit")
+    return out
+
+
 def decision_lags(samples, timeline, t0, t1, max_answers):
     """decided_at -> t_recv of the first answer sent after the decision that shows it."""
     by_send = sorted(samples, key=lambda s: s[0])
@@ -677,6 +706,7 @@ def analyse(ctx, args, dnsd, dp, shares, checker, poller, flipper, mem, timeline
     in_run = [d for d in timeline if t0 <= d.at <= t1 + args.flip_ms]  # the last flip's decision too
     matched, skew, publish = poller_crosscheck(poller.rows, timeline)
     annotate_published(timeline, dnsd.log_path)
+    causes = classify(bad, timeline, allowance, args.max_answers)
     pub = [d.published - d.at for d in in_run if d.published is not None]
     seen = [d.seen - d.at for d in in_run if d.seen is not None]
     memsum = memory_summary(mem.samples, warmup, args.mem_tolerance_kb)
@@ -741,11 +771,12 @@ def analyse(ctx, args, dnsd, dp, shares, checker, poller, flipper, mem, timeline
         "flips_without_decision": fmissing,
         "flip_to_decision_ms": {"median": pct(flat, 50), "p99": pct(flat, 99), "max": max(flat) if flat else None},
         "checked": len(samples), "consistent": len(samples) - len(bad), "inconsistent": len(bad),
+        "inconsistent_causes": {k: causes.count(k) for k in CAUSES if k in causes},
         "inconsistent_samples": [
-            {"t_send": s[0], "t_recv": s[1], "rcode": s[2], "answer": sorted(s[3]), "ttl": sorted(s[4]),
+            {"cause": c, "t_send": s[0], "t_recv": s[1], "rcode": s[2], "answer": sorted(s[3]), "ttl": sorted(s[4]),
              "current": ({"at": timeline[s[5]].at, "served": sorted(timeline[s[5]].served), "ttl": timeline[s[5]].ttl,
                           "poller_seen": timeline[s[5]].seen, "dnsd_published": timeline[s[5]].published}
-                         if s[5] >= 0 else None)} for s in bad[:10]],
+                         if s[5] >= 0 else None)} for s, c in zip(bad[:10], causes)],
         "checker": {"sent": checker.sent, "answered": len(samples), "lost": checker.lost, "garbage": checker.garbage,
                     "lost_at": checker.lost_at[:20],
                     "latency_ms": {"median": pct(rtt, 50), "p99": pct(rtt, 99), "max": max(rtt) if rtt else None},
@@ -853,6 +884,8 @@ def print_report(ctx, args, s, qname, port, dp):
             lines.append(f"  sent {clock(x['t_send'])}, answered after {x['t_recv'] - x['t_send']:.1f} ms: rcode"
                          f" {x['rcode']} {' '.join(x['answer']) or '(no A)'} ttl {x['ttl']}; {now}")
         text += "\n\nfirst inconsistent answers:\n" + "\n".join(lines)
+        text += "\n\ninconsistent answers by cause:\n" + "\n".join(
+            f"  {n:6d} {k}: {CAUSES[k]}" for k, n in s["inconsistent_causes"].items())
     for key in ("dnsd_unexpected", "probe_unexpected", "thread_errors"):
         if s["logs"][key]:
             text += f"\n\n{key}:\n" + "\n".join("  " + x for x in s["logs"][key][:5])
