@@ -213,15 +213,47 @@ class Poller(Loop):
         self.conn.close()
 
 
+def pressure():
+    """Pressure stall totals (/proc/pressure, µs): {"cpu some": ..., "io some": ..., "io full": ...}."""
+    out = {}
+    for res in ("cpu", "io"):
+        try:
+            with open(f"/proc/pressure/{res}") as f:
+                for line in f:
+                    kind, *fields = line.split()
+                    out[f"{res} {kind}"] = int(dict(x.split("=") for x in fields)["total"])
+        except (OSError, KeyError, ValueError):
+            pass
+    return out
+
+
 class MemSampler(Loop):
+    """VmRSS/VmHWM of the daemons, and the machine's CPU/IO pressure, every period."""
+
     def __init__(self, pids, period):
         super().__init__(period)
         self.pids = pids  # label -> pid
         self.samples = []  # (monotonic s, {label: (rss kb, hwm kb)})
+        self.pressure = []  # (monotonic s, pressure())
 
     def step(self):
         self.samples.append((time.monotonic(), {k: (measure.rss_kb(p), measure.peak_rss_kb(p))
                                                 for k, p in self.pids.items()}))
+        self.pressure.append((time.monotonic(), pressure()))
+
+    def pressure_summary(self):
+        """% of the run some (all) tasks waited for CPU or IO, overall and worst sample period."""
+        if len(self.pressure) < 2:
+            return {}
+        out = {}
+        (ta, a), (tb, b) = self.pressure[0], self.pressure[-1]
+        for k in a:
+            if k not in b or (b[k] == a[k] == 0 and k == "cpu full"):
+                continue
+            worst = max(((q[1].get(k, 0) - p[1].get(k, 0)) / 1e4 / (q[0] - p[0])
+                         for p, q in zip(self.pressure, self.pressure[1:]) if q[0] > p[0]), default=0)
+            out[k] = {"pct": (b[k] - a[k]) / 1e4 / (tb - ta), "worst_pct": worst}
+        return out
 
 
 def parse_answer(msg, qid):
@@ -801,6 +833,7 @@ def analyse(ctx, args, dnsd, dp, shares, checker, poller, flipper, mem, timeline
                       None if d.seen is None else round(d.seen - d.at, 1),
                       None if d.published is None else round(d.published - d.at, 1)] for d in in_run],
         "memory": memsum, "warmup_s": warmup,
+        "pressure": mem.pressure_summary(),
         # (s since start, dnsd VmRSS KB, dnsd-probe VmRSS KB) for every sample
         "memory_samples": [[round(t - mem.samples[0][0], 1)] + [v[k][0] for k in sorted(v)]
                            for t, v in mem.samples],
@@ -866,6 +899,10 @@ def print_report(ctx, args, s, qname, port, dp):
         d.add(f"{label} memory", [f"RSS {m['rss_first_kb']} KB at start, {m['rss_start_kb']} after"
                                   f" {s['warmup_s']:.0f} s warm-up, {m['rss_end_kb']} at end (max {m['rss_max_kb']});"
                                   f" VmHWM {m['hwm_end_kb']} KB; {m['samples']} samples"])
+    pr = s.get("pressure", {})
+    if pr:
+        d.add("machine pressure", ["; ".join(f"{k} {v['pct']:.0f}% (worst {v['worst_pct']:.0f}%)" for k, v in pr.items())
+                                   + " of the time (/proc/pressure, whole machine, the soak included)"])
     k = s.get("kernel_udp", {})
     d.add("kernel UDP drops", [f"RcvbufErrors +{k.get('RcvbufErrors', '?')}, InErrors +{k.get('InErrors', '?')},"
                                f" SndbufErrors +{k.get('SndbufErrors', '?')} during the load (whole machine)"])
