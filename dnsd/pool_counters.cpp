@@ -4,17 +4,17 @@
 
 namespace dnsd {
 
-std::atomic<uint64_t>* PoolCounters::answers(const std::string& pool) {
+PoolCounter* PoolCounters::answers(const std::string& pool) {
     std::lock_guard lock(mutex_);
     auto& slot = answers_[pool];
-    if (!slot) slot = std::make_unique<std::atomic<uint64_t>>(0);
+    if (!slot) slot = std::make_unique<PoolCounter>();
     return slot.get();
 }
 
-std::atomic<uint64_t>* PoolCounters::served(const std::string& pool, const std::string& member) {
+PoolCounter* PoolCounters::served(const std::string& pool, const std::string& member) {
     std::lock_guard lock(mutex_);
     auto& slot = served_[{pool, member}];
-    if (!slot) slot = std::make_unique<std::atomic<uint64_t>>(0);
+    if (!slot) slot = std::make_unique<PoolCounter>();
     return slot.get();
 }
 
@@ -25,14 +25,14 @@ std::string PoolCounters::render() const {
         "# TYPE dnsd_pool_answers_total counter\n";
     for (const auto& [pool, c] : answers_)
         out += "dnsd_pool_answers_total{pool=\"" + common::promLabel(pool) + "\"} " +
-               std::to_string(c->load(std::memory_order_relaxed)) + "\n";
+               std::to_string(c->total()) + "\n";
     out +=
         "# HELP dnsd_pool_member_answers_total Answers that included this member.\n"
         "# TYPE dnsd_pool_member_answers_total counter\n";
     for (const auto& [key, c] : served_)
         out += "dnsd_pool_member_answers_total{pool=\"" + common::promLabel(key.first) +
                "\",member=\"" + common::promLabel(key.second) + "\"} " +
-               std::to_string(c->load(std::memory_order_relaxed)) + "\n";
+               std::to_string(c->total()) + "\n";
     return out;
 }
 

@@ -1,5 +1,6 @@
 #include "dnsd/udp_worker.hpp"
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -25,6 +26,26 @@ UdpWorker::UdpWorker(Fd socket, const StateHolder& state, const EngineConfig& co
       stop_(stop),
       name_(std::move(name)) {}
 
+namespace {
+
+// RFC 9715 §3.1: set DF on UDP responses rather than let them be fragmented, but ignore path
+// MTU updates (IP_PMTUDISC_PROBE), so a forged ICMP "fragmentation needed" cannot shrink what
+// we send. Only when every response fits the IPv6 minimum MTU (1280 - 28 bytes of IPv4+UDP
+// header), so no link a server sits on can make the kernel refuse a response. It also
+// spares the kernel the IP ID generator (a shared hashed counter) for every packet.
+void setDontFragment(int fd, size_t maxPayload) {
+    sockaddr_storage self{};
+    socklen_t len = sizeof self;
+    if (maxPayload > 1280 - 28 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&self), &len) != 0 ||
+        self.ss_family != AF_INET)
+        return;
+    int probe = IP_PMTUDISC_PROBE;
+    ::setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof probe);
+}
+
+}  // namespace
+
 void UdpWorker::run() {
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
     constexpr size_t kBatch = 32;
@@ -37,21 +58,37 @@ void UdpWorker::run() {
     mmsghdr inMsgs[kBatch], outMsgs[kBatch];
     auto scratch = std::make_unique<Scratch>();
     StateHolder::Reader reader(state_);
+    const bool rrlOn = rrl_.enabled();
 
     timeval tv{0, 200 * 1000};  // wake up to notice `stop`
     ::setsockopt(socket_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setDontFragment(socket_.get(), outSize);
 
+    // The receive and send headers point at fixed buffers; only what the kernel or the
+    // previous batch changed is reset, and only for the slots that batch used.
+    for (size_t i = 0; i < kBatch; ++i) {
+        inIov[i] = {in.data() + i * kInSize, kInSize};
+        inMsgs[i] = {};
+        inMsgs[i].msg_hdr.msg_name = &peers[i];
+        inMsgs[i].msg_hdr.msg_namelen = sizeof peers[i];
+        inMsgs[i].msg_hdr.msg_iov = &inIov[i];
+        inMsgs[i].msg_hdr.msg_iovlen = 1;
+        outMsgs[i] = {};
+        outMsgs[i].msg_hdr.msg_iov = &outIov[i];
+        outMsgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    size_t used = 0;
     while (!stop_.load(std::memory_order_relaxed)) {
-        for (size_t i = 0; i < kBatch; ++i) {
-            inIov[i] = {in.data() + i * kInSize, kInSize};
-            inMsgs[i] = {};
-            inMsgs[i].msg_hdr.msg_name = &peers[i];
+        for (size_t i = 0; i < used; ++i) {
             inMsgs[i].msg_hdr.msg_namelen = sizeof peers[i];
-            inMsgs[i].msg_hdr.msg_iov = &inIov[i];
-            inMsgs[i].msg_hdr.msg_iovlen = 1;
+            inMsgs[i].msg_hdr.msg_flags = 0;
         }
         int n = ::recvmmsg(socket_.get(), inMsgs, kBatch, MSG_WAITFORONE, nullptr);
-        if (n <= 0) continue;  // timeout (EAGAIN) or EINTR: check `stop` and go on
+        if (n <= 0) {  // timeout (EAGAIN) or EINTR: check `stop` and go on
+            used = 0;
+            continue;
+        }
+        used = size_t(n);
         const ServedState& st = reader.get();
         Client client;
         client.transport = Transport::Udp;
@@ -59,7 +96,7 @@ void UdpWorker::run() {
         size_t toSend = 0;
         for (int i = 0; i < n; ++i) {
             if (inMsgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-                stats_.outcomes[size_t(Outcome::DropShort)].fetch_add(1, std::memory_order_relaxed);
+                ThreadStats::bump(stats_.outcomes[size_t(Outcome::DropShort)]);
                 continue;
             }
             std::span<const uint8_t> q(in.data() + size_t(i) * kInSize, inMsgs[i].msg_len);
@@ -68,26 +105,23 @@ void UdpWorker::run() {
             AnswerResult r = answer(*st.zones, *st.pools, config_, q, o, client, *scratch);
             stats_.count(r, Transport::Udp);
             if (r.action != Action::Send) continue;
-            if (rrl_.enabled()) {
+            if (rrlOn) {
                 RateLimiter::Verdict v = rrl_.check(client, r.rrlKey, client.now);
                 if (v == RateLimiter::Verdict::Drop) {
-                    stats_.rrlDropped.fetch_add(1, std::memory_order_relaxed);
+                    ThreadStats::bump(stats_.rrlDropped);
                     continue;
                 }
                 if (v == RateLimiter::Verdict::Slip) {
                     // Header and question only, TC set: "ask again over TCP".
-                    stats_.rrlSlipped.fetch_add(1, std::memory_order_relaxed);
+                    ThreadStats::bump(stats_.rrlSlipped);
                     r.size = r.questionSize;
                     o[2] |= 0x02;
                     std::memset(o.data() + 6, 0, 6);
                 }
             }
             outIov[toSend] = {o.data(), r.size};
-            outMsgs[toSend] = {};
             outMsgs[toSend].msg_hdr.msg_name = &peers[i];
             outMsgs[toSend].msg_hdr.msg_namelen = inMsgs[i].msg_hdr.msg_namelen;
-            outMsgs[toSend].msg_hdr.msg_iov = &outIov[toSend];
-            outMsgs[toSend].msg_hdr.msg_iovlen = 1;
             ++toSend;
         }
         for (size_t sent = 0; sent < toSend;) {

@@ -322,10 +322,10 @@ class Responder {
         return nullptr;
     }
 
-    // The one shared write of the answer path: relaxed counters for the pool metrics.
+    // The one write of the answer path outside Scratch: per-thread slots of the pool metrics.
     static void countServed(const PoolAnswer& pa, const PoolRecord* rd, bool newAnswer) {
-        if (newAnswer && pa.answers) pa.answers->fetch_add(1, std::memory_order_relaxed);
-        if (rd->served) rd->served->fetch_add(1, std::memory_order_relaxed);
+        if (newAnswer && pa.answers) pa.answers->add();
+        if (rd->served) rd->served->add();
     }
 
     void nodata(const ZoneSnapshot& zone) {
