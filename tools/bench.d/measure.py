@@ -44,25 +44,28 @@ def tree(root):
 
 
 class CpuSample:
-    def __init__(self, ticks, procs, threads, at):
+    def __init__(self, ticks, procs, threads, at, user=0, sys=0):
         self.ticks = ticks
         self.procs = procs
         self.threads = threads
         self.at = at
+        self.user = user  # utime ticks (the server's own code, libc)
+        self.sys = sys  # stime ticks (system calls, and the softirqs run inside them)
 
 
 def cpu_sample(root):
     """utime+stime (ticks) summed over the process tree, with process/thread counts."""
-    ticks = procs = threads = 0
+    user = sys_ = procs = threads = 0
     for pid in tree(root):
         try:
             f = _stat(pid)
         except (OSError, ValueError):
             continue
-        ticks += int(f[11]) + int(f[12])  # fields 14 utime, 15 stime
+        user += int(f[11])  # field 14 utime
+        sys_ += int(f[12])  # field 15 stime
         threads += int(f[17])  # field 20 num_threads
         procs += 1
-    return CpuSample(ticks, procs, threads, time.monotonic())
+    return CpuSample(user + sys_, procs, threads, time.monotonic(), user, sys_)
 
 
 def cpu_seconds(a, b):
@@ -105,6 +108,8 @@ class DnsperfResult:
         self.avg_latency = None
         self.latencies = []  # seconds, answered queries only (-v runs)
         self.server_cpu = 0.0  # seconds, filled by the caller
+        self.server_user = 0.0  # the user-mode part of server_cpu
+        self.server_sys = 0.0  # the kernel-mode part
         self.cmd = []
 
     def percentile(self, p):
@@ -116,6 +121,12 @@ class DnsperfResult:
 
     def cpu_us_per_query(self):
         return self.server_cpu * 1e6 / self.completed if self.completed else None
+
+    def user_us_per_query(self):
+        return self.server_user * 1e6 / self.completed if self.completed else None
+
+    def sys_us_per_query(self):
+        return self.server_sys * 1e6 / self.completed if self.completed else None
 
 
 _NUM = r"([0-9.]+)"
@@ -205,6 +216,8 @@ class Dnsperf:
         r.cmd = cmd
         if before and after:
             r.server_cpu = cpu_seconds(before, after)
+            r.server_user = (after.user - before.user) / CLK_TCK
+            r.server_sys = (after.sys - before.sys) / CLK_TCK
             r.server_wall = after.at - before.at
             r.procs, r.threads = after.procs, after.threads
         if verbose:

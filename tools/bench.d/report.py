@@ -31,7 +31,7 @@ def fmt(v, kind):
         return f"{v:.2f}"
     if kind in ("pct", "pct0"):
         return f"{v:.1f}%"
-    if kind == "ratio":
+    if kind in ("ratio", "x"):  # "x": a ratio column in an ordinary row
         return f"{v:.2f}x"
     if kind == "s":
         return f"{v:.2f} s"
@@ -52,7 +52,7 @@ class Table:
         """num/den per column; None where either is missing."""
         vals = []
         for (_, kind), a, b in zip(self.columns, num, den):
-            ok = kind != "pct0" and a is not None and b not in (None, 0)
+            ok = kind not in ("pct0", "str") and a is not None and b not in (None, 0)
             vals.append(a / b if ok else None)
         self.add(label, vals, ratio=True)
 
@@ -66,7 +66,8 @@ class Table:
     def text(self):
         head, body = self.cells()
         w = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
-        line = lambda r: "  ".join(c.ljust(w[0]) if i == 0 else c.rjust(w[i]) for i, c in enumerate(r))
+        left = [True] + [k == "str" for _, k in self.columns]  # text columns read better left-aligned
+        line = lambda r: "  ".join(c.ljust(w[i]) if left[i] else c.rjust(w[i]) for i, c in enumerate(r))
         out = [line(head), "  ".join("-" * x for x in w)]
         out += [line(r) for r in body]
         return "\n".join(out)
