@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <chrono>
 
 #include "probes/child_process.hpp"
@@ -16,6 +17,9 @@ namespace probes {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
+
+// Refresh period of a member's last-result columns while its results say nothing new.
+constexpr int64_t kLastResultRefreshMs = 5000;
 
 struct Controller::Slot {
     explicit Slot(asio::io_context& io) : timer(io) {}
@@ -33,12 +37,14 @@ struct Controller::MemberRt {
     int64_t poolId = 0;
     std::string poolName;
     std::vector<int64_t> probeIds;
+    std::vector<Slot*> slots;  // parallel to probeIds; owned by slots_, rebuilt by reload()
     Health health = Health::Unknown;
     int64_t healthSince = 0;
     Health dbHealth = Health::Unknown;  // as recorded before we started
     int64_t dbSince = 0;
     bool drainKnown = false, drainedNow = false;
     MemberStateRow last;
+    int64_t lastWrittenAt = 0;  // when `last` was last queued for the database
 };
 
 struct Controller::PoolRt {
@@ -46,6 +52,9 @@ struct Controller::PoolRt {
     zones::PoolDef def;
     PoolState state;
     asio::steady_timer timer;
+    // This pool's members in id order (owned by members_, rebuilt by reload()), so that a
+    // decision costs the pool's size, not the size of the whole configuration.
+    std::vector<MemberRt*> members;
     bool haveWritten = false, firstDone = false;
     zones::DecisionRow written;
 };
@@ -285,6 +294,7 @@ void Controller::reload() {
             mr->poolId = l.pool.id;
             mr->poolName = l.pool.name;
             mr->probeIds.clear();
+            mr->slots.clear();
             for (const auto& name : m.probes) {
                 auto it = probeIds.find(name);
                 if (it == probeIds.end()) continue;
@@ -310,6 +320,7 @@ void Controller::reload() {
                         startSlot(slot);
                     }
                 }
+                mr->slots.push_back(slot.get());
             }
         }
     }
@@ -341,6 +352,11 @@ void Controller::reload() {
         log_("pool " + it->second->def.name + " deleted");
         it = pools_.erase(it);
     }
+    for (auto& [id, pool] : pools_) pool->members.clear();
+    for (auto& [id, m] : members_) {
+        auto pit = pools_.find(m->poolId);
+        if (pit != pools_.end()) pit->second->members.push_back(m.get());
+    }
     for (auto& [id, m] : members_) updateMemberHealth(*m, "probe set changed");
     for (auto& [id, reqs] : requests_)
         if (!reqs.empty()) dirtyPools.insert(id);
@@ -354,8 +370,14 @@ void Controller::startSlot(const std::shared_ptr<Slot>& slot) {
     slot->timer.async_wait([this, slot](const boost::system::error_code& ec) {
         if (ec || slot->cancelled) return;
         slot->running = true;
+        // Fixed cadence: the next check is due one interval after this one was due, not after
+        // it actually started, so a busy event loop does not stretch every interval (with
+        // 10,000 slots a few ms of lateness each would lose checks). After a stall longer
+        // than an interval the missed checks are skipped, not run back to back.
+        auto interval = std::chrono::milliseconds(slot->def.intervalMs);
         auto started = Clock::now();
-        slot->nextStart = started + std::chrono::milliseconds(slot->def.intervalMs);
+        slot->nextStart += interval;
+        if (slot->nextStart <= started) slot->nextStart = started + interval;
         runner_->run(slot->def, slot->memberValue, [this, slot](CheckResult r) {
             try {
                 onResult(slot, r);
@@ -380,13 +402,25 @@ void Controller::onResult(const std::shared_ptr<Slot>& slot, const CheckResult& 
     bool first = !slot->reported;
     slot->reported = true;
     bool flipped = slot->hysteresis.observe(r.ok, slot->def.rise, slot->def.fall);
+    // The last-result columns (what `dnsctl status` shows) are rewritten when the result
+    // says something new (ok/fail, message, health), else at most every kLastResultRefreshMs:
+    // rewriting every member's row every second was the largest part of each commit, and
+    // every single check is in `observations` anyway.
+    scratch_.assign(slot->def.name).append(": ").append(r.message);
+    bool news = member.last.checkedAt == 0 || member.last.lastOk != r.ok ||
+                member.last.lastMessage != scratch_ ||
+                member.last.health != healthName(member.health) ||
+                member.last.healthSince != member.healthSince;
     member.last.lastOk = r.ok;
-    member.last.lastMessage = slot->def.name + ": " + r.message;
+    if (member.last.lastMessage != scratch_) member.last.lastMessage.swap(scratch_);
     member.last.latencyUs = r.latencyUs;
     member.last.checkedAt = t;
     member.last.health = healthName(member.health);
     member.last.healthSince = member.healthSince;
-    writer_->memberState(slot->memberId, member.last);
+    if (news || t - member.lastWrittenAt >= kLastResultRefreshMs) {
+        writer_->memberState(slot->memberId, member.last);
+        member.lastWrittenAt = t;
+    }
     bool changed = false;
     if (flipped) {
         std::string cause =
@@ -403,8 +437,24 @@ void Controller::onResult(const std::shared_ptr<Slot>& slot, const CheckResult& 
     PoolRt& pool = *pit->second;
     if (changed || (!pool.firstDone && poolReady(pool))) {
         decidePool(pool);
-        writer_->flush();  // state transitions and decisions go out now, not with the batch
+        flushSoon();  // state transitions and decisions go out now, not with the batch
     }
+}
+
+void Controller::flushSoon() {
+    // Posted, not called: every result already queued in this turn of the loop (a burst of
+    // members going down together) joins the same commit, instead of one commit per flip.
+    // The post runs after the handlers queued now, i.e. within milliseconds.
+    if (flushPosted_) return;
+    flushPosted_ = true;
+    asio::post(io_, [this] {
+        flushPosted_ = false;
+        try {
+            writer_->flush();
+        } catch (const std::exception& e) {
+            log_(std::string("database write failed: ") + e.what());
+        }
+    });
 }
 
 void Controller::updateMemberHealth(MemberRt& member, const std::string& cause) {
@@ -413,9 +463,8 @@ void Controller::updateMemberHealth(MemberRt& member, const std::string& cause) 
         h = Health::Up;  // nothing to check: always served (documented)
     } else {
         bool anyDown = false, allUp = true;
-        for (int64_t pid : member.probeIds) {
-            auto it = slots_.find({member.def.id, pid});
-            Health s = it == slots_.end() ? Health::Unknown : it->second->hysteresis.state();
+        for (const Slot* slot : member.slots) {
+            Health s = slot->hysteresis.state();
             anyDown |= s == Health::Down;
             allUp &= s == Health::Up;
         }
@@ -434,6 +483,7 @@ void Controller::updateMemberHealth(MemberRt& member, const std::string& cause) 
     member.last.healthSince = member.healthSince;
     if (member.last.checkedAt == 0) member.last.checkedAt = t;
     writer_->memberState(member.def.id, member.last);
+    member.lastWrittenAt = t;
     if (resumed) return;  // same state as before a restart: not a transition
     if (before == Health::Unknown)
         before = member.dbHealth;  // what the database said before we started
@@ -451,13 +501,9 @@ void Controller::updateMemberHealth(MemberRt& member, const std::string& cause) 
 }
 
 bool Controller::poolReady(const PoolRt& pool) const {
-    for (const auto& [id, m] : members_) {
-        if (m->poolId != pool.def.id) continue;
-        for (int64_t pid : m->probeIds) {
-            auto it = slots_.find({id, pid});
-            if (it != slots_.end() && !it->second->reported) return false;
-        }
-    }
+    for (const MemberRt* m : pool.members)
+        for (const Slot* slot : m->slots)
+            if (!slot->reported) return false;
     return true;
 }
 
@@ -468,8 +514,7 @@ void Controller::decidePool(PoolRt& pool) {
     int64_t t = now();
     std::vector<MemberInput> inputs;
     std::optional<int64_t> wake;
-    for (auto& [id, m] : members_) {
-        if (m->poolId != pool.def.id) continue;
+    for (MemberRt* m : pool.members) {
         MemberInput in;
         in.value = m->def.value;
         in.priority = m->def.priority;

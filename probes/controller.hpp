@@ -67,6 +67,8 @@ class Controller {
     bool poolReady(const PoolRt& pool) const;
     void decidePool(PoolRt& pool);
     void armPoolTimer(PoolRt& pool, int64_t at);
+    // Commits what is queued once the results already queued in the loop are handled.
+    void flushSoon();
     void emit(const std::string& pool, const std::string& member, const std::string& kind,
               const std::string& message, const std::string& details = "{}");
     void runHook(const EventWrite& event);
@@ -86,6 +88,8 @@ class Controller {
     dev_t dbDev_ = 0;
     ino_t dbIno_ = 0;
     bool dbGoneLogged_ = false;
+    bool flushPosted_ = false;
+    std::string scratch_;  // reused for the last-result message (no allocation per check)
     std::map<int64_t, zones::ProbeDef> probes_;
     std::map<int64_t, std::unique_ptr<PoolRt>> pools_;
     std::map<int64_t, std::unique_ptr<MemberRt>> members_;

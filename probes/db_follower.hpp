@@ -54,6 +54,7 @@ class DbFollower {
     int64_t lastEvent_ = 0, lastObservation_ = 0, heartbeatAt_ = 0;
     int64_t lastSlowRound_ = 0;
     bool failing_ = false, stopped_ = false;
+    std::string memberPrint_;  // fingerprint of the member states last handed to the metrics
 };
 
 }  // namespace probes

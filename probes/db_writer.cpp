@@ -17,6 +17,24 @@ constexpr size_t kMaxQueuedObservations = 200000;
 DbWriter::DbWriter(boost::asio::io_context& io, SQLite::Database& db, Log log)
     : io_(io), db_(&db), log_(std::move(log)), retry_(io) {}
 
+DbWriter::~DbWriter() = default;
+
+void DbWriter::setDatabase(SQLite::Database& db) {
+    for (auto& q : statements_) q.reset();  // prepared on the old handle
+    db_ = &db;
+}
+
+SQLite::Statement& DbWriter::statement(Stmt which, const char* sql) {
+    // Prepared once and reused: a flush runs every second and on every state change, and
+    // parsing the SQL each time showed up in profiles. tryReset: a step that failed (a locked
+    // database) leaves its error in the statement, and reset() would throw it again.
+    auto& q = statements_[size_t(which)];
+    if (!q) q = std::make_unique<SQLite::Statement>(*db_, sql);
+    q->tryReset();
+    q->clearBindings();
+    return *q;
+}
+
 void DbWriter::observation(ObservationRow row) {
     if (observations_.size() >= kMaxQueuedObservations) {
         observations_.pop_front();
@@ -82,8 +100,8 @@ bool DbWriter::flush() {
 void DbWriter::write() {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     if (!decisions_.empty()) {
-        SQLite::Statement q(
-            *db_,
+        SQLite::Statement& q = statement(
+            Stmt::Decision,
             "INSERT INTO pool_decisions (pool_id, served, ttl, decided_at, reason, active_tier, "
             "all_down, "
             "degraded, pending_tier, pending_since, pending_reason) "
@@ -121,10 +139,10 @@ void DbWriter::write() {
         }
     }
     if (!members_.empty()) {
-        SQLite::Statement q(*db_,
-                            "UPDATE members SET health=?, health_since=?, last_ok=?, "
-                            "last_message=?, last_latency_us=?, "
-                            "last_checked_at=? WHERE id=?");
+        SQLite::Statement& q = statement(Stmt::Member,
+                                         "UPDATE members SET health=?, health_since=?, last_ok=?, "
+                                         "last_message=?, last_latency_us=?, "
+                                         "last_checked_at=? WHERE id=?");
         for (const auto& [id, m] : members_) {
             q.bind(1, m.health);
             q.bind(2, m.healthSince);
@@ -138,8 +156,8 @@ void DbWriter::write() {
         }
     }
     if (!events_.empty()) {
-        SQLite::Statement q(
-            *db_,
+        SQLite::Statement& q = statement(
+            Stmt::Event,
             "INSERT INTO events (at, pool, member, kind, message, details) VALUES (?,?,?,?,?,?)");
         for (const auto& e : events_) {
             q.bind(1, e.at);
@@ -159,7 +177,8 @@ void DbWriter::write() {
         }
     }
     if (!requests_.empty()) {
-        SQLite::Statement q(*db_, "UPDATE pool_requests SET handled_at=?, result=? WHERE id=?");
+        SQLite::Statement& q =
+            statement(Stmt::Request, "UPDATE pool_requests SET handled_at=?, result=? WHERE id=?");
         for (const auto& [id, result] : requests_) {
             q.bind(1, zones::nowMs());
             q.bind(2, result);
@@ -169,9 +188,10 @@ void DbWriter::write() {
         }
     }
     if (!observations_.empty()) {
-        SQLite::Statement q(*db_,
-                            "INSERT INTO observations (at, member_id, probe_id, ok, latency_us, "
-                            "message) VALUES (?,?,?,?,?,?)");
+        SQLite::Statement& q =
+            statement(Stmt::Observation,
+                      "INSERT INTO observations (at, member_id, probe_id, ok, latency_us, "
+                      "message) VALUES (?,?,?,?,?,?)");
         for (const auto& o : observations_) {
             q.bind(1, o.at);
             q.bind(2, o.memberId);
@@ -184,8 +204,8 @@ void DbWriter::write() {
         }
     }
     if (heartbeat_) {
-        SQLite::Statement q(
-            *db_,
+        SQLite::Statement& q = statement(
+            Stmt::Heartbeat,
             "INSERT INTO controller (id, pid, heartbeat_at, started_at, host) VALUES (1,?,?,?,?) "
             "ON CONFLICT(id) DO UPDATE SET pid=excluded.pid, heartbeat_at=excluded.heartbeat_at, "
             "started_at=excluded.started_at, host=excluded.host");
@@ -196,11 +216,13 @@ void DbWriter::write() {
         q.bind(3, startedAt_);
         q.bind(4, std::string(host));
         q.exec();
+        q.reset();
     }
     if (pruneBefore_ != 0) {
-        SQLite::Statement q(*db_, "DELETE FROM observations WHERE at < ?");
+        SQLite::Statement& q = statement(Stmt::Prune, "DELETE FROM observations WHERE at < ?");
         q.bind(1, pruneBefore_);
         q.exec();
+        q.reset();
     }
     tx.commit();
     ++commits_;

@@ -11,13 +11,16 @@
 #pragma once
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,8 +62,9 @@ class DbWriter {
     // Prune observations older than this (ms since epoch) on the next flush.
     void pruneBefore(int64_t at) { pruneBefore_ = at; }
 
+    ~DbWriter();
     // After the controller reopened the database file (it was replaced): write there.
-    void setDatabase(SQLite::Database& db) { db_ = &db; }
+    void setDatabase(SQLite::Database& db);
 
     // Commits everything queued; returns false (and schedules a retry) if the DB is locked.
     bool flush();
@@ -69,7 +73,10 @@ class DbWriter {
     uint64_t commits() const { return commits_; }
 
   private:
+    enum class Stmt { Decision, Member, Event, Request, Observation, Heartbeat, Prune, Count };
+    SQLite::Statement& statement(Stmt which, const char* sql);
     void write();
+    std::array<std::unique_ptr<SQLite::Statement>, size_t(Stmt::Count)> statements_;
     boost::asio::io_context& io_;
     SQLite::Database* db_;
     Log log_;

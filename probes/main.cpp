@@ -1,6 +1,8 @@
 // dnsd-probe — health monitor and failover controller (see probes/README.md).
 #include <signal.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/program_options.hpp>
@@ -119,6 +121,16 @@ int main(int argc, char** argv) {
         }
     }
     ::signal(SIGPIPE, SIG_IGN);
+    // Every check in flight holds a socket: lift the soft descriptor limit towards the hard
+    // one (as nginx and Go programs do), so thousands of members started in one round do
+    // not run into the usual 1024. Capped, since children (exec checks, hooks) inherit it.
+    if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rlim_t want = std::min<rlim_t>(rl.rlim_max, 65536);
+        if (rl.rlim_cur < want) {
+            rl.rlim_cur = want;
+            ::setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
     probes::ProbeMetrics metrics;
     // Every controller line goes to the log; the ones that say a write failed also count.
     auto logSink = [&metrics](const std::string& line) {

@@ -26,6 +26,16 @@ void ProbeMetrics::check(const std::string& kind, bool ok, int64_t latencyUs) {
     h.sum += s;
 }
 
+void ProbeMetrics::checks(const std::string& kind, bool ok, uint64_t count, double sumSeconds,
+                          const std::array<uint64_t, kBuckets.size()>& within) {
+    std::lock_guard lock(mutex_);
+    checks_[{kind, ok}] += count;
+    Histogram& h = durations_[kind];
+    for (size_t i = 0; i < kBuckets.size(); ++i) h.buckets[i] += within[i];
+    h.count += count;
+    h.sum += sumSeconds;
+}
+
 void ProbeMetrics::event(const std::string& pool, const std::string& kind) {
     std::lock_guard lock(mutex_);
     ++events_[{pool, kind}];

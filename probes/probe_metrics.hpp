@@ -27,6 +27,9 @@ class ProbeMetrics {
                                                         0.1,   0.25,   0.5,   1,    2.5,   5};
 
     void check(const std::string& kind, bool ok, int64_t latencyUs);
+    // `count` results at once: `within[i]` of them took at most kBuckets[i] seconds.
+    void checks(const std::string& kind, bool ok, uint64_t count, double sumSeconds,
+                const std::array<uint64_t, kBuckets.size()>& within);
     void event(const std::string& pool, const std::string& kind);
     void members(std::vector<MemberUp> states);
     void heartbeat(int64_t heartbeatAtMs);    // as read back from the database
