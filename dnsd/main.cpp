@@ -18,6 +18,7 @@
 #include <iostream>
 #include <thread>
 
+#include "common/config_file.hpp"
 #include "common/listen_address.hpp"
 #include "dnsd/control_thread.hpp"
 #include "dnsd/log.hpp"
@@ -125,21 +126,20 @@ int main(int argc, char** argv) {
         // First source to set an option wins: command line, then DNSD_* environment
         // (DNSD_UDP_THREADS=4 is --udp-threads 4), then the config file.
         po::store(po::parse_command_line(argc, argv, opts), vm);
-        po::store(po::parse_environment(opts,
-                                        [&](const std::string& env) -> std::string {
-                                            if (env.rfind("DNSD_", 0) != 0) return "";
-                                            std::string name = env.substr(5);
-                                            for (char& c : name)
-                                                c = c == '_' ? '-' : char(std::tolower(c));
-                                            return opts.find_nothrow(name, false) ? name : "";
-                                        }),
-                  vm);
-        if (vm.count("config")) {
-            std::string file = vm["config"].as<std::string>();
-            std::ifstream in(file);
-            if (!in) throw std::runtime_error("cannot read config file " + file);
-            po::store(po::parse_config_file(in, opts), vm);
+        try {
+            po::store(po::parse_environment(opts,
+                                            [&](const std::string& env) -> std::string {
+                                                if (env.rfind("DNSD_", 0) != 0) return "";
+                                                std::string name = env.substr(5);
+                                                for (char& c : name)
+                                                    c = c == '_' ? '-' : char(std::tolower(c));
+                                                return opts.find_nothrow(name, false) ? name : "";
+                                            }),
+                      vm);
+        } catch (const po::error& e) {
+            throw std::runtime_error(std::string("environment (DNSD_*): ") + e.what());
         }
+        if (vm.count("config")) common::storeConfigFile(vm["config"].as<std::string>(), opts, vm);
         po::notify(vm);
     } catch (const std::exception& e) {
         std::cerr << "dnsd: " << e.what() << "\n(see dnsd --help)\n";

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <thread>
 
+#include "common/config_file.hpp"
 #include "httpd/http_endpoint.hpp"
 #include "probes/controller.hpp"
 #include "probes/daemon_log.hpp"
@@ -66,22 +67,23 @@ int main(int argc, char** argv) {
         // then the config file.
         auto style = po::command_line_style::unix_style ^ po::command_line_style::allow_guessing;
         po::store(po::command_line_parser(argc, argv).options(options).style(style).run(), vm);
-        po::store(po::parse_environment(options,
-                                        [&](const std::string& env) -> std::string {
-                                            if (env.rfind("DNSD_PROBE_", 0) != 0) return "";
-                                            std::string name = env.substr(11);
-                                            for (char& c : name)
-                                                c = c == '_' ? '-' : char(std::tolower(c));
-                                            if (name == "help" || name == "version") return "";
-                                            return options.find_nothrow(name, false) ? name : "";
-                                        }),
-                  vm);
-        if (vm.count("config")) {
-            std::string file = vm["config"].as<std::string>();
-            std::ifstream in(file);
-            if (!in) throw std::runtime_error("cannot read config file " + file);
-            po::store(po::parse_config_file(in, options), vm);
+        try {
+            po::store(po::parse_environment(options,
+                                            [&](const std::string& env) -> std::string {
+                                                if (env.rfind("DNSD_PROBE_", 0) != 0) return "";
+                                                std::string name = env.substr(11);
+                                                for (char& c : name)
+                                                    c = c == '_' ? '-' : char(std::tolower(c));
+                                                if (name == "help" || name == "version") return "";
+                                                return options.find_nothrow(name, false) ? name
+                                                                                         : "";
+                                            }),
+                      vm);
+        } catch (const po::error& e) {
+            throw std::runtime_error(std::string("environment (DNSD_PROBE_*): ") + e.what());
         }
+        if (vm.count("config"))
+            common::storeConfigFile(vm["config"].as<std::string>(), options, vm);
         po::notify(vm);
     } catch (const std::exception& e) {
         std::cerr << "dnsd-probe: " << e.what() << " (see dnsd-probe --help)\n";
