@@ -412,15 +412,17 @@ class Dnsd(Server):
     def version(self):
         dnsd, _ = self.bins()
         repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        rev = _first_line(["git", "-C", repo, "describe", "--always", "--dirty"])
         btype = "?"
         try:
             with open(os.path.join(self.ctx.build_dir, "CMakeCache.txt")) as f:
                 for line in f:
                     if line.startswith("CMAKE_BUILD_TYPE:"):
                         btype = line.split("=", 1)[1].strip()
+                    elif line.startswith("CMAKE_HOME_DIRECTORY:"):
+                        repo = line.split("=", 1)[1].strip()  # the tree the binary was built from
         except OSError:
             pass
+        rev = _first_line(["git", "-C", repo, "describe", "--always", "--dirty"])
         built = time.strftime("%Y-%m-%d %H:%M", time.localtime(os.path.getmtime(dnsd)))
         return f"{dnsd} (built {built} from a tree at git {rev}, {btype or 'RelWithDebInfo, the project default'})"
 
