@@ -928,3 +928,7 @@ def print_report(ctx, args, s, qname, port, dp):
             text += f"\n\n{key}:\n" + "\n".join("  " + x for x in s["logs"][key][:5])
     text += f"\n\nverdict: {'PASS' if s['pass'] else 'FAIL'}"
     print("\n" + text, flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("## dnsd soak\n\n```\n" + text + "\n```\n")
+        ctx.log(f"markdown written to {args.out}")
