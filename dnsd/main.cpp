@@ -221,8 +221,17 @@ int main(int argc, char** argv) {
         control = std::make_unique<ControlThread>(std::move(loader), state, pollMs, stop);
         for (const std::string& l : listen) addresses.push_back(ListenAddress::parse(l));
         for (const ListenAddress& a : addresses) {
-            for (unsigned i = 0; i < udpThreads; ++i)
+            for (unsigned i = 0; i < udpThreads; ++i) {
                 udpSockets.push_back(a.bindSocket(SOCK_DGRAM, true));
+                // The default 208 KB receive buffer holds ~2,000 queries: a worker descheduled
+                // for a few ms under a flood overflows it and the kernel drops queries
+                // (RcvbufErrors). 4 MB rides out such stalls; FORCE passes net.core.rmem_max
+                // while we are still root, else the kernel caps the plain request.
+                int bytes = 4 << 20;
+                int fd = udpSockets.back().get();
+                if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes) != 0)
+                    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+            }
             tcpSockets.push_back(a.bindSocket(SOCK_STREAM, false));
         }
         if (httpAddress != "none") {

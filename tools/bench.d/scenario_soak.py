@@ -625,8 +625,8 @@ def db_sizes(db):
     return {"db": size(db), "wal": size(db + "-wal")}
 
 
-# dnsd-probe picks the level of a line from its words ("failed" -> error), so the member-down
-# transitions the soak causes on purpose are logged at level=error; they are counted apart.
+# The transitions the soak causes on purpose are event lines (member-down, failover at
+# level=warn, the others at info); they are counted apart from real warnings and errors.
 EXPECTED_PROBE_ERRORS = ("msg=\"member-down: ", "msg=\"served: ", "msg=\"failover: ", "msg=\"failback: ",
                          "msg=\"member-up: ")
 
@@ -785,7 +785,7 @@ def analyse(ctx, args, dnsd, dp, shares, checker, poller, flipper, mem, timeline
       " ".join(f"{k} {v}" for k, v in sorted(dp.rcodes.items())), "NOERROR/NXDOMAIN only, each within 2 pp")
     c("logs", not probe_bad and not dnsd_bad and not thread_errors,
       f"dnsd {len(dnsd_bad)}, dnsd-probe {len(probe_bad)} unexpected error/warn lines"
-      f" ({probe_known} transition lines at level=error), soak threads {len(thread_errors)} errors", "0")
+      f" ({probe_known} expected transition lines at warn/error), soak threads {len(thread_errors)} errors", "0")
     c("alive", all(alive.values()), ", ".join(f"{k} {'running' if v else 'EXITED'}" for k, v in alive.items()),
       "both running")
     for label, m in memsum.items():
