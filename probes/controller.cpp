@@ -213,6 +213,7 @@ void Controller::tick() {
         if (t - lastPrune_ > 60000) {
             lastPrune_ = t;
             writer_->pruneBefore(t - options_.keepObservationsMs);
+            if (options_.keepEventsMs > 0) writer_->pruneEventsBefore(t - options_.keepEventsMs);
         }
         writer_->flush();
     } catch (const std::exception& e) {

@@ -38,6 +38,7 @@ struct ControllerOptions {
     int pollMs = 100;
     int heartbeatMs = 1000;
     int64_t keepObservationsMs = 3600 * 1000;
+    int64_t keepEventsMs = int64_t(30) * 86400 * 1000;  // 0 = keep every event
     int hookTimeoutMs = 30000;
     std::function<int64_t()> clock;  // ms since epoch; zones::nowMs when empty
 };

@@ -66,7 +66,7 @@ size_t DbWriter::queued() const {
 }
 
 bool DbWriter::flush() {
-    if (queued() == 0 && pruneBefore_ == 0) return true;
+    if (queued() == 0 && pruneBefore_ == 0 && pruneEventsBefore_ == 0) return true;
     try {
         write();
     } catch (const SQLite::Exception& e) {
@@ -224,6 +224,12 @@ void DbWriter::write() {
         q.exec();
         q.reset();
     }
+    if (pruneEventsBefore_ != 0) {
+        SQLite::Statement& q = statement(Stmt::PruneEvents, "DELETE FROM events WHERE at < ?");
+        q.bind(1, pruneEventsBefore_);
+        q.exec();
+        q.reset();
+    }
     tx.commit();
     ++commits_;
     observations_.clear();
@@ -233,6 +239,7 @@ void DbWriter::write() {
     requests_.clear();
     heartbeat_ = false;
     pruneBefore_ = 0;
+    pruneEventsBefore_ = 0;
 }
 
 }  // namespace probes

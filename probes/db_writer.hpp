@@ -61,6 +61,8 @@ class DbWriter {
     void heartbeat(int64_t pid, int64_t startedAt);
     // Prune observations older than this (ms since epoch) on the next flush.
     void pruneBefore(int64_t at) { pruneBefore_ = at; }
+    // Events older than `at` (ms) go with the next commit; 0 keeps them all.
+    void pruneEventsBefore(int64_t at) { pruneEventsBefore_ = at; }
 
     ~DbWriter();
     // After the controller reopened the database file (it was replaced): write there.
@@ -73,7 +75,17 @@ class DbWriter {
     uint64_t commits() const { return commits_; }
 
   private:
-    enum class Stmt { Decision, Member, Event, Request, Observation, Heartbeat, Prune, Count };
+    enum class Stmt {
+        Decision,
+        Member,
+        Event,
+        Request,
+        Observation,
+        Heartbeat,
+        Prune,
+        PruneEvents,
+        Count
+    };
     SQLite::Statement& statement(Stmt which, const char* sql);
     void write();
     std::array<std::unique_ptr<SQLite::Statement>, size_t(Stmt::Count)> statements_;
@@ -91,6 +103,7 @@ class DbWriter {
     bool heartbeat_ = false;
     int64_t pid_ = 0, startedAt_ = 0;
     int64_t pruneBefore_ = 0;
+    int64_t pruneEventsBefore_ = 0;
     uint64_t dropped_ = 0, commits_ = 0;
 };
 

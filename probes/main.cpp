@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
     std::string db, onChange, configFile, httpAddress = "127.0.0.1:8054";
     int pollMs = 100;
     int64_t keepObservations = 3600;
+    int64_t keepEventsDays = 30;
     probes::WebhookOptions webhooks;
     options.add_options()("help,h", "show this help")("version", "print the version and exit")(
         "config", po::value(&configFile),
@@ -51,6 +52,8 @@ int main(int argc, char** argv) {
         "how often to look for dnsctl changes (ms)")(
         "keep-observations", po::value(&keepObservations)->default_value(3600),
         "seconds of probe observations to keep in the database")(
+        "keep-events", po::value(&keepEventsDays)->default_value(30),
+        "days of events (failovers, member up/down, admin changes) to keep; 0 keeps all")(
         "http", po::value(&httpAddress)->default_value(httpAddress),
         "ADDR:PORT or [V6ADDR]:PORT for /metrics (Prometheus); 'none' to turn off")(
         "webhook", po::value(&webhooks.urls)->composing(),
@@ -108,6 +111,11 @@ int main(int argc, char** argv) {
         std::cerr << "dnsd-probe: --poll-ms must be 10..10000\n";
         return 2;
     }
+    if (keepObservations < 1 || keepEventsDays < 0 || keepEventsDays > 36500) {
+        std::cerr << "dnsd-probe: --keep-observations must be at least 1 (seconds) and "
+                     "--keep-events 0..36500 (days)\n";
+        return 2;
+    }
     if (webhooks.maxAttempts < 1 || webhooks.maxAttempts > 1000 || webhooks.queueLimit < 2 ||
         webhooks.queueLimit > 1000000) {
         std::cerr << "dnsd-probe: --webhook-attempts must be 1..1000 and --webhook-queue "
@@ -146,6 +154,7 @@ int main(int argc, char** argv) {
     opts.onChange = onChange;
     opts.pollMs = pollMs;
     opts.keepObservationsMs = keepObservations * 1000;
+    opts.keepEventsMs = keepEventsDays * 86400 * 1000;
     std::unique_ptr<probes::Controller> controller;
     while (true) {
         try {

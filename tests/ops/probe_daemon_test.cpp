@@ -6,6 +6,7 @@
 #include "tests/failover/failover_fixture.hpp"
 #include "tests/support/http_get.hpp"
 #include "tests/support/run_command.hpp"
+#include "zones/schema.hpp"
 
 namespace {
 
@@ -139,6 +140,44 @@ TEST_F(ProbeDaemon, VersionBadConfigAndBusyAddresses) {
         5s))
         << probe_->describe();
     ::close(def);
+}
+
+}  // namespace
+
+namespace {
+
+// Events are kept for --keep-events days and no longer: the database stops growing.
+TEST_F(ProbeDaemon, OldEventsArePrunedRecentOnesKept) {
+    standardPool();
+    {
+        SQLite::Database db(db_, SQLite::OPEN_READWRITE, 2000);
+        SQLite::Statement ins(db,
+                              "INSERT INTO events (at, pool, member, kind, message) "
+                              "VALUES (?, 'web', '', ?, 'test')");
+        int64_t now = zones::nowMs();
+        for (auto [ageDays, kind] : {std::pair{40, "old-event"}, std::pair{2, "recent-event"}}) {
+            ins.reset();
+            ins.bind(1, now - int64_t(ageDays) * 86400 * 1000);
+            ins.bind(2, kind);
+            ins.exec();
+        }
+    }
+    auto count = [&](const char* kind) {
+        SQLite::Database db(db_, SQLite::OPEN_READONLY, 2000);
+        SQLite::Statement q(db, "SELECT count(*) FROM events WHERE kind = ?");
+        q.bind(1, kind);
+        q.executeStep();
+        return q.getColumn(0).getInt();
+    };
+    ASSERT_EQ(count("old-event"), 1);
+    probe_ = startProbeWith({"--db", db_, "--http", "none", "--keep-events", "30"});
+    ASSERT_TRUE(waitServed(kPrimary)) << probe_->describe();
+    EXPECT_TRUE(waitUntil([&] { return count("old-event") == 0; }, 5s)) << probe_->describe();
+    EXPECT_EQ(count("recent-event"), 1);
+
+    auto bad = runCommand(DNSD_PROBE_BIN, {"--db", db_, "--keep-events", "-1"}, {}, 5s);
+    EXPECT_EQ(bad.exitCode, 2);
+    EXPECT_NE(bad.err.find("--keep-events"), std::string::npos) << bad.err;
 }
 
 }  // namespace
