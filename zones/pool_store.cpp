@@ -362,30 +362,9 @@ void validateMember(const MemberDef& m) {
 }  // namespace
 
 int64_t PoolStore::addMember(const PoolDef& pool, MemberDef& m) {
-    m.value = canonicalValue(pool, m.value);
-    validateMember(m);
-    if (findMember(pool, m.value))
-        throw std::runtime_error(m.value + " is already a member of pool " + pool.name);
-    SQLite::Statement q(db_,
-                        "INSERT INTO members (pool_id, value, priority, weight, admin, drained, "
-                        "created_at) VALUES (?,?,?,?,?,?,?)");
-    q.bind(1, pool.id);
-    q.bind(2, m.value);
-    q.bind(3, m.priority);
-    q.bind(4, m.weight);
-    q.bind(5, m.admin);
-    q.bind(6, m.drained ? 1 : 0);
-    q.bind(7, nowMs());
-    q.exec();
-    m.id = db_.getLastInsertRowid();
-    m.poolId = pool.id;
-    linkProbes(db_, m.id, m.probes);
-    std::string probes;
-    for (const auto& p : m.probes) probes += (probes.empty() ? "" : ", ") + p;
-    appendEvent(db_, pool.name, m.value, "admin-member-add",
-                "member " + m.value + " added to pool " + pool.name + " (priority " +
-                    std::to_string(m.priority) +
-                    (probes.empty() ? ", no probes: always up" : ", probes " + probes) + ")");
+    std::vector<MemberDef> one{m};
+    addMembers(pool, one, nullptr);
+    m = one.front();
     return m.id;
 }
 
@@ -415,6 +394,7 @@ void PoolStore::addMembers(const PoolDef& pool, std::vector<MemberDef>& members,
             if (!taken.insert(m.value).second)
                 throw std::runtime_error(m.value + " is already a member of pool " + pool.name);
         } catch (const std::exception& e) {
+            if (!where) throw;
             throw std::runtime_error(where(i) + ": " + e.what());
         }
     }

@@ -92,8 +92,9 @@ class PoolStore {
     int64_t addMember(const PoolDef& pool, MemberDef& member);
     // Adds many members with the checks and events of addMember, using one prepared statement
     // per table (the existing values of the pool are read once, so 10,000 members take well
-    // under a second). A bad member throws "<where(i)>: <problem>" and, since the caller owns
-    // the transaction, nothing is added. Values are canonicalised in place and ids filled in.
+    // under a second). A bad member throws "<where(i)>: <problem>" (just the problem when
+    // `where` is empty, as addMember does) and, since the caller owns the transaction, nothing
+    // is added. Values are canonicalised in place and ids filled in.
     void addMembers(const PoolDef& pool, std::vector<MemberDef>& members,
                     const std::function<std::string(size_t)>& where);
     // Writes priority, weight, admin and drain state and the probe list, with an event.

@@ -82,17 +82,18 @@ class Backend:
             self.thread.join()
 
 
-def free_backend_port():
+def free_backend_port(addrs=ADDRS):
+    """A TCP port free on every one of `addrs` at once."""
     for _ in range(100):
         port = servers.free_port()
         try:
-            for a in ADDRS:
+            for a in addrs:
                 with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
                     t.bind((a, port))
             return port
         except OSError:
             continue
-    raise RuntimeError("no port free on both backend addresses")
+    raise RuntimeError("no port free on every backend address")
 
 
 def served(server, name):

@@ -126,19 +126,6 @@ def current_decision(db):
     return (row[0].split(), row[1], row[2]) if row else ([], None, None)
 
 
-def free_backend_port(addrs):
-    for _ in range(100):
-        port = servers.free_port()
-        try:
-            for a in addrs:
-                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                    t.bind((a, port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no port free on every backend address")
-
-
 def expected_set(state):
     up = {a for a, s in zip(TIER1, state) if s}
     return frozenset(up or {BACKUP})
@@ -660,7 +647,7 @@ def run(ctx):
         raise RuntimeError(ctx.dnsd_skip)
     signal.alarm(args.seconds + 240)  # setup and analysis take seconds; never hang
 
-    port = free_backend_port(TIER1 + [BACKUP])
+    port = scenario_failover.free_backend_port(TIER1 + [BACKUP])
     backends = [scenario_failover.Backend(a, port) for a in TIER1 + [BACKUP]]
     for b in backends:
         b.open()
