@@ -615,7 +615,7 @@ def db_sizes(db):
 # The transitions the soak causes on purpose are event lines (member-down, failover at
 # level=warn, the others at info); they are counted apart from real warnings and errors.
 EXPECTED_PROBE_ERRORS = ("msg=\"member-down: ", "msg=\"served: ", "msg=\"failover: ", "msg=\"failback: ",
-                         "msg=\"member-up: ")
+                         "msg=\"member-up: ", "msg=\"all-down: ", "msg=\"failover-pending: ")
 
 
 def log_errors(path, expected=()):
