@@ -7,8 +7,10 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -52,6 +54,12 @@ class CheckOp : public std::enable_shared_from_this<CheckOp> {
     bool finished() const { return finished_; }
 
   protected:
+    // Resolves `host` and connects `socket` (the op's own) to the first of its addresses that
+    // accepts on `port`, then calls `next`; a failure finishes the op with "resolve: ..." or
+    // "connect: ...", and the stages name what a timeout interrupted. Shared by the HTTP(S)
+    // check and the webhook POST (tcp_check.cpp, beside resolveHost).
+    void resolveAndConnect(boost::asio::ip::tcp::socket& socket, const std::string& host, int port,
+                           std::function<void()> next);
     virtual void onTimeout() {}
     // Called when the deadline fires: a check whose operation already finished in the kernel
     // (its completion is queued behind the deadline in a busy loop) reports that and returns

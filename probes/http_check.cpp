@@ -37,24 +37,7 @@ class HttpCheck : public CheckOp {
         probe_ = probe;
         target_ = target;
         auto self = std::static_pointer_cast<HttpCheck>(shared_from_this());
-        stage_ = "resolve";
-        resolveHost(
-            io_, target.host,
-            [self](const boost::system::error_code& ec, std::vector<asio::ip::address> addrs) {
-                if (self->finished()) return;
-                if (ec || addrs.empty())
-                    return self->finish(false, "resolve: " + (ec ? ec.message() : "no address"));
-                std::vector<tcp::endpoint> eps;
-                for (const auto& a : addrs) eps.emplace_back(a, uint16_t(self->target_.port));
-                self->stage_ = "connect";
-                asio::async_connect(
-                    self->lowest(), eps,
-                    [self](const boost::system::error_code& ec, const tcp::endpoint&) {
-                        if (self->finished()) return;
-                        if (ec) return self->finish(false, "connect: " + ec.message());
-                        self->afterConnect();
-                    });
-            });
+        resolveAndConnect(lowest(), target.host, target.port, [self] { self->afterConnect(); });
     }
 
   protected:

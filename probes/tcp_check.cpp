@@ -16,6 +16,29 @@ namespace probes {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+void CheckOp::resolveAndConnect(tcp::socket& socket, const std::string& host, int port,
+                                std::function<void()> next) {
+    stage_ = "resolve";
+    resolveHost(
+        io_, host,
+        [self = shared_from_this(), &socket, port, next = std::move(next)](
+            const boost::system::error_code& ec, std::vector<asio::ip::address> addrs) mutable {
+            if (self->finished()) return;
+            if (ec || addrs.empty())
+                return self->finish(false, "resolve: " + (ec ? ec.message() : "no address"));
+            std::vector<tcp::endpoint> eps;
+            for (const auto& a : addrs) eps.emplace_back(a, uint16_t(port));
+            self->stage_ = "connect";
+            asio::async_connect(socket, eps,
+                                [self, next = std::move(next)](const boost::system::error_code& ec,
+                                                               const tcp::endpoint&) {
+                                    if (self->finished()) return;
+                                    if (ec) return self->finish(false, "connect: " + ec.message());
+                                    next();
+                                });
+        });
+}
+
 void resolveHost(asio::io_context& io, const std::string& host, Resolved done) {
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(host, ec);

@@ -85,24 +85,7 @@ class WebhookPost : public CheckOp {
         req_.body() = body;
         req_.prepare_payload();
         auto self = std::static_pointer_cast<WebhookPost>(shared_from_this());
-        stage_ = "resolve";
-        resolveHost(
-            io_, url.host,
-            [self](const boost::system::error_code& ec, std::vector<asio::ip::address> addrs) {
-                if (self->finished()) return;
-                if (ec || addrs.empty())
-                    return self->finish(false, "resolve: " + (ec ? ec.message() : "no address"));
-                std::vector<tcp::endpoint> eps;
-                for (const auto& a : addrs) eps.emplace_back(a, uint16_t(self->url_.port));
-                self->stage_ = "connect";
-                asio::async_connect(
-                    self->lowest(), eps,
-                    [self](const boost::system::error_code& ec, const tcp::endpoint&) {
-                        if (self->finished()) return;
-                        if (ec) return self->finish(false, "connect: " + ec.message());
-                        self->afterConnect();
-                    });
-            });
+        resolveAndConnect(lowest(), url.host, url.port, [self] { self->afterConnect(); });
     }
 
   protected:
