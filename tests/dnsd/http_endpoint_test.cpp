@@ -81,19 +81,11 @@ TEST(HttpEndpointStartup, AnAddressInUseThatWasAskedForIsFatal) {
     TempDir dir;
     std::string db = dir.file("dnsd.db");
     createDatabase(db, {std::string(DNSD_SOURCE_DIR) + "/zones/examples/svc.example.com.zone"});
-    int busy = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    ASSERT_EQ(::bind(busy, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ::listen(busy, 1);
-    socklen_t len = sizeof a;
-    ::getsockname(busy, reinterpret_cast<sockaddr*>(&a), &len);
+    auto busy = testsupport::busyTcpPort();
     auto r = runCommand(DNSD_BIN,
                         {"--db", db, "--listen", "127.0.0.1:" + std::to_string(freePort()),
-                         "--http", "127.0.0.1:" + std::to_string(ntohs(a.sin_port))},
+                         "--http", "127.0.0.1:" + std::to_string(busy.port)},
                         {}, 10s);
-    ::close(busy);
     EXPECT_NE(r.exitCode, 0);
     EXPECT_NE(r.err.find("cannot bind TCP"), std::string::npos) << r.err;
 }

@@ -107,22 +107,19 @@ TEST_F(ProbeDaemon, VersionBadConfigAndBusyAddresses) {
     EXPECT_NE(missing.err.find("cannot read config file"), std::string::npos) << missing.err;
 
     // An address the operator asked for must work: busy is fatal.
-    int busy = ::socket(AF_INET, SOCK_STREAM, 0);
+    {
+        auto busy = testsupport::busyTcpPort();
+        auto r =
+            runCommand(DNSD_PROBE_BIN,
+                       {"--db", db_, "--http", "127.0.0.1:" + std::to_string(busy.port)}, {}, 10s);
+        EXPECT_NE(r.exitCode, 0);
+        EXPECT_NE(r.err.find("cannot bind TCP"), std::string::npos) << r.err;
+    }
+
+    // The default address busy (another dnsd-probe on the host): log it and keep probing.
     sockaddr_in a{};
     a.sin_family = AF_INET;
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    ASSERT_EQ(::bind(busy, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    ::listen(busy, 1);
-    socklen_t len = sizeof a;
-    ::getsockname(busy, reinterpret_cast<sockaddr*>(&a), &len);
-    auto r = runCommand(DNSD_PROBE_BIN,
-                        {"--db", db_, "--http", "127.0.0.1:" + std::to_string(ntohs(a.sin_port))},
-                        {}, 10s);
-    ::close(busy);
-    EXPECT_NE(r.exitCode, 0);
-    EXPECT_NE(r.err.find("cannot bind TCP"), std::string::npos) << r.err;
-
-    // The default address busy (another dnsd-probe on the host): log it and keep probing.
     int def = ::socket(AF_INET, SOCK_STREAM, 0);
     a.sin_port = htons(8054);
     bool held =

@@ -48,6 +48,21 @@ bool haveIpv6Loopback() {
     return have;
 }
 
+BusyTcpPort busyTcpPort() {
+    BusyTcpPort busy{UniqueFd(::socket(AF_INET, SOCK_STREAM, 0)), 0};
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (!busy.socket.valid() ||
+        ::bind(busy.socket.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(busy.socket.get(), 1) != 0 ||
+        ::getsockname(busy.socket.get(), reinterpret_cast<sockaddr*>(&a), &len) != 0)
+        throw std::runtime_error("busyTcpPort: cannot listen on 127.0.0.1");
+    busy.port = ntohs(a.sin_port);
+    return busy;
+}
+
 uint16_t freePort() {
     for (int attempt = 0; attempt < 100; ++attempt) {
         UniqueFd udp4, tcp4, udp6, tcp6;

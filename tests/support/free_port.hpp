@@ -8,10 +8,20 @@
 
 #include <cstdint>
 
+#include "tests/support/unique_fd.hpp"
+
 namespace testsupport {
 
 uint16_t freePort();
 // True if a socket can be bound on ::1 (some containers have no IPv6 loopback).
 bool haveIpv6Loopback();
+
+// A TCP socket listening on 127.0.0.1 at a port the kernel chose, for a test that needs an
+// address in use; closed when the value goes. Throws if the socket cannot be made.
+struct BusyTcpPort {
+    UniqueFd socket;
+    uint16_t port = 0;
+};
+BusyTcpPort busyTcpPort();
 
 }  // namespace testsupport
