@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dnsd/answer/rrset_writer.hpp"
 #include "dnsd/answer/siphash.hpp"
 #include "zones/wire_writer.hpp"
 
@@ -134,12 +135,6 @@ bool parseRest(std::span<const uint8_t> q, Query& query, uint16_t an, uint16_t n
     return true;
 }
 
-// Where the owner name of a record comes from.
-struct Owner {
-    int offset = -1;                // pointer to a name already in the message (the question)
-    const uint8_t* wire = nullptr;  // or a name to write (compressed)
-};
-
 class Responder {
   public:
     Responder(const zones::Snapshot& snap, const PoolTable& pools, const EngineConfig& config,
@@ -150,7 +145,7 @@ class Responder {
     bool aa = false;
     bool tc = false;
     Outcome outcome = Outcome::Answer;
-    uint16_t counts[3] = {0, 0, 0};
+    SectionCounts counts;
 
     uint64_t rrlKey() const { return rrlKey_; }
 
@@ -202,12 +197,13 @@ class Responder {
 
     // Additional-section data gathered while answering, written last.
     void finishAdditional() {
-        for (size_t i = 0; i < pendingCount_; ++i) {
+        for (size_t i = 0; i < pendingCount_ && !tc; ++i) {
             const ZoneSnapshot& z = *pending_[i].zone;
             const Node& n = z.node(pending_[i].node);
             for (uint16_t t : {rrtype::A, rrtype::AAAA}) {
                 if (const RRset* set = z.rrset(n, t))
-                    addRRset(2, Owner{-1, z.name(n)}, z, *set, pending_[i].required);
+                    addRRset(Section::Additional, Owner{-1, z.name(n)}, z, *set,
+                             pending_[i].required);
             }
         }
     }
@@ -271,14 +267,14 @@ class Responder {
             const PoolAnswer* pa = pools_.find(cnamePool->poolId);
             if (!pa || pa->rdatas.empty()) return nodata(zone), nullptr;
             const PoolRecord& rd = pa->rdatas[0];
-            if (!addRR(0, owner, rrtype::CNAME, pa->ttl, rd.bytes)) return nullptr;
+            if (!addRR(Section::Answer, owner, rrtype::CNAME, pa->ttl, rd.bytes)) return nullptr;
             countServed(*pa, &rd, 1);
             outcome = Outcome::Answer;
             return rd.bytes.data();
         }
         const RRset* cname = zone.rrset(n, rrtype::CNAME);
         if (cname && qtype != rrtype::CNAME && qtype != rrtype::ANY) {
-            if (!addRRset(0, owner, zone, *cname, true)) return nullptr;
+            if (!addRRset(Section::Answer, owner, zone, *cname, true)) return nullptr;
             outcome = Outcome::Answer;
             return zone.bytes(zone.rdatas(*cname)[0]).data();
         }
@@ -288,16 +284,10 @@ class Responder {
             size_t count = pa->rdatas.size();
             size_t take = pa->maxAnswers ? std::min<size_t>(pa->maxAnswers, count) : count;
             size_t start = count > 1 ? s_.rotation++ % count : 0;
-            WireWriter::Mark m = w_.mark();
-            for (size_t i = 0; i < take; ++i) {
-                if (!addRR(0, owner, typePool->type, pa->ttl,
-                           pa->rdatas[(start + i) % count].bytes)) {
-                    w_.rollback(m);
-                    counts[0] = 0;
-                    tc = true;
-                    return nullptr;
-                }
-            }
+            RRsetWriter set(w_, counts, Section::Answer, owner, typePool->type);
+            for (size_t i = 0; i < take; ++i)
+                set.add(pa->ttl, pa->rdatas[(start + i) % count].bytes);
+            if (!set.commit()) return missed(Section::Answer, true), nullptr;
             for (size_t i = 0; i < take; ++i)
                 countServed(*pa, &pa->rdatas[(start + i) % count], i == 0);
             outcome = Outcome::Answer;
@@ -316,7 +306,7 @@ class Responder {
             set = zone.rrset(n, qtype);
         }
         if (!set) return nodata(zone), nullptr;
-        if (!addRRset(0, owner, zone, *set, true)) return nullptr;
+        if (!addRRset(Section::Answer, owner, zone, *set, true)) return nullptr;
         outcome = Outcome::Answer;
         queueTargets(zone, *set, false);
         return nullptr;
@@ -336,8 +326,8 @@ class Responder {
     // RFC 2308: the zone's SOA in authority, with the negative-caching TTL.
     void negative(const ZoneSnapshot& zone) {
         const RRset& soa = zone.soa();
-        addRR(1, Owner{-1, zone.apex().wire().data()}, rrtype::SOA, zone.negativeTtl(),
-              zone.bytes(zone.rdatas(soa)[0]));
+        addRR(Section::Authority, Owner{-1, zone.apex().wire().data()}, rrtype::SOA,
+              zone.negativeTtl(), zone.bytes(zone.rdatas(soa)[0]));
     }
 
     void referral(const ZoneSnapshot& zone, int32_t cutIdx, unsigned chain) {
@@ -349,7 +339,7 @@ class Responder {
             outcome = Outcome::Referral;
         }
         if (!ns) return;
-        if (!addRRset(1, Owner{-1, zone.name(cut)}, zone, *ns, true)) return;
+        if (!addRRset(Section::Authority, Owner{-1, zone.name(cut)}, zone, *ns, true)) return;
         queueTargets(zone, *ns, true);
     }
 
@@ -368,57 +358,29 @@ class Responder {
         }
     }
 
-    // Writes a whole RRset or nothing. In answer/authority a miss means TC; in additional it
-    // just leaves the data out (RFC 2181 §9).
-    bool addRRset(int section, Owner owner, const ZoneSnapshot& zone, const RRset& set,
+    // A whole RRset or nothing (RRsetWriter). What a miss means is decided in missed().
+    bool addRRset(Section section, Owner owner, const ZoneSnapshot& zone, const RRset& set,
                   bool required) {
-        WireWriter::Mark m = w_.mark();
-        uint16_t before = counts[section];
-        for (const RData& rd : zone.rdatas(set)) {
-            if (!addRR(section, owner, set.type, rd.ttl, zone.bytes(rd), false)) {
-                w_.rollback(m);
-                counts[section] = before;
-                if (required) tc = true;
-                return false;
-            }
-        }
-        return true;
+        RRsetWriter out(w_, counts, section, owner, set.type);
+        for (const RData& rd : zone.rdatas(set)) out.add(rd.ttl, zone.bytes(rd));
+        return out.commit() || missed(section, required);
     }
 
-    bool addRR(int section, Owner owner, uint16_t type, uint32_t ttl, std::span<const uint8_t> rd,
-               bool setTc = true) {
-        WireWriter::Mark m = w_.mark();
-        bool ok = (owner.offset >= 0 ? w_.pointer(size_t(owner.offset)) : w_.name(owner.wire)) &&
-                  w_.u16(type) && w_.u16(zones::rrclass::IN) && w_.u32(ttl);
-        size_t rdlenAt = w_.size();
-        ok = ok && w_.u16(0) && rdata(type, rd);
-        if (!ok) {
-            w_.rollback(m);
-            if (setTc) tc = true;
-            return false;
-        }
-        w_.patch16(rdlenAt, uint16_t(w_.size() - rdlenAt - 2));
-        ++counts[section];
-        return true;
+    // An RRset of one record.
+    bool addRR(Section section, Owner owner, uint16_t type, uint32_t ttl,
+               std::span<const uint8_t> rd) {
+        RRsetWriter out(w_, counts, section, owner, type);
+        out.add(ttl, rd);
+        return out.commit() || missed(section, true);
     }
 
-    // RFC 3597 §4: only names in the RR types of RFC 1035 may be compressed.
-    bool rdata(uint16_t type, std::span<const uint8_t> b) {
-        switch (type) {
-            case rrtype::NS:
-            case rrtype::CNAME:
-            case rrtype::PTR:
-                return w_.name(b.data());
-            case rrtype::MX:
-                return w_.bytes(b.data(), 2) && w_.name(b.data() + 2);
-            case rrtype::SOA: {
-                size_t m = zones::wireNameLength(b);
-                size_t r = zones::wireNameLength(b.subspan(m));
-                return w_.name(b.data()) && w_.name(b.data() + m) && w_.bytes(b.data() + m + r, 20);
-            }
-            default:
-                return w_.bytes(b.data(), b.size());
-        }
+    // An RRset did not fit. In answer and authority that truncates the response (TC, and
+    // nothing more is written: NSD's encode_answer does the same); in additional it only
+    // leaves optional data out (RFC 2181 §9), unless the data is required glue (RFC 9471).
+    // Always false, so callers can return it.
+    bool missed(Section section, bool required) {
+        if (section != Section::Additional || required) tc = true;
+        return false;
     }
 
     uint64_t rrlKey_ = 0;
@@ -441,13 +403,13 @@ class Responder {
 
 // Fills in the header of a response to `q` (counts and all).
 void writeHeader(uint8_t* out, const Query& q, uint8_t rcode, bool aa, bool tc, uint16_t qd,
-                 const uint16_t counts[3], uint16_t ar) {
+                 const SectionCounts& counts, uint16_t ar) {
     out[0] = uint8_t(q.id >> 8);
     out[1] = uint8_t(q.id);
     out[2] =
         uint8_t(0x80 | (q.opcode << 3) | (aa ? 0x04 : 0) | (tc ? 0x02 : 0) | (q.rd ? 0x01 : 0));
     out[3] = uint8_t((q.cd ? 0x10 : 0) | (rcode & 0x0F));
-    uint16_t v[4] = {qd, counts[0], counts[1], ar};
+    uint16_t v[4] = {qd, counts[Section::Answer], counts[Section::Authority], ar};
     for (int i = 0; i < 4; ++i) {
         out[4 + 2 * i] = uint8_t(v[i] >> 8);
         out[5 + 2 * i] = uint8_t(v[i]);
@@ -514,8 +476,7 @@ AnswerResult errorResponse(const Query& q, std::span<const uint8_t> query, std::
         qd = 1;
     uint16_t ar = 0;
     if (q.edns && writeOpt(w, config, q, client, uint8_t(rcode >> 4))) ar = 1;
-    uint16_t none[3] = {0, 0, 0};
-    writeHeader(out.data(), q, uint8_t(rcode), false, false, qd, none, ar);
+    writeHeader(out.data(), q, uint8_t(rcode), false, false, qd, SectionCounts{}, ar);
     r.action = Action::Send;
     r.size = w.size();
     r.questionSize = kHeaderSize + (qd ? q.questionEnd - kHeaderSize : 0);
@@ -546,21 +507,23 @@ AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
     uint16_t an = get16(&query[6]), ns = get16(&query[8]), ar = get16(&query[10]);
 
     size_t limit = transport == Transport::Tcp ? std::min<size_t>(out.size(), 65535) : 512;
-    if (q.qdcount != 1)
-        return errorResponse(q, query, out, limit, config, client, FORMERR, Outcome::FormErr);
-    if (!parseQuestion(query, q, scratch)) {
-        q.questionEnd = 0;
-        return errorResponse(q, query, out, limit, config, client, FORMERR, Outcome::FormErr);
-    }
-    if (!parseRest(query, q, an, ns, ar)) {
-        q.edns = false;
-        return errorResponse(q, query, out, limit, config, client, FORMERR, Outcome::FormErr);
-    }
+    // What can be read of the question and EDNS is read before any verdict, so that every
+    // error response echoes what it can (question, OPT) whatever the verdict is.
+    const bool questionOk = q.qdcount == 1 && parseQuestion(query, q, scratch);
+    if (!questionOk) q.questionEnd = 0;
+    const bool restOk = questionOk && parseRest(query, q, an, ns, ar);
+    if (!restOk) q.edns = false;
     if (transport == Transport::Udp && q.edns)
         limit = std::clamp<size_t>(q.ednsPayload, 512,
                                    std::min<size_t>(config.maxUdpPayload, out.size()));
+    // The opcode comes first (RFC 1035 §4.1.1): another opcode may define the sections
+    // differently (UPDATE, DSO), so a message we cannot serve is NOTIMP even when its sections
+    // would be malformed as a QUERY. NSD, Knot and BIND answer so; ISC's EDNS compliance
+    // tester checks it with a header-only opcode 15.
     if (q.opcode != 0)
         return errorResponse(q, query, out, limit, config, client, NOTIMP, Outcome::NotImp);
+    if (!restOk)
+        return errorResponse(q, query, out, limit, config, client, FORMERR, Outcome::FormErr);
     if (q.edns && q.ednsVersion > 0)  // RFC 6891 §6.1.3: BADVERS (16), version 0 in our OPT
         return errorResponse(q, query, out, limit, config, client, 16, Outcome::BadVers);
     if (q.qclass != zones::rrclass::IN && q.qclass != zones::rrclass::ANY)
@@ -577,7 +540,7 @@ AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
     responder.resolve();
     if (!responder.tc) responder.finishAdditional();
     w.setLimit(limit);
-    uint16_t arCount = responder.counts[2];
+    uint16_t arCount = responder.counts[Section::Additional];
     if (q.edns && writeOpt(w, config, q, client, 0)) ++arCount;
     writeHeader(out.data(), q, responder.rcode, responder.aa, responder.tc, 1, responder.counts,
                 arCount);

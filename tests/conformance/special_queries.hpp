@@ -102,6 +102,15 @@ inline std::vector<ConformanceQuery> specialQueries() {
         add("opcode " + std::to_string(op), query(flags));
         add("opcode " + std::to_string(op) + " rd", query(flags | 0x0100), Transport::Tcp);
     }
+    // The opcode is checked before the question count: ISC's EDNS compliance tester ('opcode'
+    // test) sends a header-only opcode 15 and expects NOTIMP, as NSD, Knot and BIND answer.
+    // (UDP only: NSD 4.6 closes a TCP connection on such a message without answering.)
+    for (uint16_t op : {2, 15}) {
+        auto flags = static_cast<uint16_t>(op << 11);
+        add("opcode " + std::to_string(op) + ", header only",
+            rawMessage(id++, flags, 0, 0, 0, 0, {}));
+    }
+    add("opcode 15, qdcount 2", rawMessage(id++, 15 << 11, 2, 0, 0, 0, wwwQ));
     // QDCOUNT != 1 and broken questions.
     add("qdcount 0, header only", rawMessage(id++, 0, 0, 0, 0, 0, {}));
     add("qdcount 0, header only", rawMessage(id++, 0, 0, 0, 0, 0, {}), Transport::Tcp);

@@ -255,6 +255,24 @@ TEST_F(AnswerTest, UnknownOpcodeIsNotimp) {
     EXPECT_EQ(m.rcode(), 4);
 }
 
+TEST_F(AnswerTest, UnknownOpcodeIsNotimpBeforeTheQuestionIsLookedAt) {
+    // Header only, QDCOUNT 0: NOTIMP (NSD, Knot, BIND), not FORMERR.
+    std::vector<uint8_t> header = {0x12, 0x34, 15 << 3, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    auto m = askRaw(header);
+    EXPECT_EQ(m.rcode(), 4);
+    EXPECT_EQ(m.qdcount(), 0);
+    EXPECT_EQ(m.opcode(), 15);
+    EXPECT_EQ(m.id(), 0x1234);
+    // A question that would be malformed as a QUERY does not matter either.
+    header[5] = 2;
+    EXPECT_EQ(askRaw(header).rcode(), 4);
+    // EDNS is still answered with EDNS.
+    auto e = ask(QueryBuilder("www.example.com.", A).opcode(15).edns(1232));
+    EXPECT_EQ(e.rcode(), 4);
+    EXPECT_TRUE(e.hasOpt());
+    EXPECT_EQ(e.qdcount(), 1);
+}
+
 TEST_F(AnswerTest, QdcountOtherThanOneIsFormerr) {
     auto q = QueryBuilder("www.example.com.", A).build();
     testsupport::patchU16(q, 4, 2);

@@ -3,11 +3,14 @@
 //
 // Beyond "no crash, no sanitizer report", every response must: be at least a header; echo
 // the query ID with QR set; fit 65535 bytes over TCP, the server's UDP maximum over UDP, and
-// 512 bytes over UDP when the query has no additional record (so it cannot carry EDNS).
+// 512 bytes over UDP when the query has no additional record (so it cannot carry EDNS); and
+// parse strictly, its header counts describing exactly its bytes (no records left uncounted
+// after a truncation, no question but the one asked).
 #include <cstdint>
 #include <vector>
 
 #include "tests/fuzz/fuzz_world.hpp"
+#include "tests/support/strict_message.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static fuzzsupport::FuzzWorld* world = fuzzsupport::makeFuzzWorld(true);
@@ -23,6 +26,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (r.size < 12 || r.size > limit) __builtin_trap();
         if (size < 2 || out[0] != data[0] || out[1] != data[1]) __builtin_trap();
         if ((out[2] & 0x80) == 0) __builtin_trap();
+        std::span<const uint8_t> response(out.data(), r.size);
+        if (!testsupport::strictMessageProblem(response).empty()) __builtin_trap();
+        if (out[4] != 0 || out[5] > 1) __builtin_trap();  // QDCOUNT 0 or 1
     }
     return 0;
 }

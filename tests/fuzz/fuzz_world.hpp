@@ -3,10 +3,10 @@
 // Contract: built once per process, never freed (libFuzzer calls the target millions of
 // times; a static that outlives main keeps LeakSanitizer quiet and exit cheap). It holds the
 // example.com. zone below, which reaches every answer path (referral, CNAME chains and loops,
-// wildcards, pools, truncation), plus the conformance zones (tests/conformance/zones: DS,
-// unknown types, ENTs, a nested child zone, big RRsets, a 13-NS referral). Pools are bound
-// only when asked for: pool answers rotate per Scratch, so a target that compares two
-// engines' bytes (tcp_framing_fuzz) must not use them.
+// wildcards, pools, CNAMEs into pools, truncation), plus the conformance zones
+// (tests/conformance/zones: DS, unknown types, ENTs, a nested child zone, big RRsets, a 13-NS
+// referral). Pools are bound only when asked for: pool answers rotate per Scratch, so a target that
+// compares two engines' bytes (tcp_framing_fuzz) must not use them.
 #pragma once
 
 #include <memory>
@@ -33,6 +33,7 @@ mail    IN A   192.0.2.25
 mail    IN AAAA 2001:db8::25
 www     IN A   192.0.2.80
 alias   IN CNAME www
+palias  IN CNAME bigpool
 loop1   IN CNAME loop2
 loop2   IN CNAME loop1
 *.wild  IN A   192.0.2.99
@@ -62,7 +63,8 @@ inline FuzzWorld* makeFuzzWorld(bool withPools) {
     std::vector<zones::PoolBinding> bindings;
     if (withPools) {
         bindings = {{*zones::Name::fromText("pool.example.com."), zones::rrtype::A, 1},
-                    {*zones::Name::fromText("cpool.example.com."), zones::rrtype::CNAME, 2}};
+                    {*zones::Name::fromText("cpool.example.com."), zones::rrtype::CNAME, 2},
+                    {*zones::Name::fromText("bigpool.example.com."), zones::rrtype::A, 3}};
         dnsd::PoolAnswer a;
         a.type = zones::rrtype::A;
         a.maxAnswers = 2;
@@ -81,6 +83,11 @@ inline FuzzWorld* makeFuzzWorld(bool withPools) {
         r.bytes.assign(target.wire().begin(), target.wire().end());
         c.rdatas.push_back(r);
         w->pools->set(2, c);
+        // Reached through palias's CNAME and too big for 512 bytes: truncation after a CNAME.
+        dnsd::PoolAnswer big;
+        big.type = zones::rrtype::A;
+        for (uint8_t i = 1; i <= 40; ++i) big.rdatas.push_back({30, {198, 51, 100, i}});
+        w->pools->set(3, big);
     }
     built.push_back(zones::ZoneSnapshot::build(ex.origin, ex.records, bindings, 1));
     for (const char* file : {"example.test.zone", "child.example.test.zone", "other.test.zone"}) {
