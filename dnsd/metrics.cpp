@@ -7,8 +7,9 @@ namespace dnsd {
 namespace {
 
 const char* outcomeName(size_t i) {
-    static const char* names[] = {"answer",  "nodata", "nxdomain", "referral", "refused",
-                                  "formerr", "notimp", "badvers",  "short",    "response"};
+    static const char* names[] = {"answer",  "nodata",   "nxdomain", "referral",
+                                  "refused", "formerr",  "notimp",   "badvers",
+                                  "short",   "response", "badcookie"};
     return i < sizeof names / sizeof names[0] ? names[i] : nullptr;
 }
 
@@ -82,6 +83,21 @@ std::string renderMetrics(const MetricsSources& m) {
     common::promHeader(out, "dnsd_rrl_slipped_total", "counter",
                        "UDP responses sent truncated by rate limiting.");
     line(out, "dnsd_rrl_slipped_total", sum(&ThreadStats::rrlSlipped));
+    common::promHeader(out, "dnsd_rrl_badcookie_total", "counter",
+                       "Rate-limited UDP responses sent as BADCOOKIE with a fresh cookie "
+                       "(the client sent a cookie; counted in slipped too).");
+    line(out, "dnsd_rrl_badcookie_total", sum(&ThreadStats::rrlBadCookie));
+    common::promHeader(out, "dnsd_rrl_cookie_exempt_total", "counter",
+                       "UDP responses not rate limited: the query had a valid server cookie.");
+    line(out, "dnsd_rrl_cookie_exempt_total", sum(&ThreadStats::rrlCookieExempt));
+    common::promHeader(out, "dnsd_cookies_total", "counter",
+                       "Queries with a DNS COOKIE option, by what it said (RFC 7873 §5.2).");
+    {
+        static const char* states[] = {"", "client-only", "valid", "invalid"};
+        for (size_t i = 1; i < 4; ++i)
+            line(out, std::string("dnsd_cookies_total{state=\"") + states[i] + "\"}",
+                 sumArray(&ThreadStats::cookies, i));
+    }
     common::promHeader(out, "dnsd_tcp_connections_total", "counter", "TCP connections accepted.");
     line(out, "dnsd_tcp_connections_total", sum(&ThreadStats::tcpConnections));
     common::promHeader(out, "dnsd_tcp_refused_total", "counter",

@@ -38,6 +38,9 @@ struct alignas(64) ThreadStats {
     std::atomic<uint64_t> tcpRefused{0};  // over the connection limit
     std::atomic<uint64_t> rrlDropped{0};
     std::atomic<uint64_t> rrlSlipped{0};
+    std::atomic<uint64_t> rrlBadCookie{0};     // slips answered BADCOOKIE (client sent a cookie)
+    std::atomic<uint64_t> rrlCookieExempt{0};  // let through unlimited: valid server cookie
+    std::atomic<uint64_t> cookies[4]{};        // queries by CookieState
 
     std::atomic<uint64_t> qtypes[kTypeSlots]{};
     std::atomic<uint64_t> rcodes[16]{};
@@ -54,6 +57,7 @@ struct alignas(64) ThreadStats {
         }
         bump(t == Transport::Udp ? udpQueries : tcpQueries);
         bump(outcomes[size_t(r.outcome) & 15]);
+        if (r.cookie != CookieState::None) bump(cookies[size_t(r.cookie) & 3]);
         if (r.truncated) bump(truncated);
     }
 };

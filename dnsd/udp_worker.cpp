@@ -105,13 +105,23 @@ void UdpWorker::run() {
             AnswerResult r = answer(*st.zones, *st.pools, config_, q, o, client, *scratch);
             stats_.count(r, Transport::Udp);
             if (r.action != Action::Send) continue;
-            if (rrlOn) {
+            if (rrlOn && r.cookie == CookieState::Valid) {
+                // A valid server cookie proves the address: it cannot be a spoofed victim.
+                ThreadStats::bump(stats_.rrlCookieExempt);
+            } else if (rrlOn) {
                 RateLimiter::Verdict v = rrl_.check(client, r.rrlKey, client.now);
                 if (v == RateLimiter::Verdict::Drop) {
                     ThreadStats::bump(stats_.rrlDropped);
                     continue;
                 }
-                if (v == RateLimiter::Verdict::Slip) {
+                if (v == RateLimiter::Verdict::Slip && r.cookie != CookieState::None) {
+                    // It speaks cookies: BADCOOKIE with a fresh one lets it retry over UDP,
+                    // exempt, instead of falling back to TCP.
+                    ThreadStats::bump(stats_.rrlSlipped);
+                    ThreadStats::bump(stats_.rrlBadCookie);
+                    r = badCookie(config_, q, o, client, *scratch);
+                    if (r.action != Action::Send) continue;
+                } else if (v == RateLimiter::Verdict::Slip) {
                     // Header and question only, TC set: "ask again over TCP".
                     ThreadStats::bump(stats_.rrlSlipped);
                     r.size = r.questionSize;

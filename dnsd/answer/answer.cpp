@@ -29,6 +29,8 @@ constexpr uint16_t kHeaderSize = 12;
 constexpr uint16_t kOptSize = 11;  // root name, type, class, ttl, rdlength: an OPT with no options
 constexpr uint16_t kOptionNsid = 3, kOptionCookie = 10;
 constexpr uint16_t kServerCookieSize = 16;  // RFC 9018: version, reserved, time, SipHash-2-4
+constexpr int32_t kCookieMaxAge = 3600, kCookieMaxAhead = 300;  // RFC 9018 §4.3
+constexpr uint16_t kBadCookie = 23;                             // RFC 7873 §8: extended RCODE
 
 uint16_t get16(const uint8_t* p) {
     return uint16_t((p[0] << 8) | p[1]);
@@ -50,6 +52,9 @@ struct Query {
     bool dnssecOk = false;
     bool nsid = false;                // the client asked for our NSID
     const uint8_t* cookie = nullptr;  // the client's 8-byte client cookie, if it sent one
+    uint16_t cookieSize = 0;          // 8 (client cookie only) or 16..40 (with a server cookie)
+    bool wellFormed = false;          // question and every record parsed
+    size_t limit = 512;               // largest response the transport and the client allow
 };
 
 // Skips a possibly compressed name in a record we do not interpret.
@@ -126,6 +131,7 @@ bool parseRest(std::span<const uint8_t> q, Query& query, uint16_t an, uint16_t n
                     // RFC 7873 §5.2.2: 8 (client only) or 16..40 octets, else FORMERR.
                     if (olen != 8 && (olen < 16 || olen > 40)) return false;
                     query.cookie = &q[o + 4];
+                    query.cookieSize = olen;
                 }
                 o += 4 + olen;
             }
@@ -427,20 +433,41 @@ size_t optSize(const EngineConfig& config, const Query& q) {
 // RFC 9018 §4: Version 1 | Reserved | Timestamp | SipHash-2-4(client cookie | version |
 // reserved | timestamp | client address).
 void serverCookie(const EngineConfig& config, const Client& client, const uint8_t* clientCookie,
-                  uint8_t out[kServerCookieSize]) {
+                  uint32_t timestamp, uint8_t out[kServerCookieSize]) {
     uint8_t msg[8 + 8 + 16];
     std::memcpy(msg, clientCookie, 8);
     msg[8] = 1;
     msg[9] = msg[10] = msg[11] = 0;
-    msg[12] = uint8_t(client.now >> 24);
-    msg[13] = uint8_t(client.now >> 16);
-    msg[14] = uint8_t(client.now >> 8);
-    msg[15] = uint8_t(client.now);
+    msg[12] = uint8_t(timestamp >> 24);
+    msg[13] = uint8_t(timestamp >> 16);
+    msg[14] = uint8_t(timestamp >> 8);
+    msg[15] = uint8_t(timestamp);
     size_t addrLen = client.family == 6 ? 16 : client.family == 4 ? 4 : 0;
     std::memcpy(msg + 16, client.addr, addrLen);
     uint64_t h = siphash24(config.cookieSecret, msg, 16 + addrLen);
     std::memcpy(out, msg + 8, 8);
     for (int i = 0; i < 8; ++i) out[8 + i] = uint8_t(h >> (56 - 8 * i));
+}
+
+// RFC 7873 §5.2: what the client's COOKIE option says about it. A server cookie is valid
+// when it is one we made (same secret, same client cookie and address) at most an hour ago
+// and at most five minutes ahead of our clock (RFC 9018 §4.3). Forged, expired and another
+// server's cookies (another secret) are all just invalid.
+CookieState cookieState(const EngineConfig& config, const Query& q, const Client& client) {
+    if (!config.cookies || !q.edns || !q.cookie) return CookieState::None;
+    if (q.cookieSize == 8) return CookieState::ClientOnly;
+    const uint8_t* sc = q.cookie + 8;
+    if (q.cookieSize != 8 + kServerCookieSize || sc[0] != 1) return CookieState::Invalid;
+    uint32_t ts = uint32_t(sc[4]) << 24 | uint32_t(sc[5]) << 16 | uint32_t(sc[6]) << 8 | sc[7];
+    // Serial-number arithmetic (RFC 1982), so the check survives the 2106 wrap.
+    int32_t age = int32_t(client.now - ts);
+    if (age > kCookieMaxAge || age < -kCookieMaxAhead) return CookieState::Invalid;
+    uint8_t expected[kServerCookieSize];
+    serverCookie(config, client, q.cookie, ts, expected);
+    // Constant time: a forger learns nothing from how long the comparison took.
+    uint8_t diff = 0;
+    for (size_t i = 0; i < kServerCookieSize; ++i) diff |= uint8_t(expected[i] ^ sc[i]);
+    return diff == 0 ? CookieState::Valid : CookieState::Invalid;
 }
 
 bool writeOpt(WireWriter& w, const EngineConfig& config, const Query& q, const Client& client,
@@ -453,7 +480,7 @@ bool writeOpt(WireWriter& w, const EngineConfig& config, const Query& q, const C
         ok = w.u16(kOptionNsid) && w.u16(config.nsidSize) && w.bytes(config.nsid, config.nsidSize);
     if (ok && q.cookie && config.cookies) {
         uint8_t sc[kServerCookieSize];
-        serverCookie(config, client, q.cookie, sc);
+        serverCookie(config, client, q.cookie, client.now, sc);
         ok = w.u16(kOptionCookie) && w.u16(8 + kServerCookieSize) && w.bytes(q.cookie, 8) &&
              w.bytes(sc, kServerCookieSize);
     }
@@ -462,13 +489,14 @@ bool writeOpt(WireWriter& w, const EngineConfig& config, const Query& q, const C
 
 // A response with no records: FORMERR, NOTIMP, REFUSED, BADVERS.
 AnswerResult errorResponse(const Query& q, std::span<const uint8_t> query, std::span<uint8_t> out,
-                           size_t limit, const EngineConfig& config, const Client& client,
-                           uint16_t rcode, Outcome outcome) {
+                           const EngineConfig& config, const Client& client, uint16_t rcode,
+                           Outcome outcome) {
     AnswerResult r;
     r.outcome = outcome;
     r.rcode = uint8_t(rcode & 0x0F);
     r.qtype = q.qtype;
-    WireWriter w(out, limit);
+    r.cookie = cookieState(config, q, client);
+    WireWriter w(out, q.limit);
     w.bytes(query.data(), kHeaderSize);
     uint16_t qd = 0;
     if (q.questionEnd > kHeaderSize &&
@@ -483,56 +511,62 @@ AnswerResult errorResponse(const Query& q, std::span<const uint8_t> query, std::
     return r;
 }
 
-}  // namespace
-
-AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
-                    const EngineConfig& config, std::span<const uint8_t> query,
-                    std::span<uint8_t> out, const Client& client, Scratch& scratch) noexcept {
-    const Transport transport = client.transport;
-    AnswerResult result;
-    if (query.size() < kHeaderSize || out.size() < 512) {
-        result.outcome = Outcome::DropShort;
-        return result;
+// Takes apart header, question and EDNS. False (with `dropped` set) when the message gets no
+// answer at all: shorter than a header, or a response (never answer one: reflection loops).
+// What can be read of the question and EDNS is read before any verdict, so that every error
+// response echoes what it can (question, OPT) whatever the verdict is.
+bool readQuery(std::span<const uint8_t> query, size_t outSize, const EngineConfig& config,
+               Transport transport, Scratch& scratch, Query& q, AnswerResult& dropped) {
+    if (query.size() < kHeaderSize || outSize < 512) {
+        dropped.outcome = Outcome::DropShort;
+        return false;
     }
     if (query[2] & 0x80) {
-        result.outcome = Outcome::DropResponse;
-        return result;
+        dropped.outcome = Outcome::DropResponse;
+        return false;
     }
-    Query q;
     q.id = get16(&query[0]);
     q.opcode = uint8_t((query[2] >> 3) & 0x0F);
     q.rd = (query[2] & 0x01) != 0;
     q.cd = (query[3] & 0x10) != 0;
     q.qdcount = get16(&query[4]);
     uint16_t an = get16(&query[6]), ns = get16(&query[8]), ar = get16(&query[10]);
-
-    size_t limit = transport == Transport::Tcp ? std::min<size_t>(out.size(), 65535) : 512;
-    // What can be read of the question and EDNS is read before any verdict, so that every
-    // error response echoes what it can (question, OPT) whatever the verdict is.
     const bool questionOk = q.qdcount == 1 && parseQuestion(query, q, scratch);
     if (!questionOk) q.questionEnd = 0;
-    const bool restOk = questionOk && parseRest(query, q, an, ns, ar);
-    if (!restOk) q.edns = false;
+    q.wellFormed = questionOk && parseRest(query, q, an, ns, ar);
+    if (!q.wellFormed) q.edns = false;
+    q.limit = transport == Transport::Tcp ? std::min<size_t>(outSize, 65535) : 512;
     if (transport == Transport::Udp && q.edns)
-        limit = std::clamp<size_t>(q.ednsPayload, 512,
-                                   std::min<size_t>(config.maxUdpPayload, out.size()));
+        q.limit =
+            std::clamp<size_t>(q.ednsPayload, 512, std::min<size_t>(config.maxUdpPayload, outSize));
+    return true;
+}
+
+}  // namespace
+
+AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
+                    const EngineConfig& config, std::span<const uint8_t> query,
+                    std::span<uint8_t> out, const Client& client, Scratch& scratch) noexcept {
+    AnswerResult result;
+    Query q;
+    if (!readQuery(query, out.size(), config, client.transport, scratch, q, result)) return result;
     // The opcode comes first (RFC 1035 §4.1.1): another opcode may define the sections
     // differently (UPDATE, DSO), so a message we cannot serve is NOTIMP even when its sections
     // would be malformed as a QUERY. NSD, Knot and BIND answer so; ISC's EDNS compliance
     // tester checks it with a header-only opcode 15.
-    if (q.opcode != 0)
-        return errorResponse(q, query, out, limit, config, client, NOTIMP, Outcome::NotImp);
-    if (!restOk)
-        return errorResponse(q, query, out, limit, config, client, FORMERR, Outcome::FormErr);
+    if (q.opcode != 0) return errorResponse(q, query, out, config, client, NOTIMP, Outcome::NotImp);
+    if (!q.wellFormed)
+        return errorResponse(q, query, out, config, client, FORMERR, Outcome::FormErr);
     if (q.edns && q.ednsVersion > 0)  // RFC 6891 §6.1.3: BADVERS (16), version 0 in our OPT
-        return errorResponse(q, query, out, limit, config, client, 16, Outcome::BadVers);
+        return errorResponse(q, query, out, config, client, 16, Outcome::BadVers);
     if (q.qclass != zones::rrclass::IN && q.qclass != zones::rrclass::ANY)
-        return errorResponse(q, query, out, limit, config, client, REFUSED, Outcome::Refused);
+        return errorResponse(q, query, out, config, client, REFUSED, Outcome::Refused);
     if (q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR)  // no zone transfers (yet)
-        return errorResponse(q, query, out, limit, config, client, REFUSED, Outcome::Refused);
+        return errorResponse(q, query, out, config, client, REFUSED, Outcome::Refused);
     if (q.qtype == rrtype::OPT)
-        return errorResponse(q, query, out, limit, config, client, FORMERR, Outcome::FormErr);
+        return errorResponse(q, query, out, config, client, FORMERR, Outcome::FormErr);
 
+    const size_t limit = q.limit;
     WireWriter w(out, limit - (q.edns ? optSize(config, q) : 0));
     w.bytes(query.data(), q.questionEnd);  // header (patched below) and question, as sent
     w.remember(kHeaderSize);
@@ -553,7 +587,17 @@ AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
     result.size = w.size();
     result.questionSize = q.questionEnd;
     result.rrlKey = responder.rrlKey() ^ (uint64_t(responder.outcome) << 56);
+    result.cookie = cookieState(config, q, client);
     return result;
+}
+
+AnswerResult badCookie(const EngineConfig& config, std::span<const uint8_t> query,
+                       std::span<uint8_t> out, const Client& client, Scratch& scratch) noexcept {
+    AnswerResult result;
+    Query q;
+    if (!readQuery(query, out.size(), config, client.transport, scratch, q, result)) return result;
+    if (cookieState(config, q, client) == CookieState::None) return result;  // nothing to answer
+    return errorResponse(q, query, out, config, client, kBadCookie, Outcome::BadCookie);
 }
 
 }  // namespace dnsd

@@ -36,6 +36,15 @@ enum class Outcome : uint8_t {
     BadVers,
     DropShort,     // shorter than a header
     DropResponse,  // QR set: never answer a response (reflection loops)
+    BadCookie,     // answered BADCOOKIE (see badCookie())
+};
+
+// What the query's DNS COOKIE option (RFC 7873) says about the client.
+enum class CookieState : uint8_t {
+    None,        // no cookie (or cookies turned off)
+    ClientOnly,  // a client cookie only: the first query, or a client that forgot ours
+    Valid,       // our own server cookie for this client, under an hour old: not spoofed
+    Invalid,     // a server cookie that is not ours now: forged, expired or another server's
 };
 
 struct AnswerResult {
@@ -50,6 +59,9 @@ struct AnswerResult {
     // Response-rate-limiting class (RFC-less, as NSD/Knot do it): the name the response is
     // "about" (qname for answers, zone or cut for NXDOMAIN/referrals), hashed, plus the outcome.
     uint64_t rrlKey = 0;
+    // A Valid cookie proves the source address (the client received our earlier answer), so
+    // rate limiting lets it through, as Knot and BIND do.
+    CookieState cookie = CookieState::None;
 };
 
 // Who asked, as far as the engine needs to know: for limits, cookies and time.
@@ -88,6 +100,14 @@ struct Scratch {
 AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
                     const EngineConfig& config, std::span<const uint8_t> query,
                     std::span<uint8_t> out, const Client& client, Scratch& scratch) noexcept;
+
+// What a client that sent a DNS Cookie gets instead of a TC slip under rate limiting:
+// BADCOOKIE (RFC 7873 §5.2.3-4, "based on server policy, including rate limiting") with a
+// fresh server cookie and nothing else, no larger than the query's question. The client can
+// retry at once over UDP with a cookie that exempts it, instead of falling back to TCP.
+// Action::Drop when the query carries no cookie or is not an answerable message.
+AnswerResult badCookie(const EngineConfig& config, std::span<const uint8_t> query,
+                       std::span<uint8_t> out, const Client& client, Scratch& scratch) noexcept;
 
 // For callers with no client address (engine tests, fuzzing).
 inline AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
