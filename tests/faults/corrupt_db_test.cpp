@@ -127,13 +127,13 @@ TEST_F(CorruptDatabase, EmptyFile) {
         std::string all;
         for (const auto& a : accepted) all += "\n  " + a;
         ADD_FAILURE() << "zones::openDatabase: a 0-byte database file must be refused, not "
-                        "taken for a new database and silently given the schema (file now "
-                     << size
-                     << " bytes): dnsd starts serving no zones, dnsd-probe runs with no pools, "
-                        "dnsctl answers as if all were fine. Only `dnsctl init` should create a "
-                        "database; elsewhere an empty file should be refused ('database X is "
-                        "empty: truncated, or not initialised (dnsctl init)'). Accepted by:"
-                     << all;
+                         "taken for a new database and silently given the schema (file now "
+                      << size
+                      << " bytes): dnsd starts serving no zones, dnsd-probe runs with no pools, "
+                         "dnsctl answers as if all were fine. Only `dnsctl init` should create a "
+                         "database; elsewhere an empty file should be refused ('database X is "
+                         "empty: truncated, or not initialised (dnsctl init)'). Accepted by:"
+                      << all;
     }
 }
 

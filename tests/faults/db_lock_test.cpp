@@ -134,14 +134,15 @@ TEST_F(FaultScenario, DnsctlWaitsOutALockShorterThanItsBusyTimeout) {
     if (!refused.empty()) {
         std::string all;
         for (const auto& r : refused) all += "\n  " + r;
-        ADD_FAILURE() << "dnsctl: write commands must wait out a short lock (IMMEDIATE transaction): "
-                        "a DEFERRED transaction "
-                        "(tools/dnsctl/{member,pool,probe}_commands.cpp: SQLite::Transaction "
-                        "tx(*db)) fail at once with 'database is locked' when another writer holds "
-                        "the lock, ignoring --busy-timeout (the read-to-write upgrade gets "
-                        "SQLITE_BUSY without the busy handler); zone/record commands use IMMEDIATE "
-                        "and wait. Refused within 500 ms:"
-                     << all;
+        ADD_FAILURE()
+            << "dnsctl: write commands must wait out a short lock (IMMEDIATE transaction): "
+               "a DEFERRED transaction "
+               "(tools/dnsctl/{member,pool,probe}_commands.cpp: SQLite::Transaction "
+               "tx(*db)) fail at once with 'database is locked' when another writer holds "
+               "the lock, ignoring --busy-timeout (the read-to-write upgrade gets "
+               "SQLITE_BUSY without the busy handler); zone/record commands use IMMEDIATE "
+               "and wait. Refused within 500 ms:"
+            << all;
     }
 }
 

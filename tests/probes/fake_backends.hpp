@@ -59,7 +59,8 @@ class Backend {
         int one = 1;
         ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         auto a = loopback(ip_, port_);
-        if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 1024) != 0) {
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+            ::listen(fd_, 1024) != 0) {
             ::close(fd_);
             throw std::runtime_error("fake backend cannot bind " + ip_ + ":" +
                                      std::to_string(port_) + ": " + std::strerror(errno));
