@@ -167,6 +167,28 @@ CREATE TABLE zone_changes (
 );
 DROP INDEX records_by_zone_owner;
 )sql",
+        // v4: zone transfers. TSIG keys (secrets in base64: the file is 0640, and no command
+        // prints them unless asked), and the secondaries of each zone: who may transfer it
+        // (the address, and the key its requests must be signed with) and whom to NOTIFY.
+        R"sql(
+CREATE TABLE tsig_keys (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,   -- absolute, lower case, trailing dot
+    algorithm   TEXT NOT NULL CHECK (algorithm IN ('hmac-sha1', 'hmac-sha256', 'hmac-sha384', 'hmac-sha512')),
+    secret      TEXT NOT NULL,          -- base64
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE secondaries (
+    id          INTEGER PRIMARY KEY,
+    zone_id     INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+    address     TEXT NOT NULL,          -- IPv4 or IPv6 literal, as inet_ntop writes it
+    port        INTEGER NOT NULL DEFAULT 53 CHECK (port BETWEEN 1 AND 65535),
+    key_id      INTEGER REFERENCES tsig_keys(id) ON DELETE RESTRICT,
+    notify      INTEGER NOT NULL DEFAULT 1,
+    created_at  INTEGER NOT NULL,
+    UNIQUE (zone_id, address, port)
+);
+)sql",
     };
     return list;
 }

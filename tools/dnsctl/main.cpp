@@ -13,6 +13,7 @@
 
 namespace dnsctl {
 void registerDrillCommand(Registry& registry);  // drill_command.cpp
+void registerXfrCommands(Registry& registry);   // xfr_commands.cpp
 }  // namespace dnsctl
 
 namespace {
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
     dnsctl::registerStatusCommands(registry);
     dnsctl::registerEventCommands(registry);
     dnsctl::registerDrillCommand(registry);
+    dnsctl::registerXfrCommands(registry);
 
     std::vector<std::string> args(argv + 1, argv + argc);
     dnsctl::Context context;
