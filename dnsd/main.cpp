@@ -27,6 +27,7 @@
 #include "dnsd/status_page.hpp"
 #include "dnsd/tcp_server.hpp"
 #include "dnsd/udp_worker.hpp"
+#include "dnsd/xfr/notifier.hpp"
 #include "httpd/http_endpoint.hpp"
 #include "zones/schema.hpp"
 #include "zones/status_report.hpp"
@@ -205,6 +206,7 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<ThreadStats>> stats;
     const int64_t startedAt = zones::nowMs();
     std::unique_ptr<ControlThread> control;
+    std::unique_ptr<Notifier> notifier;
     std::vector<ListenAddress> addresses;
     std::vector<Fd> udpSockets, tcpSockets;
     std::atomic<bool> stop{false};
@@ -219,6 +221,7 @@ int main(int argc, char** argv) {
         logInfo("loaded " + std::to_string(first->zones->zones().size()) + " zones, " +
                 std::to_string(records) + " records from " + path);
         control = std::make_unique<ControlThread>(std::move(loader), state, pollMs, stop);
+        notifier = std::make_unique<Notifier>(state, stop);
         for (const std::string& l : listen) addresses.push_back(ListenAddress::parse(l));
         for (const ListenAddress& a : addresses) {
             for (unsigned i = 0; i < udpThreads; ++i) {
@@ -235,7 +238,8 @@ int main(int argc, char** argv) {
             tcpSockets.push_back(a.bindSocket(SOCK_STREAM, false));
         }
         if (httpAddress != "none") {
-            MetricsSources sources{&stats, &state, control.get(), &poolCounters, startedAt};
+            MetricsSources sources{&stats,        &state,    control.get(),
+                                   &poolCounters, startedAt, notifier.get()};
             std::map<std::string, httpd::HttpRoute> routes;
             routes["/metrics"] = {"text/plain; version=0.0.4",
                                   [sources] { return renderMetrics(sources); }};
@@ -283,6 +287,7 @@ int main(int argc, char** argv) {
     for (auto& w : udpWorkers) threads.emplace_back([&w] { w->run(); });
     threads.emplace_back([&] { tcpServer.run(); });
     threads.emplace_back([&] { control->run(); });
+    threads.emplace_back([&] { notifier->run(); });
     if (http) threads.emplace_back([&] { http->run(); });
     std::string where;
     for (const auto& a : addresses) where += " " + a.text;

@@ -1,5 +1,7 @@
 #include "dnsd/metrics.hpp"
 
+#include "dnsd/xfr/zone_transfer.hpp"
+
 #include "common/prometheus.hpp"
 #include "zones/schema.hpp"
 
@@ -7,9 +9,9 @@ namespace dnsd {
 namespace {
 
 const char* outcomeName(size_t i) {
-    static const char* names[] = {"answer",  "nodata",   "nxdomain", "referral",
-                                  "refused", "formerr",  "notimp",   "badvers",
-                                  "short",   "response", "badcookie"};
+    static const char* names[] = {"answer",  "nodata",   "nxdomain",  "referral",
+                                  "refused", "formerr",  "notimp",    "badvers",
+                                  "short",   "response", "badcookie", "transfer"};
     return i < sizeof names / sizeof names[0] ? names[i] : nullptr;
 }
 
@@ -37,6 +39,53 @@ void gauge(std::string& out, const char* name, const char* help, double v) {
 }
 
 }  // namespace
+
+// Zone transfers and NOTIFY: what was asked and sent, and how each secondary is doing.
+template <class SumArray, class Sum>
+void renderTransfers(std::string& out, const MetricsSources& m, SumArray sumArray, Sum sum) {
+    common::promHeader(out, "dnsd_xfr_requests_total", "counter",
+                       "Zone transfer requests (AXFR, IXFR) by outcome.");
+    for (XfrOutcome o : {XfrOutcome::Axfr, XfrOutcome::IxfrFull, XfrOutcome::IxfrCurrent,
+                         XfrOutcome::Refused, XfrOutcome::NotAuth, XfrOutcome::FormErr})
+        line(out, std::string("dnsd_xfr_requests_total{outcome=\"") + xfrOutcomeName(o) + "\"}",
+             sumArray(&ThreadStats::xfr, size_t(o)));
+    common::promHeader(out, "dnsd_xfr_messages_total", "counter", "Zone transfer messages sent.");
+    line(out, "dnsd_xfr_messages_total", sum(&ThreadStats::xfrMessages));
+    common::promHeader(out, "dnsd_xfr_bytes_total", "counter", "Zone transfer bytes sent.");
+    line(out, "dnsd_xfr_bytes_total", sum(&ThreadStats::xfrBytes));
+    if (!m.notifier) return;
+    const int64_t now = zones::nowMs();
+    auto views = m.notifier->secondaries();
+    auto labels = [](const SecondaryView& v) {
+        return "{zone=\"" + v.zone + "\",secondary=\"" + v.endpoint + "\"}";
+    };
+    auto each = [&](const char* name, const char* type, const char* help, auto value) {
+        common::promHeader(out, name, type, help);
+        for (const auto& v : views) line(out, name + labels(v), uint64_t(value(v)));
+    };
+    each("dnsd_notify_sent_total", "counter", "NOTIFY messages sent (retries included).",
+         [](const SecondaryView& v) { return v.sent; });
+    each("dnsd_notify_acked_total", "counter", "NOTIFYs the secondary acknowledged.",
+         [](const SecondaryView& v) { return v.acked; });
+    each("dnsd_notify_retries_total", "counter", "NOTIFYs sent again for want of an answer.",
+         [](const SecondaryView& v) { return v.retries; });
+    each("dnsd_secondary_serial", "gauge",
+         "The serial the secondary last answered for the zone's SOA (0: not yet known).",
+         [](const SecondaryView& v) { return v.confirmedKnown ? v.confirmedSerial : 0; });
+    each("dnsd_secondary_behind_serials", "gauge",
+         "How many serials the secondary is behind (RFC 1982 difference; 0 when current).",
+         [](const SecondaryView& v) {
+             return v.confirmedKnown ? uint32_t(v.serial - v.confirmedSerial) : 0u;
+         });
+    common::promHeader(out, "dnsd_secondary_behind_seconds", "gauge",
+                       "Seconds since the secondary first lacked the current serial (0: has it).");
+    for (const auto& v : views) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.3f",
+                      v.behindSinceMs ? double(now - v.behindSinceMs) / 1000.0 : 0.0);
+        out += "dnsd_secondary_behind_seconds" + labels(v) + " " + buf + "\n";
+    }
+}
 
 std::string renderMetrics(const MetricsSources& m) {
     std::string out;
@@ -125,6 +174,7 @@ std::string renderMetrics(const MetricsSources& m) {
     gauge(out, "dnsd_uptime_seconds", "Seconds since dnsd started.",
           double(now - m.startedAtMs) / 1000.0);
     out += m.pools->render();
+    renderTransfers(out, m, sumArray, sum);
     return out;
 }
 

@@ -13,6 +13,7 @@
 #include "dnsd/pool_counters.hpp"
 #include "dnsd/served_state.hpp"
 #include "dnsd/stats.hpp"
+#include "dnsd/xfr/notifier.hpp"
 
 namespace dnsd {
 
@@ -22,6 +23,7 @@ struct MetricsSources {
     const ControlThread* control = nullptr;
     const PoolCounters* pools = nullptr;
     int64_t startedAtMs = 0;
+    const Notifier* notifier = nullptr;  // zone transfers: NOTIFY and secondaries
 };
 
 std::string renderMetrics(const MetricsSources& m);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dnsd/answer/pool_table.hpp"
+#include "dnsd/xfr/xfr_acl.hpp"
 #include "zones/snapshot.hpp"
 
 namespace dnsd {
@@ -21,6 +22,7 @@ namespace dnsd {
 struct ServedState {
     std::shared_ptr<const zones::Snapshot> zones;
     std::shared_ptr<const PoolTable> pools;
+    std::shared_ptr<const XfrAcl> xfr;  // who may transfer what (never null once loaded)
     uint64_t generation = 0;
     int64_t publishedAtMs = 0;
 };
@@ -56,6 +58,11 @@ class StateHolder {
                 seen_ = g;
             }
             return *local_;
+        }
+        // The state get() returned, owned: for work that outlives one query (a transfer).
+        std::shared_ptr<const ServedState> shared() {
+            get();
+            return local_;
         }
 
       private:

@@ -326,13 +326,16 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
         bool poolsChanged = !previous || !previous->pools || !(*previous->pools == *table);
         cache_ = std::move(cache);
         lastLoad_ = counts;
-        if (!zonesChanged && !poolsChanged) return nullptr;
+        auto xfr = XfrAcl::load(*db_);
+        bool xfrChanged = !previous || !previous->xfr || !(*previous->xfr == *xfr);
+        if (!zonesChanged && !poolsChanged && !xfrChanged) return nullptr;
 
         auto state = std::make_shared<ServedState>();
         state->generation = nextGeneration_++;
         state->zones = zonesChanged ? zones::Snapshot::make(std::move(built), state->generation)
                                     : previous->zones;
         state->pools = poolsChanged ? std::shared_ptr<const PoolTable>(table) : previous->pools;
+        state->xfr = xfrChanged ? xfr : previous->xfr;
         state->publishedAtMs = zones::nowMs();
         return state;
     } catch (const SQLite::Exception& e) {

@@ -41,6 +41,9 @@ struct alignas(64) ThreadStats {
     std::atomic<uint64_t> rrlBadCookie{0};     // slips answered BADCOOKIE (client sent a cookie)
     std::atomic<uint64_t> rrlCookieExempt{0};  // let through unlimited: valid server cookie
     std::atomic<uint64_t> cookies[4]{};        // queries by CookieState
+    std::atomic<uint64_t> xfr[8]{};            // transfer requests by XfrOutcome
+    std::atomic<uint64_t> xfrMessages{0};      // transfer messages sent
+    std::atomic<uint64_t> xfrBytes{0};
 
     std::atomic<uint64_t> qtypes[kTypeSlots]{};
     std::atomic<uint64_t> rcodes[16]{};

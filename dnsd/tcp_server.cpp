@@ -1,5 +1,6 @@
 #include "dnsd/tcp_server.hpp"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -13,6 +14,10 @@
 #include <memory>
 #include <unordered_map>
 #include "dnsd/client_address.hpp"
+#include "dnsd/log.hpp"
+#include "dnsd/xfr/refusal_log.hpp"
+#include "dnsd/xfr/tsig_answer.hpp"
+#include "dnsd/xfr/zone_transfer.hpp"
 
 namespace dnsd {
 namespace {
@@ -36,7 +41,14 @@ struct Connection {
     bool inputDone = false;                    // a zero-length message: no more queries
     Client client;
     std::string clientKey;  // address bytes, for the per-client connection count
+    // A zone transfer being sent: its messages go out before the next query is answered.
+    std::unique_ptr<ZoneTransfer> transfer;
 };
+
+std::string clientText(const Client& c) {
+    char buf[64];
+    return inet_ntop(c.family == 6 ? AF_INET6 : AF_INET, c.addr, buf, sizeof buf) ? buf : "?";
+}
 
 }  // namespace
 
@@ -103,12 +115,52 @@ void TcpServer::run() {
         }
         return true;
     };
+    RefusalLog refusals;
+    // Frames one message into the connection's output.
+    auto frame = [](Connection& c, const uint8_t* data, size_t size) {
+        c.out.push_back(uint8_t(size >> 8));
+        c.out.push_back(uint8_t(size));
+        c.out.insert(c.out.end(), data, data + size);
+    };
+    // Sends transfer messages until the output is full or the transfer is done.
+    auto pump = [&](Connection& c) {
+        while (c.transfer && pending(c) < kMaxPendingOutput) {
+            size_t n = c.transfer->next(response);
+            if (n == 0) {
+                c.transfer.reset();
+                break;
+            }
+            stats_.xfrMessages.fetch_add(1, std::memory_order_relaxed);
+            stats_.xfrBytes.fetch_add(n, std::memory_order_relaxed);
+            frame(c, response.data(), n);
+        }
+    };
+    // Judges a transfer request; refusals are counted always and logged once a minute.
+    auto startTransfer = [&](Connection& c, std::span<const uint8_t> query) {
+        ZoneTransfer::Start s =
+            ZoneTransfer::begin(reader.shared(), query, response, c.client, c.client.now);
+        stats_.xfr[size_t(s.outcome) & 7].fetch_add(1, std::memory_order_relaxed);
+        if (s.outcome == XfrOutcome::Refused || s.outcome == XfrOutcome::NotAuth ||
+            s.outcome == XfrOutcome::FormErr) {
+            if (refusals.due(c.clientKey, monotonicMs()))
+                logWarn("transfer of " + (s.zone.empty() ? std::string("?") : s.zone) + " to " +
+                        clientText(c.client) + " refused (" + xfrOutcomeName(s.outcome) +
+                        "): " + s.detail + " (logged once a minute per client)");
+        } else {
+            logInfo("transfer of " + s.zone + " to " + clientText(c.client) + ": " +
+                    xfrOutcomeName(s.outcome));
+        }
+        if (s.size) frame(c, response.data(), s.size);
+        c.transfer = std::move(s.transfer);
+    };
     // Answers complete messages in order until the input runs out or too much output waits:
     // a client that pipelines faster than it reads is slowed down (we stop reading from it),
     // never cut off and never buffered without bound.
     auto process = [&](Connection& c) {
         size_t pos = 0;
-        while (!c.inputDone && pending(c) < kMaxPendingOutput && c.in.size() - pos >= 2) {
+        pump(c);
+        while (!c.transfer && !c.inputDone && pending(c) < kMaxPendingOutput &&
+               c.in.size() - pos >= 2) {
             size_t len = (size_t(c.in[pos]) << 8) | c.in[pos + 1];
             if (len ==
                 0) {  // a zero-length message ends the conversation, after the answers so far
@@ -123,27 +175,38 @@ void TcpServer::run() {
             stats_.count(r, Transport::Tcp);
             pos += 2 + len;
             c.lastActive = monotonicMs();
+            if (r.action == Action::Transfer) {
+                startTransfer(c, {c.in.data() + pos - len, len});
+                pump(c);
+                continue;
+            }
             if (r.action != Action::Send) continue;
-            c.out.push_back(uint8_t(r.size >> 8));
-            c.out.push_back(uint8_t(r.size));
-            c.out.insert(c.out.end(), response.begin(), response.begin() + long(r.size));
+            if (r.tsig)
+                r.size = signAnswer(st.xfr.get(), {c.in.data() + pos - len, len}, response, r.size,
+                                    r.questionSize, c.client.now);
+            frame(c, response.data(), r.size);
         }
         c.in.erase(c.in.begin(), c.in.begin() + long(pos));
     };
     // After any event: answer, write, then decide what to wait for. False: close it now.
     auto settle = [&](Connection& c) {
-        // Answer and write in turns: writing may make room for answers held back.
+        // Answer and write in turns: writing may make room for answers held back. A transfer
+        // gets a few rounds per event, so one fast reader of a big zone cannot hold the
+        // thread while other clients wait.
+        int rounds = 0;
         do {
             process(c);
             if (!flush(c)) return false;
-        } while (!c.inputDone && pending(c) < kMaxPendingOutput && hasCompleteMessage(c));
+        } while (!c.inputDone && pending(c) < kMaxPendingOutput &&
+                 (c.transfer ? ++rounds < 4 : hasCompleteMessage(c)));
         bool finished = c.inputDone || c.peerClosed;
         // Done once everything answerable is answered and written (a half-closed client may
         // still have complete queries waiting for room in the output).
-        if (finished && pending(c) == 0 && (c.inputDone || !hasCompleteMessage(c))) return false;
+        if (finished && !c.transfer && pending(c) == 0 && (c.inputDone || !hasCompleteMessage(c)))
+            return false;
         uint32_t want = EPOLLRDHUP;
-        if (!finished && pending(c) < kMaxPendingOutput) want |= EPOLLIN;
-        if (pending(c) > 0) want |= EPOLLOUT;
+        if (!finished && !c.transfer && pending(c) < kMaxPendingOutput) want |= EPOLLIN;
+        if (pending(c) > 0 || c.transfer) want |= EPOLLOUT;
         if (want != c.interest) {
             c.interest = want;
             epoll_event ev{};

@@ -12,8 +12,39 @@
 #include <memory>
 #include <vector>
 #include "dnsd/client_address.hpp"
+#include "dnsd/xfr/tsig_answer.hpp"
+#include "dnsd/xfr/zone_transfer.hpp"
 
 namespace dnsd {
+namespace {
+
+// RFC 1995 §2: IXFR over UDP gets the SOA alone when the client is current, and otherwise
+// a TC response (header and question) that sends it to TCP, where the transfer happens.
+// Errors (refused, TSIG) are answered as over TCP. Rare, so it may allocate.
+AnswerResult ixfrOverUdp(StateHolder::Reader& reader, std::span<const uint8_t> q,
+                         std::span<uint8_t> o, const Client& client) {
+    AnswerResult r;
+    r.qtype = zones::rrtype::IXFR;
+    ZoneTransfer::Start s = ZoneTransfer::begin(reader.shared(), q, o, client, client.now);
+    if (s.size == 0 && !s.transfer) return r;
+    r.action = Action::Send;
+    r.size = s.size;
+    if (s.transfer) {
+        size_t questionEnd = 12;
+        size_t pos = 12;
+        if (zones::readMessageName(q, pos) && pos + 4 <= q.size()) questionEnd = pos + 4;
+        std::memcpy(o.data(), q.data(), questionEnd);
+        o[2] = uint8_t(0x80 | (q[2] & 0x79) | 0x04 | 0x02);  // QR, AA, TC
+        o[3] = 0;
+        std::memset(o.data() + 4, 0, 8);
+        o[5] = questionEnd > 12 ? 1 : 0;
+        r.size = questionEnd;
+        r.truncated = true;
+    }
+    return r;
+}
+
+}  // namespace
 
 UdpWorker::UdpWorker(Fd socket, const StateHolder& state, const EngineConfig& config,
                      RateLimiter& rrl, ThreadStats& stats, const std::atomic<bool>& stop,
@@ -104,6 +135,9 @@ void UdpWorker::run() {
             clientFrom(peers[i], client);
             AnswerResult r = answer(*st.zones, *st.pools, config_, q, o, client, *scratch);
             stats_.count(r, Transport::Udp);
+            if (r.action == Action::Transfer) r = ixfrOverUdp(reader, q, o, client);
+            if (r.tsig && r.action == Action::Send)
+                r.size = signAnswer(st.xfr.get(), q, o, r.size, r.questionSize, client.now);
             if (r.action != Action::Send) continue;
             if (rrlOn && r.cookie == CookieState::Valid) {
                 // A valid server cookie proves the address: it cannot be a spoofed victim.

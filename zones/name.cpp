@@ -193,4 +193,31 @@ int Name::canonicalCompare(const Name& other) const {
     return i == 0 ? -1 : 1;
 }
 
+std::optional<Name> readMessageName(std::span<const uint8_t> m, size_t& pos) {
+    uint8_t wire[Name::kMaxWire];
+    size_t len = 0, at = pos;
+    bool jumped = false;
+    for (int hops = 0; hops < 64;) {
+        if (at >= m.size()) return std::nullopt;
+        uint8_t l = m[at];
+        if ((l & 0xC0) == 0xC0) {
+            if (at + 1 >= m.size()) return std::nullopt;
+            if (!jumped) pos = at + 2;
+            jumped = true;
+            at = size_t(l & 0x3F) << 8 | m[at + 1];
+            ++hops;
+            continue;
+        }
+        if (l > 63 || len + 1 + l > Name::kMaxWire || at + 1 + l > m.size()) return std::nullopt;
+        wire[len++] = l;
+        for (size_t i = 1; i <= l; ++i) wire[len++] = foldCase(m[at + i]);
+        at += 1 + l;
+        if (l == 0) {
+            if (!jumped) pos = at;
+            return Name::fromWire({wire, len});
+        }
+    }
+    return std::nullopt;
+}
+
 }  // namespace zones

@@ -76,6 +76,11 @@ inline uint8_t foldCase(uint8_t c) {
 // Validates an uncompressed wire name at the start of `bytes`; returns its length or 0.
 size_t wireNameLength(std::span<const uint8_t> bytes);
 
+// Reads a possibly compressed name at `pos` of a DNS message (lower-cased), advancing `pos`
+// past it; nullopt if it is malformed (out of bounds, a pointer loop, too long). For control
+// paths (transfers, TSIG, NOTIFY): it builds a Name.
+std::optional<Name> readMessageName(std::span<const uint8_t> message, size_t& pos);
+
 }  // namespace zones
 
 template <>

@@ -26,35 +26,10 @@ void put48(std::vector<uint8_t>& v, uint64_t x) {
     for (int s = 40; s >= 0; s -= 8) v.push_back(uint8_t(x >> s));
 }
 
-// Reads a possibly compressed name at `pos` into `out` (lower case), advancing `pos` past it.
 bool readName(std::span<const uint8_t> m, size_t& pos, Name& out) {
-    uint8_t wire[Name::kMaxWire];
-    size_t len = 0, at = pos;
-    bool jumped = false;
-    for (int hops = 0; hops < 64;) {
-        if (at >= m.size()) return false;
-        uint8_t l = m[at];
-        if ((l & 0xC0) == 0xC0) {
-            if (at + 1 >= m.size()) return false;
-            if (!jumped) pos = at + 2;
-            jumped = true;
-            at = size_t(l & 0x3F) << 8 | m[at + 1];
-            ++hops;
-            continue;
-        }
-        if (l > 63 || len + 1 + l > Name::kMaxWire || at + 1 + l > m.size()) return false;
-        wire[len++] = l;
-        for (size_t i = 1; i <= l; ++i) wire[len++] = foldCase(m[at + i]);
-        at += 1 + l;
-        if (l == 0) {
-            if (!jumped) pos = at;
-            auto n = Name::fromWire({wire, len});
-            if (!n) return false;
-            out = *n;
-            return true;
-        }
-    }
-    return false;
+    auto n = readMessageName(m, pos);
+    if (n) out = *n;
+    return n.has_value();
 }
 
 bool skipName(std::span<const uint8_t> m, size_t& pos) {

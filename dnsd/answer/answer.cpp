@@ -28,6 +28,10 @@ enum Rcode : uint8_t {
 constexpr uint16_t kHeaderSize = 12;
 constexpr uint16_t kOptSize = 11;  // root name, type, class, ttl, rdlength: an OPT with no options
 constexpr uint16_t kOptionNsid = 3, kOptionCookie = 10;
+constexpr uint16_t kTypeTsig = 250;
+// Room kept for the TSIG of a signed query's answer: its own size (same key name, same
+// algorithm) plus the 6 octets of other data a BADTIME answer carries.
+constexpr size_t kTsigExtra = 6;
 constexpr uint16_t kServerCookieSize = 16;  // RFC 9018: version, reserved, time, SipHash-2-4
 constexpr int32_t kCookieMaxAge = 3600, kCookieMaxAhead = 300;  // RFC 9018 §4.3
 constexpr uint16_t kBadCookie = 23;                             // RFC 7873 §8: extended RCODE
@@ -53,6 +57,7 @@ struct Query {
     bool nsid = false;                // the client asked for our NSID
     const uint8_t* cookie = nullptr;  // the client's 8-byte client cookie, if it sent one
     uint16_t cookieSize = 0;          // 8 (client cookie only) or 16..40 (with a server cookie)
+    size_t tsigSize = 0;              // bytes of the query's TSIG RR (0: unsigned)
     bool wellFormed = false;          // question and every record parsed
     size_t limit = 512;               // largest response the transport and the client allow
 };
@@ -111,6 +116,12 @@ bool parseRest(std::span<const uint8_t> q, Query& query, uint16_t an, uint16_t n
         uint16_t rdlen = get16(&q[pos + 8]);
         pos += 10;
         if (pos + rdlen > q.size()) return false;
+        if (type == kTypeTsig) {
+            // RFC 8945 §5.1: the last record. Verified and answered by the transport (dnsd/xfr/
+            // signs what the engine wrote); the engine only keeps room for it.
+            if (i + 1 != total) return false;
+            query.tsigSize = pos + rdlen - nameStart;
+        }
         if (type == rrtype::OPT) {
             // RFC 6891 §6.1.1: one OPT, owned by the root, in the additional section only.
             if (i < uint32_t(an) + ns || query.edns || q[nameStart] != 0) return false;
@@ -496,6 +507,7 @@ AnswerResult errorResponse(const Query& q, std::span<const uint8_t> query, std::
     r.rcode = uint8_t(rcode & 0x0F);
     r.qtype = q.qtype;
     r.cookie = cookieState(config, q, client);
+    r.tsig = q.tsigSize > 0;
     WireWriter w(out, q.limit);
     w.bytes(query.data(), kHeaderSize);
     uint16_t qd = 0;
@@ -539,6 +551,10 @@ bool readQuery(std::span<const uint8_t> query, size_t outSize, const EngineConfi
     if (transport == Transport::Udp && q.edns)
         q.limit =
             std::clamp<size_t>(q.ednsPayload, 512, std::min<size_t>(config.maxUdpPayload, outSize));
+    if (q.tsigSize) {
+        const size_t keep = q.tsigSize + kTsigExtra;
+        q.limit = q.limit > keep + kHeaderSize ? q.limit - keep : kHeaderSize;
+    }
     return true;
 }
 
@@ -561,7 +577,17 @@ AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
         return errorResponse(q, query, out, config, client, 16, Outcome::BadVers);
     if (q.qclass != zones::rrclass::IN && q.qclass != zones::rrclass::ANY)
         return errorResponse(q, query, out, config, client, REFUSED, Outcome::Refused);
-    if (q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR)  // no zone transfers (yet)
+    // AXFR is defined over TCP only (RFC 5936 §4.2); IXFR over UDP is answered by the
+    // transfer code too (RFC 1995 §2: the SOA when current, else TC).
+    if (q.qtype == rrtype::IXFR ||
+        (q.qtype == rrtype::AXFR && client.transport == Transport::Tcp)) {
+        result.action = Action::Transfer;
+        result.outcome = Outcome::Transfer;
+        result.qtype = q.qtype;
+        result.cookie = cookieState(config, q, client);
+        return result;
+    }
+    if (q.qtype == rrtype::AXFR)
         return errorResponse(q, query, out, config, client, REFUSED, Outcome::Refused);
     if (q.qtype == rrtype::OPT)
         return errorResponse(q, query, out, config, client, FORMERR, Outcome::FormErr);
@@ -588,6 +614,7 @@ AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
     result.questionSize = q.questionEnd;
     result.rrlKey = responder.rrlKey() ^ (uint64_t(responder.outcome) << 56);
     result.cookie = cookieState(config, q, client);
+    result.tsig = q.tsigSize > 0;
     return result;
 }
 

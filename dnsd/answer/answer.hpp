@@ -22,7 +22,9 @@ namespace dnsd {
 
 enum class Transport : uint8_t { Udp, Tcp };
 
-enum class Action : uint8_t { Send, Drop };
+// Transfer: an AXFR or IXFR request, well-formed as a query, for the transfer code
+// (dnsd/xfr/) to judge and answer; the engine writes nothing.
+enum class Action : uint8_t { Send, Drop, Transfer };
 
 // Why a query was dropped or how it was answered, for counters.
 enum class Outcome : uint8_t {
@@ -37,6 +39,7 @@ enum class Outcome : uint8_t {
     DropShort,     // shorter than a header
     DropResponse,  // QR set: never answer a response (reflection loops)
     BadCookie,     // answered BADCOOKIE (see badCookie())
+    Transfer,      // AXFR/IXFR, handed to dnsd/xfr/
 };
 
 // What the query's DNS COOKIE option (RFC 7873) says about the client.
@@ -62,6 +65,9 @@ struct AnswerResult {
     // A Valid cookie proves the source address (the client received our earlier answer), so
     // rate limiting lets it through, as Knot and BIND do.
     CookieState cookie = CookieState::None;
+    // The query was TSIG-signed: the transport must have the answer signed (or turned into
+    // the TSIG error) by dnsd/xfr/ signAnswer(); room for the TSIG RR was kept.
+    bool tsig = false;
 };
 
 // Who asked, as far as the engine needs to know: for limits, cookies and time.

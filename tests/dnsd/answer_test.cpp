@@ -406,8 +406,10 @@ TEST_F(AnswerTest, AnyIsAnsweredMinimally) {
     EXPECT_EQ(m.ancount(), 1);  // RFC 8482: one RRset
 }
 
-TEST_F(AnswerTest, ZoneTransferIsRefused) {
-    EXPECT_EQ(ask(QueryBuilder("example.com.", AXFR), Transport::Tcp).rcode(), 5);
+TEST_F(AnswerTest, ZoneTransfersAreHandedOnAndAxfrOverUdpIsRefused) {
+    ask(QueryBuilder("example.com.", AXFR), Transport::Tcp);
+    EXPECT_EQ(last_.action, Action::Transfer);                      // dnsd/xfr/ answers it
+    EXPECT_EQ(ask(QueryBuilder("example.com.", AXFR)).rcode(), 5);  // RFC 5936 §4.2: TCP only
 }
 
 TEST_F(AnswerTest, PoolAnswersRotateAndRespectTheirTtl) {

@@ -1,0 +1,299 @@
+#include "dnsd/xfr/notifier.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include "dnsd/log.hpp"
+#include "dnsd/xfr/refusal_log.hpp"
+#include "zones/schema.hpp"
+
+namespace dnsd {
+namespace {
+
+constexpr uint16_t kOpNotify = 4;
+constexpr int64_t kFirstRetryMs = 500, kMaxRetryMs = 30000;
+constexpr int64_t kConfirmForMs = 60000;
+
+uint16_t get16(const uint8_t* p) {
+    return uint16_t((p[0] << 8) | p[1]);
+}
+void put16(std::vector<uint8_t>& v, uint16_t x) {
+    v.push_back(uint8_t(x >> 8));
+    v.push_back(uint8_t(x));
+}
+
+uint32_t zoneSerial(const zones::ZoneSnapshot& z) {
+    auto rd = z.bytes(z.rdatas(z.soa())[0]);
+    size_t m = zones::wireNameLength(rd);
+    size_t r = zones::wireNameLength(rd.subspan(m));
+    const uint8_t* p = rd.data() + m + r;
+    return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
+
+sockaddr_storage socketAddress(const XfrAcl::Secondary& s, socklen_t& len) {
+    sockaddr_storage ss{};
+    if (s.family == 6) {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(s.port);
+        std::memcpy(&a->sin6_addr, s.addr, 16);
+        len = sizeof *a;
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(s.port);
+        std::memcpy(&a->sin_addr, s.addr, 4);
+        len = sizeof *a;
+    }
+    return ss;
+}
+
+bool sameEndpoint(const sockaddr_storage& from, const XfrAcl::Secondary& s) {
+    if (from.ss_family == AF_INET && s.family == 4) {
+        auto* a = reinterpret_cast<const sockaddr_in*>(&from);
+        return ntohs(a->sin_port) == s.port && std::memcmp(&a->sin_addr, s.addr, 4) == 0;
+    }
+    if (from.ss_family == AF_INET6 && s.family == 6) {
+        auto* a = reinterpret_cast<const sockaddr_in6*>(&from);
+        return ntohs(a->sin6_port) == s.port && std::memcmp(&a->sin6_addr, s.addr, 16) == 0;
+    }
+    return false;
+}
+
+common::Fd udpSocket(int family) {
+    common::Fd fd(::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    return fd;
+}
+
+}  // namespace
+
+Notifier::Notifier(const StateHolder& state, const std::atomic<bool>& stop)
+    : state_(state), stop_(stop), sock4_(udpSocket(AF_INET)), sock6_(udpSocket(AF_INET6)) {
+    nextId_ = uint16_t(::time(nullptr) ^ ::getpid());
+}
+
+std::vector<SecondaryView> Notifier::secondaries() const {
+    std::lock_guard lock(mutex_);
+    std::vector<SecondaryView> out;
+    for (const auto& [k, t] : targets_) out.push_back(t.view);
+    return out;
+}
+
+void Notifier::run() {
+    pthread_setname_np(pthread_self(), "dnsd/notify");
+    StateHolder::Reader reader(state_);
+    while (!stop_.load(std::memory_order_relaxed)) {
+        auto state = reader.shared();
+        if (state && state != current_) onState(state);
+        int64_t now = zones::nowMs();
+        sendDue(now);
+        pollfd fds[2] = {{sock4_.get(), POLLIN, 0}, {sock6_.get(), POLLIN, 0}};
+        if (::poll(fds, 2, 10) > 0) receive(zones::nowMs());
+    }
+}
+
+void Notifier::onState(const std::shared_ptr<const ServedState>& state) {
+    current_ = state;
+    if (!state->xfr) return;
+    const int64_t now = zones::nowMs();
+    std::lock_guard lock(mutex_);
+    std::map<std::string, Target> next;
+    for (const XfrAcl::Zone& z : state->xfr->zones) {
+        const zones::ZoneSnapshot* snap = state->zones->findZone(z.apexKey);
+        if (!snap || snap->apex().key() != z.apexKey) continue;
+        const uint32_t serial = zoneSerial(*snap);
+        auto seen = serials_.find(z.apexKey);
+        const bool moved = seen == serials_.end() || seen->second != serial;
+        serials_[z.apexKey] = serial;
+        for (const XfrAcl::Secondary& s : z.secondaries) {
+            if (!s.notify) continue;
+            std::string id = z.apexKey + "|" + s.endpoint;
+            Target t;
+            if (auto old = targets_.find(id); old != targets_.end()) t = std::move(old->second);
+            t.zoneKey = z.apexKey;
+            t.sec = s;
+            t.key = s.key >= 0 ? &state->xfr->keys[size_t(s.key)] : nullptr;
+            t.view.zone = z.name;
+            t.view.endpoint = s.endpoint;
+            t.view.serial = serial;
+            // New secondaries, and every one when the serial moved: NOTIFY now. A pending one
+            // keeps its retry count (coalesced), but goes out at once with the new serial.
+            if (moved || t.view.notifiedSerial == 0) {
+                t.pending = true;
+                t.dueMs = now;
+                if (t.view.confirmedSerial != serial && t.view.behindSinceMs == 0)
+                    t.view.behindSinceMs = now;
+            }
+            next.emplace(id, std::move(t));
+        }
+    }
+    targets_ = std::move(next);
+}
+
+std::vector<uint8_t> Notifier::notifyMessage(Target& t, uint64_t nowSeconds) {
+    const zones::ZoneSnapshot* z = current_->zones->findZone(t.zoneKey);
+    std::vector<uint8_t> m;
+    t.notifyId = nextId_++;
+    put16(m, t.notifyId);
+    put16(m, uint16_t(kOpNotify << 11 | 0x0400));  // NOTIFY, AA (RFC 1996 §3.7)
+    put16(m, 1);
+    put16(m, 1);  // the SOA in the answer section: a hint of the new serial
+    put16(m, 0);
+    put16(m, 0);
+    m.insert(m.end(), z->apex().wire().begin(), z->apex().wire().end());
+    put16(m, zones::rrtype::SOA);
+    put16(m, zones::rrclass::IN);
+    put16(m, 0xC00C);
+    put16(m, zones::rrtype::SOA);
+    put16(m, zones::rrclass::IN);
+    const zones::RData& soa = z->rdatas(z->soa())[0];
+    put16(m, uint16_t(soa.ttl >> 16));
+    put16(m, uint16_t(soa.ttl));
+    auto rd = z->bytes(soa);
+    put16(m, uint16_t(rd.size()));
+    m.insert(m.end(), rd.begin(), rd.end());
+    t.requestMac.clear();
+    if (t.key) {
+        size_t size = m.size();
+        m.resize(size + 512);
+        zones::TsigSigner signer(*t.key, {}, nowSeconds);
+        m.resize(signer.sign(m.data(), size, m.size()));
+        t.requestMac = signer.lastMac();
+    }
+    return m;
+}
+
+std::vector<uint8_t> Notifier::soaQuery(Target& t) const {
+    const zones::ZoneSnapshot* z = current_->zones->findZone(t.zoneKey);
+    std::vector<uint8_t> m;
+    put16(m, t.soaId);
+    put16(m, 0);
+    put16(m, 1);
+    put16(m, 0);
+    put16(m, 0);
+    put16(m, 0);
+    m.insert(m.end(), z->apex().wire().begin(), z->apex().wire().end());
+    put16(m, zones::rrtype::SOA);
+    put16(m, zones::rrclass::IN);
+    return m;
+}
+
+bool Notifier::sendTo(const Target& t, const std::vector<uint8_t>& message) {
+    socklen_t len = 0;
+    sockaddr_storage to = socketAddress(t.sec, len);
+    int fd = t.sec.family == 6 ? sock6_.get() : sock4_.get();
+    return ::sendto(fd, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&to), len) ==
+           ssize_t(message.size());
+}
+
+void Notifier::sendDue(int64_t now) {
+    if (!current_) return;
+    std::lock_guard lock(mutex_);
+    for (auto& [id, t] : targets_) {
+        if (t.pending && t.dueMs <= now) {
+            if (t.attempts > 0) {
+                ++t.view.retries;
+                if (t.attempts == 3)  // about 3.5 s unanswered: say so, once per round
+                    logWarn("NOTIFY of " + t.view.zone + " serial " +
+                            std::to_string(t.view.serial) + " to " + t.view.endpoint +
+                            " not acknowledged after 3 tries; retrying with backoff");
+            }
+            t.view.notifiedSerial = t.view.serial;
+            if (!sendTo(t, notifyMessage(t, uint64_t(now / 1000)))) {
+                ++t.view.errors;
+                t.view.lastError = std::string("send: ") + std::strerror(errno);
+            }
+            ++t.view.sent;
+            t.view.lastNotifyAtMs = now;
+            t.dueMs = now + std::min(kMaxRetryMs, kFirstRetryMs << std::min(t.attempts, 10));
+            ++t.attempts;
+        } else if (t.confirming && t.dueMs <= now) {
+            if (now > t.confirmUntilMs) {
+                t.confirming = false;
+                logWarn("secondary " + t.view.endpoint + " of " + t.view.zone +
+                        " acknowledged serial " + std::to_string(t.view.ackedSerial) +
+                        " but still answers " +
+                        (t.view.confirmedKnown ? std::to_string(t.view.confirmedSerial)
+                                               : std::string("nothing")) +
+                        " a minute later");
+                continue;
+            }
+            t.soaId = nextId_++;
+            sendTo(t, soaQuery(t));
+            // Ask often at first (a transfer takes milliseconds), then every 2 s.
+            t.dueMs = now + (now - t.view.ackedAtMs < 1000 ? 50 : 2000);
+        }
+    }
+}
+
+void Notifier::receive(int64_t now) {
+    uint8_t buf[4096];
+    for (int fd : {sock4_.get(), sock6_.get()}) {
+        for (;;) {
+            sockaddr_storage from{};
+            socklen_t fromLen = sizeof from;
+            ssize_t n =
+                ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fromLen);
+            if (n < 0) break;
+            if (n < 12 || !(buf[2] & 0x80)) continue;
+            const uint16_t id = get16(buf), opcode = (buf[2] >> 3) & 0xF, rcode = buf[3] & 0xF;
+            std::lock_guard lock(mutex_);
+            for (auto& [key, t] : targets_) {
+                if (!sameEndpoint(from, t.sec) || (id != t.notifyId && id != t.soaId)) continue;
+                if (opcode == kOpNotify && t.pending && id == t.notifyId) {
+                    if (t.key) {
+                        zones::TsigVerifier check(*t.key, t.requestMac);
+                        if (!check.verify({buf, size_t(n)}, uint64_t(now / 1000))) {
+                            ++t.view.errors;
+                            t.view.lastError = "NOTIFY answer not signed with our key";
+                            break;
+                        }
+                    }
+                    if (rcode != 0) {
+                        ++t.view.errors;
+                        t.view.lastError = "NOTIFY answered with rcode " + std::to_string(rcode);
+                        break;
+                    }
+                    t.pending = false;
+                    t.attempts = 0;
+                    ++t.view.acked;
+                    t.view.ackedSerial = t.view.notifiedSerial;
+                    t.view.ackedAtMs = now;
+                    t.view.lastError.clear();
+                    t.confirming = true;
+                    t.confirmUntilMs = now + kConfirmForMs;
+                    t.dueMs = now + 20;
+                } else if (opcode == 0 && t.confirming && id == t.soaId && rcode == 0) {
+                    size_t pos = 12;
+                    std::span<const uint8_t> m(buf, size_t(n));
+                    if (!zones::readMessageName(m, pos) || pos + 4 > m.size()) break;
+                    pos += 4;
+                    if (get16(buf + 6) == 0 || !zones::readMessageName(m, pos) ||
+                        pos + 10 > m.size() || get16(buf + pos) != zones::rrtype::SOA)
+                        break;
+                    size_t rd = pos + 10, p = rd;
+                    if (!zones::readMessageName(m, p) || !zones::readMessageName(m, p) ||
+                        p + 4 > m.size())
+                        break;
+                    t.view.confirmedSerial = uint32_t(get16(buf + p)) << 16 | get16(buf + p + 2);
+                    t.view.confirmedKnown = true;
+                    t.view.confirmedAtMs = now;
+                    if (t.view.confirmedSerial == t.view.serial) {
+                        t.confirming = false;
+                        t.view.behindSinceMs = 0;
+                    }
+                }
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace dnsd
