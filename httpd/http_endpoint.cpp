@@ -94,7 +94,9 @@ void HttpEndpoint::run() {
             int64_t now = monotonicMs();
             int64_t timeout = kStopPollMs;
             fds.clear();
-            fds.push_back({listener_.get(), POLLIN, 0});
+            // While accept is out of descriptors the listener stays readable: leave it out for
+            // a round rather than spin on it.
+            fds.push_back({now < acceptPausedUntilMs_ ? -1 : listener_.get(), POLLIN, 0});
             for (const auto& c : conns) {
                 fds.push_back({c->fd(), c->events(), 0});
                 timeout = std::min(timeout, std::max<int64_t>(0, c->deadlineMs() - now));
@@ -129,7 +131,11 @@ void HttpEndpoint::acceptPending(ConnectionCaps& caps, Connections& conns, int64
         socklen_t peerLen = sizeof peer;
         common::Fd fd(::accept4(listener_.get(), reinterpret_cast<sockaddr*>(&peer), &peerLen,
                                 SOCK_NONBLOCK | SOCK_CLOEXEC));
-        if (!fd.valid()) return;  // EAGAIN: none left (or EMFILE: try next round)
+        if (!fd.valid()) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                acceptPausedUntilMs_ = nowMs + kStopPollMs;
+            return;  // EAGAIN: none left
+        }
         std::string key = clientKey(peer);
         auto conn =
             std::make_unique<HttpConnection>(std::move(fd), key, nowMs + limits_.requestDeadlineMs,

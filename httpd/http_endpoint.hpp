@@ -80,6 +80,7 @@ class HttpEndpoint {
     const std::atomic<bool>& stop_;
     std::string threadName_;
     HttpLimits limits_;
+    int64_t acceptPausedUntilMs_ = 0;  // only touched by run()
 
     std::atomic<uint64_t> accepted_{0};
     std::atomic<uint64_t> refusedTotal_{0};
