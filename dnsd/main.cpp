@@ -241,8 +241,11 @@ int main(int argc, char** argv) {
             MetricsSources sources{&stats,        &state,    control.get(),
                                    &poolCounters, startedAt, notifier.get()};
             std::map<std::string, httpd::HttpRoute> routes;
-            routes["/metrics"] = {"text/plain; version=0.0.4",
-                                  [sources] { return renderMetrics(sources); }};
+            // Runs on the endpoint's own thread, so `http` is set by then.
+            routes["/metrics"] = {"text/plain; version=0.0.4", [sources, &http] {
+                                      return renderMetrics(sources) +
+                                             http->metricsText("dnsd_http");
+                                  }};
             // The status reads the database on the HTTP thread's own connection, never the
             // control thread's: a slow page cannot delay a reload.
             auto statusDb = std::make_shared<std::unique_ptr<SQLite::Database>>();

@@ -192,8 +192,10 @@ int main(int argc, char** argv) {
         follower->start();
         if (httpAddress != "none") {
             std::map<std::string, httpd::HttpRoute> routes;
-            routes["/metrics"] = {"text/plain; version=0.0.4", [&metrics] {
-                                      return metrics.render(zones::nowMs(), DNSD_VERSION);
+            // Runs on the endpoint's own thread, so `http` is set by then.
+            routes["/metrics"] = {"text/plain; version=0.0.4", [&metrics, &http] {
+                                      return metrics.render(zones::nowMs(), DNSD_VERSION) +
+                                             http->metricsText("dnsd_probe_http");
                                   }};
             try {
                 http = std::make_unique<httpd::HttpEndpoint>(httpAddress, routes, httpStop,
