@@ -48,6 +48,10 @@ ListenAddress ListenAddress::parse(const std::string& text) {
     return la;
 }
 
+void checkListenAddressOrNone(const std::string& text) {
+    if (text != "none") ListenAddress::parse(text);
+}
+
 Fd ListenAddress::bindSocket(int type, bool reusePort) const {
     Fd fd(::socket(family(), type | SOCK_CLOEXEC | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0), 0));
     if (!fd.valid()) throw std::runtime_error("socket for " + text + ": " + std::strerror(errno));

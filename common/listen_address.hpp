@@ -26,4 +26,7 @@ struct ListenAddress {
     Fd bindSocket(int type, bool reusePort) const;
 };
 
+// For an --http option: "none", or what `parse` accepts; throws as `parse` does.
+void checkListenAddressOrNone(const std::string& text);
+
 }  // namespace common

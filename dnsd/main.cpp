@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -18,8 +17,8 @@
 #include <iostream>
 #include <thread>
 
-#include "common/config_file.hpp"
 #include "common/listen_address.hpp"
+#include "common/option_table.hpp"
 #include "dnsd/control_thread.hpp"
 #include "dnsd/log.hpp"
 #include "dnsd/metrics.hpp"
@@ -32,7 +31,6 @@
 #include "zones/schema.hpp"
 #include "zones/status_report.hpp"
 
-namespace po = boost::program_options;
 using namespace dnsd;
 using common::Fd;
 using common::ListenAddress;
@@ -82,110 +80,86 @@ int main(int argc, char** argv) {
     unsigned rrlV4 = rrl.ipv4Prefix, rrlV6 = rrl.ipv6Prefix;
     std::string nsid, cookieSecret, user;
     std::string httpAddress = "127.0.0.1:8053";
-    bool noCookies = false;
+    bool noCookies = false, limitLoopback = false;
 
-    po::options_description opts(
-        "dnsd: authoritative DNS server for health-checked failover\n\nOptions");
-    std::string configFile;
-    opts.add_options()("help,h", "show this help")("version", "print the version and exit")(
-        "config", po::value(&configFile),
-        "read options from FILE too (lines 'option-name = value'; command line and environment "
-        "win)")("db", po::value(&db), "SQLite database (default: $DNSD_DB)")(
-        "listen,l", po::value(&listen)->composing(),
-        "ADDR:PORT or [V6ADDR]:PORT to serve UDP and TCP on (repeatable; default 127.0.0.1:5353)")(
-        "udp-threads", po::value(&udpThreads),
-        "UDP worker threads per address (default: one per core)")(
-        "tcp-idle-timeout", po::value(&tcp.idleTimeoutMs)->default_value(10000),
-        "close TCP connections idle this many milliseconds")(
-        "tcp-max-connections", po::value(&tcp.maxConnections)->default_value(1000),
-        "concurrent TCP connections at most")(
-        "max-udp-payload", po::value(&maxUdp)->default_value(1232),
-        "largest UDP response in bytes, whatever the client offers (512..4096)")(
-        "poll-interval", po::value(&pollMs)->default_value(20),
-        "milliseconds between database change checks")(
-        "tcp-max-per-client", po::value(&tcp.maxPerClient)->default_value(20),
-        "concurrent TCP connections from one address at most")(
-        "rrl-rate", po::value(&rrl.ratePerSecond)->default_value(200),
-        "UDP responses per second per client prefix and response class (0 = no rate limiting)")(
-        "rrl-slip", po::value(&rrl.slip)->default_value(2),
-        "over the limit, send every Nth response truncated instead of dropping it (0 = never)")(
-        "rrl-limit-loopback", po::bool_switch(),
-        "rate-limit loopback clients too (they are exempt by default: they cannot be spoofed)")(
-        "rrl-ipv4-prefix", po::value(&rrlV4)->default_value(24),
-        "IPv4 prefix length that counts as one client")(
-        "rrl-ipv6-prefix", po::value(&rrlV6)->default_value(56),
-        "IPv6 prefix length that counts as one client")(
-        "nsid", po::value(&nsid), "NSID (RFC 5001) to return to clients that ask, as text")(
-        "cookie-secret", po::value(&cookieSecret),
-        "32 hex digits: the DNS Cookie secret (share it between anycast/redundant servers; default "
-        "random)")("no-cookies", po::bool_switch(&noCookies), "do not answer DNS Cookies")(
-        "user", po::value(&user), "drop privileges to this user after binding the sockets")(
-        "http", po::value(&httpAddress)->default_value(httpAddress),
-        "ADDR:PORT for /metrics (Prometheus), /status and /status.json; 'none' to turn off");
-    po::variables_map vm;
-    try {
-        // First source to set an option wins: command line, then DNSD_* environment
-        // (DNSD_UDP_THREADS=4 is --udp-threads 4), then the config file.
-        po::store(po::parse_command_line(argc, argv, opts), vm);
-        try {
-            po::store(po::parse_environment(opts,
-                                            [&](const std::string& env) -> std::string {
-                                                if (env.rfind("DNSD_", 0) != 0) return "";
-                                                std::string name = env.substr(5);
-                                                for (char& c : name)
-                                                    c = c == '_' ? '-' : char(std::tolower(c));
-                                                return opts.find_nothrow(name, false) ? name : "";
-                                            }),
-                      vm);
-        } catch (const po::error& e) {
-            throw std::runtime_error(std::string("environment (DNSD_*): ") + e.what());
-        }
-        if (vm.count("config")) common::storeConfigFile(vm["config"].as<std::string>(), opts, vm);
-        po::notify(vm);
-    } catch (const std::exception& e) {
-        std::cerr << "dnsd: " << e.what() << "\n(see dnsd --help)\n";
-        return 2;
-    }
-    if (vm.count("version")) {
-        std::cout << "dnsd " << DNSD_VERSION << "\n";
-        return 0;
-    }
-    if (vm.count("help")) {
-        std::cout << opts << "\n";
-        return 0;
-    }
-    if (maxUdp < 512 || maxUdp > 4096) {
-        std::cerr << "dnsd: --max-udp-payload must be between 512 and 4096\n";
-        return 2;
-    }
-    if (pollMs < 1 || pollMs > 10000) {
-        std::cerr << "dnsd: --poll-interval must be between 1 and 10000 ms\n";
-        return 2;
-    }
+    // Every option with the values it takes, checked as it is read (common/option_table.hpp):
+    // a bad value from any source exits 2, which the unit does not restart.
+    common::OptionTable options(
+        "dnsd", "dnsd: authoritative DNS server for health-checked failover\n", "DNSD_");
+    options.text("db", db, "SQLite database (default: $DNSD_DB)");
+    options.texts("listen,l", listen,
+                  "ADDR:PORT or [V6ADDR]:PORT to serve UDP and TCP on (repeatable; default "
+                  "127.0.0.1:5353)",
+                  [](const std::string& text) { ListenAddress::parse(text); });
+    options.integer("udp-threads", udpThreads, 0u, 1024u,
+                    "UDP worker threads per address (0 = one per core)");
+    options.integer("tcp-idle-timeout", tcp.idleTimeoutMs, 100, 3600000,
+                    "close TCP connections idle this many milliseconds");
+    options.integer<size_t>("tcp-max-connections", tcp.maxConnections, 1, 65536,
+                            "concurrent TCP connections at most");
+    options.integer<size_t>("tcp-max-per-client", tcp.maxPerClient, 1, 65536,
+                            "concurrent TCP connections from one address at most");
+    options.integer("max-udp-payload", maxUdp, 512u, 4096u,
+                    "largest UDP response in bytes, whatever the client offers");
+    options.integer("poll-interval", pollMs, 1, 10000,
+                    "milliseconds between database change checks");
+    options.integer<uint32_t>(
+        "rrl-rate", rrl.ratePerSecond, 0, 1000000,
+        "UDP responses per second per client prefix and response class (0 = no rate limiting)");
+    options.integer<uint32_t>(
+        "rrl-slip", rrl.slip, 0, 10,
+        "over the limit, send every Nth response truncated instead of dropping it (0 = never)");
+    options.flag("rrl-limit-loopback", limitLoopback,
+                 "rate-limit loopback clients too (they are exempt by default: they cannot be "
+                 "spoofed)");
+    options.integer("rrl-ipv4-prefix", rrlV4, 0u, 32u,
+                    "IPv4 prefix length that counts as one client");
+    options.integer("rrl-ipv6-prefix", rrlV6, 0u, 128u,
+                    "IPv6 prefix length that counts as one client");
+    options.text("nsid", nsid, "NSID (RFC 5001) to return to clients that ask, as text",
+                 [&engine](const std::string& text) {
+                     if (text.size() > sizeof engine.nsid)
+                         throw std::runtime_error("longer than " +
+                                                  std::to_string(sizeof engine.nsid) + " bytes");
+                 });
+    options.text("cookie-secret", cookieSecret,
+                 "32 hex digits: the DNS Cookie secret (share it between anycast/redundant "
+                 "servers; default random)",
+                 [](const std::string& text) {
+                     uint8_t secret[16];
+                     if (!parseHex16(text, secret))
+                         throw std::runtime_error("want exactly 32 hex digits");
+                 });
+    options.flag("no-cookies", noCookies, "do not answer DNS Cookies");
+    options.text("user", user, "drop privileges to this user after binding the sockets",
+                 [](const std::string& name) {
+                     if (!::getpwnam(name.c_str())) throw std::runtime_error("no such user");
+                 });
+    options.text("http", httpAddress,
+                 "ADDR:PORT for /metrics (Prometheus), /status and /status.json; 'none' to turn "
+                 "off",
+                 common::checkListenAddressOrNone);
+    if (auto exit = options.parse(argc, argv, DNSD_VERSION)) return *exit;
     engine.maxUdpPayload = uint16_t(maxUdp);
-    if (rrlV4 > 32 || rrlV6 > 128) {
-        std::cerr << "dnsd: --rrl-ipv4-prefix must be 0..32 and --rrl-ipv6-prefix 0..128\n";
-        return 2;
-    }
     rrl.ipv4Prefix = uint8_t(rrlV4);
-    rrl.exemptLoopback = !vm["rrl-limit-loopback"].as<bool>();
     rrl.ipv6Prefix = uint8_t(rrlV6);
-    if (nsid.size() > sizeof engine.nsid) {
-        std::cerr << "dnsd: --nsid is longer than 128 bytes\n";
-        return 2;
-    }
+    rrl.exemptLoopback = !limitLoopback;
     std::memcpy(engine.nsid, nsid.data(), nsid.size());
     engine.nsidSize = uint8_t(nsid.size());
     engine.cookies = !noCookies;
     if (!cookieSecret.empty()) {
-        if (!parseHex16(cookieSecret, engine.cookieSecret)) {
-            std::cerr << "dnsd: --cookie-secret must be exactly 32 hex digits\n";
-            return 2;
-        }
+        parseHex16(cookieSecret, engine.cookieSecret);
     } else if (::getrandom(engine.cookieSecret, sizeof engine.cookieSecret, 0) !=
                sizeof engine.cookieSecret) {
         std::cerr << "dnsd: cannot read random bytes for the cookie secret\n";
         return 1;
+    }
+    std::string path;
+    try {
+        path = zones::resolveDatabasePath(db);
+    } catch (const std::exception& e) {
+        std::cerr << "dnsd: " << e.what() << "\n";
+        return 2;
     }
     if (listen.empty()) listen.push_back("127.0.0.1:5353");
     if (udpThreads == 0) udpThreads = std::max(1u, std::thread::hardware_concurrency());
@@ -200,7 +174,6 @@ int main(int argc, char** argv) {
     ::signal(SIGPIPE, SIG_IGN);
 
     StateHolder state;
-    std::string path;
     PoolCounters poolCounters;
     std::unique_ptr<httpd::HttpEndpoint> http;
     std::vector<std::unique_ptr<ThreadStats>> stats;
@@ -211,7 +184,6 @@ int main(int argc, char** argv) {
     std::vector<Fd> udpSockets, tcpSockets;
     std::atomic<bool> stop{false};
     try {
-        path = zones::resolveDatabasePath(db);
         auto loader = std::make_unique<StateLoader>(path, &poolCounters);
         loader->changed();
         auto first = loader->load(nullptr);
@@ -266,14 +238,23 @@ int main(int argc, char** argv) {
             } catch (const std::exception& e) {
                 // The default address may be taken by another dnsd on this host: serving DNS
                 // matters more than metrics. An address the operator chose must work.
-                if (!vm["http"].defaulted()) throw;
+                if (options.given("http")) throw;
                 logError(std::string("metrics endpoint disabled: ") + e.what());
             }
         }
-        if (!user.empty()) dropPrivileges(user);
     } catch (const std::exception& e) {
         logError(e.what());
         return 1;
+    }
+    if (!user.empty()) {
+        try {
+            dropPrivileges(user);
+        } catch (const std::exception& e) {
+            // Not being allowed to change user is the configuration's fault, not a passing
+            // condition: exit 2, so the unit does not restart it for ever.
+            logError(e.what());
+            return 2;
+        }
     }
 
     RateLimiter limiter(rrl);

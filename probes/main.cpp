@@ -5,14 +5,14 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/program_options.hpp>
 #include <cctype>
 #include <chrono>
 #include <fstream>
 #include <iostream>
 #include <thread>
 
-#include "common/config_file.hpp"
+#include "common/listen_address.hpp"
+#include "common/option_table.hpp"
 #include "httpd/http_endpoint.hpp"
 #include "probes/controller.hpp"
 #include "probes/daemon_log.hpp"
@@ -20,8 +20,6 @@
 #include "probes/probe_metrics.hpp"
 #include "probes/webhook_sender.hpp"
 #include "zones/schema.hpp"
-
-namespace po = boost::program_options;
 
 namespace {
 
@@ -35,100 +33,51 @@ void error(const std::string& line) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    po::options_description options("Options");
-    std::string db, onChange, configFile, httpAddress = "127.0.0.1:8054";
+    std::string db, onChange, httpAddress = "127.0.0.1:8054";
     int pollMs = 100;
     int64_t keepObservations = 3600;
     int64_t keepEventsDays = 30;
     probes::WebhookOptions webhooks;
-    options.add_options()("help,h", "show this help")("version", "print the version and exit")(
-        "config", po::value(&configFile),
-        "read options from FILE too (lines 'option-name = value'; command line and environment "
-        "win)")("db", po::value(&db), "database file (default: $DNSD_DB)")(
-        "on-change", po::value(&onChange),
-        "run this shell command on every failover, failback, all-down and recovery; the event is "
-        "in $DNSD_EVENT, $DNSD_POOL, $DNSD_MESSAGE, $DNSD_EVENT_JSON and as JSON on stdin")(
-        "poll-ms", po::value(&pollMs)->default_value(100),
-        "how often to look for dnsctl changes (ms)")(
-        "keep-observations", po::value(&keepObservations)->default_value(3600),
-        "seconds of probe observations to keep in the database")(
-        "keep-events", po::value(&keepEventsDays)->default_value(30),
-        "days of events (failovers, member up/down, admin changes) to keep; 0 keeps all")(
-        "http", po::value(&httpAddress)->default_value(httpAddress),
-        "ADDR:PORT or [V6ADDR]:PORT for /metrics (Prometheus); 'none' to turn off")(
-        "webhook", po::value(&webhooks.urls)->composing(),
-        "POST every failover, failback, all-down, recovery and pending failover as JSON (the "
-        "--on-change JSON) to this http:// or https:// URL (repeatable)")(
-        "webhook-attempts", po::value(&webhooks.maxAttempts)->default_value(10),
-        "attempts per event and URL before giving up (backoff 0.5 s doubling to 30 s)")(
-        "webhook-queue", po::value(&webhooks.queueLimit)->default_value(1000),
+    // Every option with the values it takes, checked as it is read (common/option_table.hpp):
+    // a bad value from any source exits 2, which the unit does not restart.
+    common::OptionTable options(
+        "dnsd-probe",
+        "usage: dnsd-probe [--config FILE] [--db PATH] [--on-change COMMAND] [--http ADDR:PORT]\n\n"
+        "Probes every pool member defined with dnsctl, applies rise/fall hysteresis and each\n"
+        "pool's failover policy, and writes decisions, state and events to the database that\n"
+        "dnsd serves from. Runs until SIGTERM/SIGINT.\n",
+        "DNSD_PROBE_");
+    options.text("db", db, "database file (default: $DNSD_DB)");
+    options.text("on-change", onChange,
+                 "run this shell command (/bin/sh -c, 30 s at most) on every failover, failback, "
+                 "all-down, recovered and failover-pending event; it gets $DNSD_EVENT (the kind), "
+                 "$DNSD_POOL, $DNSD_MESSAGE, $DNSD_EVENT_AT (ms since 1970), $DNSD_EVENT_JSON, and "
+                 "the same JSON on stdin");
+    options.integer("poll-ms", pollMs, 10, 10000, "how often to look for dnsctl changes (ms)");
+    options.integer<int64_t>("keep-observations", keepObservations, 1, 31536000,
+                             "seconds of probe observations to keep in the database");
+    options.integer<int64_t>(
+        "keep-events", keepEventsDays, 0, 36500,
+        "days of events (failovers, member up/down, admin changes) to keep; 0 keeps all");
+    options.text("http", httpAddress,
+                 "ADDR:PORT or [V6ADDR]:PORT for /metrics (Prometheus); 'none' to turn off",
+                 common::checkListenAddressOrNone);
+    options.texts("webhook", webhooks.urls,
+                  "POST every failover, failback, all-down, recovered and failover-pending event "
+                  "as JSON (the --on-change JSON) to this http:// or https:// URL (repeatable)",
+                  [](const std::string& url) { probes::parseWebhookUrl(url); });
+    options.integer("webhook-attempts", webhooks.maxAttempts, 1, 1000,
+                    "attempts per event and URL before giving up (backoff 0.5 s doubling to 30 s)");
+    options.integer<size_t>(
+        "webhook-queue", webhooks.queueLimit, 2, 1000000,
         "events waiting per URL at most; when full the oldest is dropped (logged, counted)");
-    po::variables_map vm;
+    if (auto exit = options.parse(argc, argv, DNSD_VERSION)) return *exit;
     try {
-        // First source to set an option wins: command line, then DNSD_PROBE_* environment
-        // (DNSD_PROBE_POLL_MS=200 is --poll-ms 200; the database also falls back to $DNSD_DB),
-        // then the config file.
-        auto style = po::command_line_style::unix_style ^ po::command_line_style::allow_guessing;
-        po::store(po::command_line_parser(argc, argv).options(options).style(style).run(), vm);
-        try {
-            po::store(po::parse_environment(options,
-                                            [&](const std::string& env) -> std::string {
-                                                if (env.rfind("DNSD_PROBE_", 0) != 0) return "";
-                                                std::string name = env.substr(11);
-                                                for (char& c : name)
-                                                    c = c == '_' ? '-' : char(std::tolower(c));
-                                                if (name == "help" || name == "version") return "";
-                                                return options.find_nothrow(name, false) ? name
-                                                                                         : "";
-                                            }),
-                      vm);
-        } catch (const po::error& e) {
-            throw std::runtime_error(std::string("environment (DNSD_PROBE_*): ") + e.what());
-        }
-        if (vm.count("config"))
-            common::storeConfigFile(vm["config"].as<std::string>(), options, vm);
-        po::notify(vm);
+        // Without a database there is nothing to do, and waiting will not give one: exit 2.
+        zones::resolveDatabasePath(db);
     } catch (const std::exception& e) {
-        std::cerr << "dnsd-probe: " << e.what() << " (see dnsd-probe --help)\n";
+        std::cerr << "dnsd-probe: " << e.what() << "\n";
         return 2;
-    }
-    if (vm.count("version")) {
-        std::cout << "dnsd-probe " << DNSD_VERSION << "\n";
-        return 0;
-    }
-    if (vm.count("help")) {
-        std::cout << "usage: dnsd-probe [--config FILE] [--db PATH] [--on-change COMMAND] "
-                     "[--http ADDR:PORT]\n\n"
-                     "Probes every pool member defined with dnsctl, applies rise/fall hysteresis "
-                     "and each\n"
-                     "pool's failover policy, and writes decisions, state and events to the "
-                     "database that\n"
-                     "dnsd serves from. Runs until SIGTERM/SIGINT.\n\n"
-                  << options;
-        return 0;
-    }
-    if (pollMs < 10 || pollMs > 10000) {
-        std::cerr << "dnsd-probe: --poll-ms must be 10..10000\n";
-        return 2;
-    }
-    if (keepObservations < 1 || keepEventsDays < 0 || keepEventsDays > 36500) {
-        std::cerr << "dnsd-probe: --keep-observations must be at least 1 (seconds) and "
-                     "--keep-events 0..36500 (days)\n";
-        return 2;
-    }
-    if (webhooks.maxAttempts < 1 || webhooks.maxAttempts > 1000 || webhooks.queueLimit < 2 ||
-        webhooks.queueLimit > 1000000) {
-        std::cerr << "dnsd-probe: --webhook-attempts must be 1..1000 and --webhook-queue "
-                     "2..1000000\n";
-        return 2;
-    }
-    for (const auto& url : webhooks.urls) {
-        try {
-            probes::parseWebhookUrl(url);
-        } catch (const std::exception& e) {
-            std::cerr << "dnsd-probe: " << e.what() << "\n";
-            return 2;
-        }
     }
     ::signal(SIGPIPE, SIG_IGN);
     // Every check in flight holds a socket: lift the soft descriptor limit towards the hard
@@ -203,7 +152,7 @@ int main(int argc, char** argv) {
             } catch (const std::exception& e) {
                 // The default address may be taken (a second instance, a test): probing matters
                 // more than metrics. An address the operator chose must work.
-                if (!vm["http"].defaulted()) throw;
+                if (options.given("http")) throw;
                 error(std::string("metrics endpoint disabled: ") + e.what());
             }
         }

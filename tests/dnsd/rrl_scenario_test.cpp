@@ -86,4 +86,26 @@ TEST(RrlScenario, LoopbackIsExemptByDefault) {
     EXPECT_GE(a.full, 95);  // UDP on loopback: nothing is lost unless the socket buffer fills
 }
 
+// An empty variable is unset (common/option_table.hpp): `DNSD_RRL_LIMIT_LOOPBACK=` keeps
+// loopback exempt. Set to true, the same flood is limited, so the check can fail.
+TEST(RrlScenario, EmptyLimitLoopbackVariableIsUnset) {
+    TempDir dir;
+    std::string db = dir.file("dnsd.db");
+    createDatabase(db, {std::string(DNSD_SOURCE_DIR) + "/zones/examples/svc.example.com.zone"});
+    auto q = QueryBuilder("www.svc.example.com.", 1).build();
+    for (std::string value : {"", "true"}) {
+        uint16_t port = freePort();
+        DnsdServer dnsd(db, port, {"--rrl-rate", "20", "--http", "none"}, "svc.example.com.",
+                        {"DNSD_RRL_LIMIT_LOOPBACK=" + value});
+        FloodResult a = flood("127.0.0.1", port, q, 100);
+        if (value.empty()) {
+            EXPECT_EQ(a.truncated, 0);
+            EXPECT_GE(a.full, 95);
+        } else {
+            EXPECT_GT(a.truncated, 0);
+            EXPECT_LE(a.full, 40);
+        }
+    }
+}
+
 }  // namespace

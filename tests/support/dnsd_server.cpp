@@ -10,7 +10,7 @@
 namespace testsupport {
 
 DnsdServer::DnsdServer(std::string dbPath, uint16_t port, std::vector<std::string> extraArgs,
-                       std::string readyZone)
+                       std::string readyZone, std::vector<std::string> env)
     : dbPath_(std::move(dbPath)), port_(port), ipv6_(haveIpv6Loopback()) {
     if (!std::filesystem::exists(DNSD_BIN)) {
         throw std::runtime_error(std::string("dnsd binary not built: ") + DNSD_BIN);
@@ -21,7 +21,7 @@ DnsdServer::DnsdServer(std::string dbPath, uint16_t port, std::vector<std::strin
         args.push_back("[::1]:" + std::to_string(port));
     }
     args.insert(args.end(), extraArgs.begin(), extraArgs.end());
-    process_ = std::make_unique<Process>(DNSD_BIN, args);
+    process_ = std::make_unique<Process>(DNSD_BIN, args, std::move(env));
 
     std::function<bool(const DnsMessage&)> accept;
     std::string probeName = readyZone.empty() ? "." : readyZone;

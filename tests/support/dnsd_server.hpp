@@ -3,7 +3,8 @@
 // Contract: starts DNSD_BIN `--db dbPath --listen 127.0.0.1:port` (plus `--listen [::1]:port`
 // when the host has IPv6 loopback) and `extraArgs`, and returns once it answers a query
 // (throws with dnsd's stderr if it exits or stays silent for 10 s). If `readyZone` is given,
-// readiness means that zone's SOA is answered authoritatively. Stopped on destruction.
+// readiness means that zone's SOA is answered authoritatively. `env` ("NAME=value")
+// is added to the environment. Stopped on destruction.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,7 @@ namespace testsupport {
 class DnsdServer {
   public:
     DnsdServer(std::string dbPath, uint16_t port, std::vector<std::string> extraArgs = {},
-               std::string readyZone = {});
+               std::string readyZone = {}, std::vector<std::string> env = {});
 
     uint16_t port() const { return port_; }
     bool ipv6() const { return ipv6_; }
