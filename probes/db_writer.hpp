@@ -2,14 +2,14 @@
 //
 // Contract: callers queue rows and call `flush()`, which commits everything queued in one
 // IMMEDIATE transaction. The controller flushes right after a state transition or a decision
-// (Controller::flushSoon, in the same event-loop turn as the result that caused it); other
-// rows (observations, last-result columns) ride along with the next flush, at the latest the
-// heartbeat tick every second. If the database is locked, nothing is lost: the queue is
-// kept, one warn line says so (error if it is another failure, or still locked after 3 s),
-// and the flush is retried every 50 ms until it succeeds (then one info line says how long it
-// took). Newer rows for the same member or pool replace older queued ones, so a long lock
-// cannot grow the queue without bound except for observations, which are capped (oldest
-// dropped, counted).
+// (Controller::flushSoon: posted, so the results already queued in that loop turn join the
+// same commit); other rows (observations, last-result columns) ride along with the next
+// flush, at the latest the heartbeat tick every second. If the database is locked, nothing
+// is lost: the queue is kept, one warn line says so (error if it is another failure, or
+// still locked after 3 s), and the flush is retried every 50 ms until it succeeds (then one
+// info line says how long it took). Newer rows for the same member or pool replace older
+// queued ones, so a long lock cannot grow the queue without bound except for observations,
+// which are capped (oldest dropped, counted).
 #pragma once
 
 #include <SQLiteCpp/Database.h>
