@@ -3,7 +3,6 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 #include <arpa/inet.h>
-#include <sys/stat.h>
 
 #include <set>
 #include <sstream>
@@ -163,33 +162,22 @@ std::shared_ptr<const zones::ZoneSnapshot> patchZone(SQLite::Database& db, int64
 }  // namespace
 
 StateLoader::StateLoader(const std::string& dbPath, PoolCounters* counters)
-    : path_(dbPath), counters_(counters) {
+    : path_(dbPath), counters_(counters), watch_(dbPath) {
     reopen();
 }
 
 void StateLoader::reopen() {
     db_ = zones::openDatabase(path_, zones::OpenMode::ReadWrite);
-    struct stat st;
-    if (::stat(path_.c_str(), &st) == 0) {
-        inode_ = st.st_ino;
-        device_ = st.st_dev;
-    }
-    dataVersion_ = -1;
+    watch_.attach();
     cache_.clear();
 }
 
 StateLoader::FileState StateLoader::checkFile() const {
-    struct stat st;
-    if (::stat(path_.c_str(), &st) != 0) return FileState::Missing;
-    if (uint64_t(st.st_ino) != inode_ || uint64_t(st.st_dev) != device_) return FileState::Replaced;
-    return FileState::Same;
+    return watch_.file();
 }
 
 bool StateLoader::changed() {
-    int64_t v = db_->execAndGet("PRAGMA data_version").getInt64();
-    bool c = v != dataVersion_;
-    dataVersion_ = v;
-    return c;
+    return watch_.changed(*db_);
 }
 
 int64_t StateLoader::controllerHeartbeat() {

@@ -15,6 +15,7 @@
 
 #include "dnsd/pool_counters.hpp"
 #include "dnsd/served_state.hpp"
+#include "zones/db_watch.hpp"
 
 namespace dnsd {
 
@@ -40,7 +41,7 @@ class StateLoader {
 
     // Whether the database path still names the file we have open. SQLite cannot tell: an
     // unlinked file keeps working, silently, until the process exits.
-    enum class FileState { Same, Missing, Replaced };
+    using FileState = zones::DbWatch::FileState;
     FileState checkFile() const;
     // Opens the path again (after Replaced); the next load rebuilds everything.
     void reopen();
@@ -55,8 +56,7 @@ class StateLoader {
     std::string path_;
     PoolCounters* counters_;
     std::unique_ptr<SQLite::Database> db_;
-    uint64_t inode_ = 0, device_ = 0;
-    int64_t dataVersion_ = -1;
+    zones::DbWatch watch_;
     std::map<int64_t, CachedZone> cache_;
     uint64_t nextGeneration_ = 1;
     LoadCounts lastLoad_;

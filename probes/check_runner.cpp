@@ -95,6 +95,10 @@ std::string CheckRunner::icmpStatus() const {
     return icmp4_->status() + "; " + icmp6_->status();
 }
 
+bool CheckRunner::icmpAvailable() const {
+    return icmp4_->available() && icmp6_->available();
+}
+
 void runExecCheck(asio::io_context& io, const zones::ProbeDef& probe, const std::string& member,
                   const CheckTarget& target, CheckDone done) {
     std::vector<std::string> env = {"DNSD_MEMBER=" + member, "DNSD_TARGET_HOST=" + target.host,

@@ -44,6 +44,8 @@ class CheckRunner {
     void run(const zones::ProbeDef& probe, const std::string& member, CheckDone done);
     // What ICMP can do here, for the start-up log ("icmp: using ping sockets", or why not).
     std::string icmpStatus() const;
+    // False if ICMP checks of either family cannot run here (icmpStatus says why).
+    bool icmpAvailable() const;
 
   private:
     boost::asio::io_context& io_;

@@ -1,9 +1,7 @@
 #include "probes/controller.hpp"
 
 #include <SQLiteCpp/Statement.h>
-#include <signal.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -99,11 +97,25 @@ std::string tierText(const std::optional<int>& t) {
     return t ? std::to_string(*t) : "null";
 }
 
+// The level of an event's log line: bad news the service handles (a member down, a
+// failover, all down) is a warning; recoveries, routine changes and the results of operator
+// requests are info. None is an error: that level is kept for dnsd-probe itself failing.
+Level eventLevel(const std::string& kind) {
+    if (kind == "member-down" || kind == "failover" || kind == "failover-pending" ||
+        kind == "all-down")
+        return Level::Warn;
+    return Level::Info;
+}
+
 }  // namespace
 
-Controller::Controller(asio::io_context& io, ControllerOptions options,
-                       std::function<void(const std::string&)> log)
-    : io_(io), options_(std::move(options)), log_(std::move(log)), pollTimer_(io), tickTimer_(io) {}
+Controller::Controller(asio::io_context& io, ControllerOptions options, LogSink log)
+    : io_(io),
+      options_(std::move(options)),
+      log_(std::move(log)),
+      pollTimer_(io),
+      tickTimer_(io),
+      watch_(options_.dbPath) {}
 
 Controller::~Controller() = default;
 
@@ -122,25 +134,22 @@ void Controller::start() {
             "write decisions; dnsd keeps serving the last ones meanwhile");
     // Short waits afterwards: the loop must not stall behind another writer; DbWriter retries.
     db_->setBusyTimeout(50);
-    struct stat st;
-    if (::stat(options_.dbPath.c_str(), &st) == 0) {
-        dbDev_ = st.st_dev;
-        dbIno_ = st.st_ino;
+    watch_.attach();
+    // The role is an OS lock, not the heartbeat: it dies with its holder, so a restart right
+    // after a stop or a crash is never refused, and a live controller always is.
+    lock_ = ControllerLock::tryAcquire(options_.dbPath);
+    if (!lock_) {
+        std::string pid;
+        SQLite::Statement q(*db_, "SELECT pid FROM controller WHERE id=1");
+        if (q.executeStep() && !q.getColumn(0).isNull())
+            pid = " (pid " + std::to_string(q.getColumn(0).getInt64()) + ")";
+        throw std::runtime_error(
+            "another dnsd-probe" + pid + " is running on this database (it holds " +
+            ControllerLock::pathFor(options_.dbPath) + "); two controllers would fight");
     }
-    {
-        SQLite::Statement q(*db_, "SELECT pid, heartbeat_at FROM controller WHERE id=1");
-        if (q.executeStep() && !q.getColumn(0).isNull() && !q.getColumn(1).isNull()) {
-            pid_t pid = pid_t(q.getColumn(0).getInt64());
-            int64_t age = zones::nowMs() - q.getColumn(1).getInt64();
-            if (pid != ::getpid() && age < 3000 && ::kill(pid, 0) == 0)
-                throw std::runtime_error(
-                    "another dnsd-probe (pid " + std::to_string(pid) +
-                    ") is running on this database; two controllers would fight");
-        }
-    }
-    writer_ = std::make_unique<DbWriter>(io_, *db_, log_);
+    writer_ = std::make_unique<DbWriter>(io_, *db_, log_, options_.writeFailed);
     runner_ = std::make_unique<CheckRunner>(io_);
-    log_(runner_->icmpStatus());
+    log_(runner_->icmpAvailable() ? Level::Info : Level::Warn, runner_->icmpStatus());
     startedAt_ = zones::nowMs();
     writer_->heartbeat(::getpid(), startedAt_);
     writer_->flush();
@@ -158,17 +167,37 @@ void Controller::stop() {
     }
     for (auto& [id, pool] : pools_) pool->timer.cancel();
     if (writer_) writer_->flush();
+    releaseRole();
+}
+
+void Controller::releaseRole() {
+    if (!lock_) return;
+    // The database's view: no process holds the role (the last heartbeat stays, so readers
+    // still see when we last decided). Only our own row: a successor may already have it.
+    try {
+        db_->setBusyTimeout(1000);
+        SQLite::Statement q(*db_, "UPDATE controller SET pid = NULL WHERE id = 1 AND pid = ?");
+        q.bind(1, int64_t(::getpid()));
+        q.exec();
+    } catch (const std::exception& e) {
+        log_(Level::Warn, std::string("could not mark the controller role free in the database (") +
+                              e.what() + "); the heartbeat goes stale in 3 s instead");
+    }
+    lock_.reset();
 }
 
 void Controller::poll() {
     try {
-        int64_t v = db_->execAndGet("PRAGMA data_version").getInt64();
-        if (v != dataVersion_) {
-            reload();
-            dataVersion_ = v;
+        if (watch_.changed(*db_)) {
+            try {
+                reload();
+            } catch (...) {
+                watch_.forget();  // read it all again at the next poll
+                throw;
+            }
         }
     } catch (const std::exception& e) {
-        log_(std::string("reading configuration failed (will retry): ") + e.what());
+        log_(Level::Error, std::string("reading configuration failed (will retry): ") + e.what());
     }
     pollTimer_.expires_after(std::chrono::milliseconds(options_.pollMs));
     pollTimer_.async_wait([this](const boost::system::error_code& ec) {
@@ -177,27 +206,28 @@ void Controller::poll() {
 }
 
 void Controller::checkDatabaseFile() {
-    struct stat st;
-    if (::stat(options_.dbPath.c_str(), &st) != 0) {
+    auto state = watch_.file();
+    if (state == zones::DbWatch::FileState::Missing) {
         if (!dbGoneLogged_)
-            log_("database file " + options_.dbPath +
-                 " was deleted while running: decisions and events written from now on are lost "
-                 "(dnsd keeps serving what it loaded); restore the file or restart dnsd-probe");
+            log_(
+                Level::Error,
+                "database file " + options_.dbPath +
+                    " was deleted while running: decisions and events written from now on are lost "
+                    "(dnsd keeps serving what it loaded); restore the file or restart dnsd-probe");
         dbGoneLogged_ = true;
         return;
     }
-    if (st.st_dev == dbDev_ && st.st_ino == dbIno_) return;
-    log_("database file " + options_.dbPath + " was replaced while running; reopening it");
+    if (state == zones::DbWatch::FileState::Same) return;
+    log_(Level::Warn,
+         "database file " + options_.dbPath + " was replaced while running; reopening it");
     auto fresh = zones::openDatabase(options_.dbPath, zones::OpenMode::ReadWrite, 1000);
     if (sqlite3_db_readonly(fresh->getHandle(), "main") == 1)
         throw std::runtime_error("the replacement database is read-only; keeping the old handle");
     fresh->setBusyTimeout(50);
     writer_->setDatabase(*fresh);
     db_ = std::move(fresh);
-    dbDev_ = st.st_dev;
-    dbIno_ = st.st_ino;
+    watch_.attach();  // and reload everything from the new file at the next poll
     dbGoneLogged_ = false;
-    dataVersion_ = -1;  // reload everything from the new file at the next poll
     for (auto& [id, pool] : pools_) pool->haveWritten = false;  // rewrite every decision there
 }
 
@@ -205,7 +235,7 @@ void Controller::tick() {
     try {
         checkDatabaseFile();
     } catch (const std::exception& e) {
-        log_(std::string("reopening the database failed (will retry): ") + e.what());
+        log_(Level::Error, std::string("reopening the database failed (will retry): ") + e.what());
     }
     try {
         writer_->heartbeat(::getpid(), startedAt_);
@@ -217,7 +247,8 @@ void Controller::tick() {
         }
         writer_->flush();
     } catch (const std::exception& e) {
-        log_(std::string("heartbeat failed: ") + e.what());
+        if (options_.writeFailed) options_.writeFailed();
+        log_(Level::Error, std::string("heartbeat failed: ") + e.what());
     }
     tickTimer_.expires_after(std::chrono::milliseconds(options_.heartbeatMs));
     tickTimer_.async_wait([this](const boost::system::error_code& ec) {
@@ -272,9 +303,9 @@ void Controller::reload() {
                 rt->haveWritten = true;
                 rt->written = *l.decision;
             }
-            log_("pool " + l.pool.name + ": " + l.pool.owner + " " +
-                 zones::rtypeName(l.pool.rtype) + ", " + std::to_string(l.members.size()) +
-                 " member(s)");
+            log_(Level::Info, "pool " + l.pool.name + ": " + l.pool.owner + " " +
+                                  zones::rtypeName(l.pool.rtype) + ", " +
+                                  std::to_string(l.members.size()) + " member(s)");
         } else if (!samePolicy(rt->def, l.pool)) {
             dirtyPools.insert(l.pool.id);
         }
@@ -350,7 +381,7 @@ void Controller::reload() {
             continue;
         }
         it->second->timer.cancel();
-        log_("pool " + it->second->def.name + " deleted");
+        log_(Level::Info, "pool " + it->second->def.name + " deleted");
         it = pools_.erase(it);
     }
     for (auto& [id, pool] : pools_) pool->members.clear();
@@ -383,7 +414,7 @@ void Controller::startSlot(const std::shared_ptr<Slot>& slot) {
             try {
                 onResult(slot, r);
             } catch (const std::exception& e) {
-                log_(std::string("handling a probe result failed: ") + e.what());
+                log_(Level::Error, std::string("handling a probe result failed: ") + e.what());
             }
             if (!slot->cancelled) {
                 slot->running = false;
@@ -453,7 +484,8 @@ void Controller::flushSoon() {
         try {
             writer_->flush();
         } catch (const std::exception& e) {
-            log_(std::string("database write failed: ") + e.what());
+            if (options_.writeFailed) options_.writeFailed();
+            log_(Level::Error, std::string("database write failed: ") + e.what());
         }
     });
 }
@@ -598,7 +630,7 @@ void Controller::armPoolTimer(PoolRt& pool, int64_t at) {
             decidePool(*it->second);
             writer_->flush();
         } catch (const std::exception& e) {
-            log_(std::string("timed decision failed: ") + e.what());
+            log_(Level::Error, std::string("timed decision failed: ") + e.what());
         }
     });
 }
@@ -612,7 +644,7 @@ void Controller::emit(const std::string& pool, const std::string& member, const 
     e.kind = kind;
     e.message = message;
     e.details = details;
-    log_(kind + ": " + message);
+    log_(eventLevel(kind), kind + ": " + message);
     if (kind == "failover" || kind == "failback" || kind == "all-down" || kind == "recovered" ||
         kind == "failover-pending")
         runHook(e);
@@ -630,11 +662,11 @@ void Controller::runHook(const EventWrite& e) {
                                     "DNSD_EVENT_AT=" + std::to_string(e.at),
                                     "DNSD_EVENT_JSON=" + json.substr(0, json.size() - 1)};
     std::string kind = e.kind;
-    startChild(io_, options_.onChange, env, json, options_.hookTimeoutMs, true,
-               [this, kind](ChildExit x) {
-                   if (!x.success())
-                       log_("on-change hook for " + kind + " failed: " + x.describe());
-               });
+    startChild(
+        io_, options_.onChange, env, json, options_.hookTimeoutMs, true, [this, kind](ChildExit x) {
+            if (!x.success())
+                log_(Level::Error, "on-change hook for " + kind + " failed: " + x.describe());
+        });
 }
 
 }  // namespace probes

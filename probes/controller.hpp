@@ -1,7 +1,9 @@
 // probes::Controller — dnsd-probe's health monitor and failover controller.
 //
-// Contract: on one io_context thread it (1) loads pools, members and probes from the
-// database and keeps one check slot per (member, probe) pair running on its own interval;
+// Contract: `start` takes the controller role for the database (ControllerLock: refused
+// while another dnsd-probe holds it, free the moment the holder exits); then, on one
+// io_context thread, it (1) loads pools, members and probes from the database and keeps
+// one check slot per (member, probe) pair running on its own interval;
 // (2) folds results through rise/fall hysteresis into member health (all of a member's
 // probes must pass); (3) once every check of a pool has reported (one full round), calls
 // the pure policy (probes/policy.hpp) and writes the decision, state transitions and events
@@ -24,9 +26,12 @@
 #include <string>
 
 #include "probes/check_runner.hpp"
+#include "probes/controller_lock.hpp"
+#include "probes/daemon_log.hpp"
 #include "probes/db_writer.hpp"
 #include "probes/hysteresis.hpp"
 #include "probes/policy.hpp"
+#include "zones/db_watch.hpp"
 #include "zones/pool_store.hpp"
 #include "zones/probe_store.hpp"
 
@@ -40,17 +45,17 @@ struct ControllerOptions {
     int64_t keepObservationsMs = 3600 * 1000;
     int64_t keepEventsMs = int64_t(30) * 86400 * 1000;  // 0 = keep every event
     int hookTimeoutMs = 30000;
-    std::function<int64_t()> clock;  // ms since epoch; zones::nowMs when empty
+    std::function<int64_t()> clock;     // ms since epoch; zones::nowMs when empty
+    std::function<void()> writeFailed;  // each time database writes start failing (metrics)
 };
 
 class Controller {
   public:
-    Controller(boost::asio::io_context& io, ControllerOptions options,
-               std::function<void(const std::string&)> log);
+    Controller(boost::asio::io_context& io, ControllerOptions options, LogSink log);
     ~Controller();
     // Opens the database (throws with a clear message if it cannot) and starts everything.
     void start();
-    // Final flush (on SIGTERM).
+    // Final flush (on SIGTERM), then gives up the role: the lock and, in the database, the pid.
     void stop();
 
   private:
@@ -75,19 +80,19 @@ class Controller {
     void runHook(const EventWrite& event);
     // Notices the database file being deleted or replaced under us (logs; reopens a replacement).
     void checkDatabaseFile();
+    void releaseRole();
 
     boost::asio::io_context& io_;
     ControllerOptions options_;
-    std::function<void(const std::string&)> log_;
+    LogSink log_;
+    std::optional<ControllerLock> lock_;  // held from start() to stop(): we are the controller
     std::unique_ptr<SQLite::Database> db_;
     std::unique_ptr<DbWriter> writer_;
     std::unique_ptr<CheckRunner> runner_;
     boost::asio::steady_timer pollTimer_, tickTimer_;
-    int64_t dataVersion_ = -1;
     int64_t startedAt_ = 0;
     int64_t lastPrune_ = 0;
-    dev_t dbDev_ = 0;
-    ino_t dbIno_ = 0;
+    zones::DbWatch watch_;  // dnsctl's commits, and the file deleted or replaced under us
     bool dbGoneLogged_ = false;
     bool flushPosted_ = false;
     std::string scratch_;  // reused for the last-result message (no allocation per check)

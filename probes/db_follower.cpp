@@ -1,7 +1,6 @@
 #include "probes/db_follower.hpp"
 
 #include <SQLiteCpp/Statement.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -34,17 +33,14 @@ DbFollower::DbFollower(boost::asio::io_context& io, std::string dbPath, ProbeMet
       notify_(std::move(notify)),
       log_(std::move(log)),
       periodMs_(periodMs),
-      timer_(io) {}
+      timer_(io),
+      watch_(path_) {}
 
 void DbFollower::open() {
     // A short busy timeout: a reader in WAL mode is only ever held up by a checkpoint, and
     // this runs on the event loop that also runs the checks.
     db_ = zones::openDatabase(path_, zones::OpenMode::ReadWrite, 100);
-    struct stat st {};
-    if (::stat(path_.c_str(), &st) == 0) {
-        dev_ = st.st_dev;
-        ino_ = st.st_ino;
-    }
+    watch_.attach();
     lastEvent_ = maxId(*db_, "events");
     lastObservation_ = maxId(*db_, "observations");
     memberPrint_.clear();  // a (re)opened file: hand the member states over again
@@ -57,8 +53,9 @@ void DbFollower::start() {
     } catch (const std::exception& e) {
         db_.reset();
         failing_ = true;
-        log_(std::string("reading the database for metrics and webhooks failed (will retry): ") +
-             e.what());
+        log_(Level::Error,
+             std::string("reading the database for metrics and webhooks failed (will retry): ") +
+                 e.what());
     }
     arm();
 }
@@ -75,13 +72,15 @@ void DbFollower::arm() {
         if (ec || stopped_) return;
         try {
             round();
-            if (failing_) log_("reading the database for metrics and webhooks works again");
+            if (failing_)
+                log_(Level::Info, "reading the database for metrics and webhooks works again");
             failing_ = false;
         } catch (const std::exception& e) {
             if (!failing_)
-                log_(std::string("reading the database for metrics and webhooks failed (will "
+                log_(Level::Error,
+                     std::string("reading the database for metrics and webhooks failed (will "
                                  "retry): ") +
-                     e.what());
+                         e.what());
             failing_ = true;
         }
         arm();
@@ -94,8 +93,8 @@ void DbFollower::round() {
     if (!db_) open();
     if (slow) {
         lastSlowRound_ = now;
-        struct stat st {};
-        if (::stat(path_.c_str(), &st) == 0 && (st.st_dev != dev_ || st.st_ino != ino_)) open();
+        // A deleted file is the controller's to report; a replacement is followed.
+        if (watch_.file() == zones::DbWatch::FileState::Replaced) open();
     }
     bool committed = false;
     {

@@ -14,7 +14,6 @@
 #pragma once
 
 #include <SQLiteCpp/Database.h>
-#include <sys/types.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -22,13 +21,15 @@
 #include <memory>
 #include <string>
 
+#include "probes/daemon_log.hpp"
 #include "probes/probe_metrics.hpp"
+#include "zones/db_watch.hpp"
 
 namespace probes {
 
 class DbFollower {
   public:
-    using Log = std::function<void(const std::string&)>;
+    using Log = LogSink;
     using Notify = std::function<void(const std::string& kind, const std::string& json)>;
     DbFollower(boost::asio::io_context& io, std::string dbPath, ProbeMetrics& metrics,
                Notify notify, Log log, int periodMs = 100);
@@ -49,8 +50,7 @@ class DbFollower {
     int periodMs_;
     boost::asio::steady_timer timer_;
     std::unique_ptr<SQLite::Database> db_;
-    dev_t dev_ = 0;
-    ino_t ino_ = 0;
+    zones::DbWatch watch_;
     int64_t lastEvent_ = 0, lastObservation_ = 0, heartbeatAt_ = 0;
     int64_t lastSlowRound_ = 0;
     bool failing_ = false, stopped_ = false;

@@ -12,10 +12,14 @@ namespace probes {
 namespace {
 // At 100 ms intervals a few hundred pairs make a few thousand rows a second; keep ~a minute.
 constexpr size_t kMaxQueuedObservations = 200000;
+// A lock held this long is no longer a writer's brief transaction: the heartbeat is as old
+// as dnsd's staleness limit (3 s), so it is an error someone should look at.
+constexpr int64_t kLockedTooLongMs = 3000;
 }  // namespace
 
-DbWriter::DbWriter(boost::asio::io_context& io, SQLite::Database& db, Log log)
-    : io_(io), db_(&db), log_(std::move(log)), retry_(io) {}
+DbWriter::DbWriter(boost::asio::io_context& io, SQLite::Database& db, Log log,
+                   std::function<void()> failed)
+    : io_(io), db_(&db), log_(std::move(log)), failed_(std::move(failed)), retry_(io) {}
 
 DbWriter::~DbWriter() = default;
 
@@ -74,10 +78,20 @@ bool DbWriter::flush() {
         bool locked = code == SQLITE_BUSY || code == SQLITE_LOCKED;
         if (lockedSince_ == 0) {
             lockedSince_ = zones::nowMs();
-            log_(std::string(locked ? "database is locked by another writer"
+            if (failed_) failed_();
+            // Another writer (dnsctl, a backup) holding the lock delays writes and loses
+            // nothing; any other failure (disk full, I/O error) is dnsd-probe in trouble.
+            log_(locked ? Level::Warn : Level::Error,
+                 std::string(locked ? "database is locked by another writer"
                                     : "database write failed") +
-                 " (" + e.what() + "); keeping " + std::to_string(queued()) +
-                 " queued writes and retrying every 50ms");
+                     " (" + e.what() + "); keeping " + std::to_string(queued()) +
+                     " queued writes and retrying every 50ms");
+        } else if (!lockEscalated_ && zones::nowMs() - lockedSince_ >= kLockedTooLongMs) {
+            lockEscalated_ = true;
+            log_(Level::Error, "database still not writable after " +
+                                   std::to_string(kLockedTooLongMs) + "ms (" + e.what() +
+                                   "): no decision or heartbeat is written, dnsd sees the "
+                                   "controller as stale");
         }
         if (!retryArmed_) {
             retryArmed_ = true;
@@ -90,9 +104,11 @@ bool DbWriter::flush() {
         return false;
     }
     if (lockedSince_ != 0) {
-        log_("database writable again after " + std::to_string(zones::nowMs() - lockedSince_) +
-             "ms; queued writes committed");
+        log_(Level::Info, "database writable again after " +
+                              std::to_string(zones::nowMs() - lockedSince_) +
+                              "ms; queued writes committed");
         lockedSince_ = 0;
+        lockEscalated_ = false;
     }
     return true;
 }

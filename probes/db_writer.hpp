@@ -1,13 +1,15 @@
 // probes::DbWriter — everything dnsd-probe writes to SQLite, queued and committed in batches.
 //
-// Contract: callers queue rows and call `flush(urgent)`. An urgent flush (a state transition
-// or a decision) commits at once, in the same event-loop turn as the result that caused it;
-// otherwise observations and last-result columns ride along with the next flush (the
-// heartbeat tick, every second). Each flush is one IMMEDIATE transaction. If the database is
-// locked, nothing is lost: the queue is kept, one clear log line says so, and the flush is
-// retried every 50 ms until it succeeds (then one line says how long it took). Newer rows for
-// the same member or pool replace older queued ones, so a long lock cannot grow the queue
-// without bound except for observations, which are capped (oldest dropped, counted).
+// Contract: callers queue rows and call `flush()`, which commits everything queued in one
+// IMMEDIATE transaction. The controller flushes right after a state transition or a decision
+// (Controller::flushSoon: posted, so the results already queued in that loop turn join the
+// same commit); other rows (observations, last-result columns) ride along with the next
+// flush, at the latest the heartbeat tick every second. If the database is locked, nothing
+// is lost: the queue is kept, one warn line says so (error if it is another failure, or
+// still locked after 3 s), and the flush is retried every 50 ms until it succeeds (then one
+// info line says how long it took). Newer rows for the same member or pool replace older
+// queued ones, so a long lock cannot grow the queue without bound except for observations,
+// which are capped (oldest dropped, counted).
 #pragma once
 
 #include <SQLiteCpp/Database.h>
@@ -24,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "probes/daemon_log.hpp"
 #include "zones/pool_store.hpp"
 
 namespace probes {
@@ -50,8 +53,10 @@ struct EventWrite {
 
 class DbWriter {
   public:
-    using Log = std::function<void(const std::string&)>;
-    DbWriter(boost::asio::io_context& io, SQLite::Database& db, Log log);
+    using Log = LogSink;
+    // `failed` (optional) is called once each time writing starts failing (for the metrics).
+    DbWriter(boost::asio::io_context& io, SQLite::Database& db, Log log,
+             std::function<void()> failed = {});
 
     void observation(ObservationRow row);
     void memberState(int64_t memberId, MemberStateRow row);
@@ -92,9 +97,11 @@ class DbWriter {
     boost::asio::io_context& io_;
     SQLite::Database* db_;
     Log log_;
+    std::function<void()> failed_;
     boost::asio::steady_timer retry_;
     bool retryArmed_ = false;
     int64_t lockedSince_ = 0;
+    bool lockEscalated_ = false;
     std::deque<ObservationRow> observations_;
     std::map<int64_t, MemberStateRow> members_;
     std::map<int64_t, zones::DecisionRow> decisions_;

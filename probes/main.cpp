@@ -24,10 +24,10 @@
 namespace {
 
 void info(const std::string& line) {
-    probes::logLine("info", line);
+    probes::logLine(probes::Level::Info, line);
 }
 void error(const std::string& line) {
-    probes::logLine("error", line);
+    probes::logLine(probes::Level::Error, line);
 }
 
 }  // namespace
@@ -91,19 +91,14 @@ int main(int argc, char** argv) {
         }
     }
     probes::ProbeMetrics metrics;
-    // Every controller line goes to the log; the ones that say a write failed also count.
-    auto logSink = [&metrics](const std::string& line) {
-        if (line.rfind("database is locked by another writer", 0) == 0 ||
-            line.rfind("database write failed", 0) == 0 || line.rfind("heartbeat failed", 0) == 0)
-            metrics.dbWriteError();
-        probes::logLine(probes::levelFor(line), line);
-    };
+    probes::LogSink logSink = probes::logLine;
     boost::asio::io_context io;
     probes::ControllerOptions opts;
     opts.onChange = onChange;
     opts.pollMs = pollMs;
     opts.keepObservationsMs = keepObservations * 1000;
     opts.keepEventsMs = keepEventsDays * 86400 * 1000;
+    opts.writeFailed = [&metrics] { metrics.dbWriteError(); };
     std::unique_ptr<probes::Controller> controller;
     while (true) {
         try {
@@ -119,7 +114,8 @@ int main(int argc, char** argv) {
                 error(what);
                 return 1;
             }
-            error("database is locked at start-up (" + what + "); retrying in 1s");
+            probes::logLine(probes::Level::Warn,
+                            "database is locked at start-up (" + what + "); retrying in 1s");
             controller.reset();
             std::this_thread::sleep_for(std::chrono::seconds(1));
         }
@@ -153,7 +149,8 @@ int main(int argc, char** argv) {
                 // The default address may be taken (a second instance, a test): probing matters
                 // more than metrics. An address the operator chose must work.
                 if (options.given("http")) throw;
-                error(std::string("metrics endpoint disabled: ") + e.what());
+                probes::logLine(probes::Level::Warn,
+                                std::string("metrics endpoint disabled: ") + e.what());
             }
         }
     } catch (const std::exception& e) {

@@ -195,9 +195,10 @@ void WebhookSender::post(const std::string& kind, const std::string& json) {
             t->queue.erase(victim);
             ++t->dropped;
             metrics_.webhook("dropped");
-            log_("webhook " + t->url.text + ": queue full (" + std::to_string(options_.queueLimit) +
-                 "), dropped the oldest event (" + lost + "); " + std::to_string(t->dropped) +
-                 " dropped so far");
+            log_(Level::Error, "webhook " + t->url.text + ": queue full (" +
+                                   std::to_string(options_.queueLimit) +
+                                   "), dropped the oldest event (" + lost + "); " +
+                                   std::to_string(t->dropped) + " dropped so far");
         }
         t->queue.push_back({kind, json, 0});
         pump(*t);
@@ -221,8 +222,9 @@ void WebhookSender::pump(Target& t) {
         if (r.ok) {
             metrics_.webhook("delivered");
             if (item.attempts > 1)
-                log_("webhook " + t.url.text + ": " + item.kind + " event delivered on attempt " +
-                     std::to_string(item.attempts));
+                log_(Level::Info, "webhook " + t.url.text + ": " + item.kind +
+                                      " event delivered on attempt " +
+                                      std::to_string(item.attempts));
             t.queue.pop_front();
             t.busy = false;
             queuedChanged();
@@ -231,8 +233,9 @@ void WebhookSender::pump(Target& t) {
         }
         if (item.attempts >= options_.maxAttempts) {
             metrics_.webhook("failed");
-            log_("webhook " + t.url.text + ": giving up on a " + item.kind + " event after " +
-                 std::to_string(item.attempts) + " attempts (" + r.message + ")");
+            log_(Level::Error, "webhook " + t.url.text + ": giving up on a " + item.kind +
+                                   " event after " + std::to_string(item.attempts) + " attempts (" +
+                                   r.message + ")");
             t.queue.pop_front();
             t.busy = false;
             queuedChanged();
@@ -244,8 +247,8 @@ void WebhookSender::pump(Target& t) {
         for (int i = 1; i < item.attempts && delay < options_.maxBackoffMs; ++i) delay *= 2;
         delay = std::min<int64_t>(delay, options_.maxBackoffMs);
         if (item.attempts == 1)
-            log_("webhook " + t.url.text + ": posting a " + item.kind + " event failed (" +
-                 r.message + "); retrying with backoff");
+            log_(Level::Warn, "webhook " + t.url.text + ": posting a " + item.kind +
+                                  " event failed (" + r.message + "); retrying with backoff");
         t.backoff->expires_after(std::chrono::milliseconds(delay));
         t.backoff->async_wait([this, alive, tp](const boost::system::error_code& ec) {
             if (ec || !*alive) return;

@@ -1,13 +1,15 @@
 // probes::WebhookSender — posts every notification event (the --on-change JSON) to each
 // --webhook URL with HTTP POST, http:// or https://, on dnsd-probe's event loop.
 //
-// Contract: `post` never blocks and never throws: it appends to each URL's bounded queue
-// (when full, the oldest event is dropped, counted and logged) and returns. Each URL has one
-// request in flight at a time, so events arrive in order. A delivery is a 2xx answer; any
-// other answer, a connection error or the timeout is retried after a backoff that doubles
-// from `initialBackoffMs` to `maxBackoffMs`, up to `maxAttempts` attempts, then given up
-// (logged, counted). https verifies the certificate chain (system CAs) and the host name,
-// and sends SNI. `parseWebhookUrl` throws std::runtime_error naming a bad URL (start-up).
+// Contract: `post` never blocks and never throws: it appends to each URL's bounded queue and
+// returns; when the queue is full the oldest event is dropped, counted and logged at error (a
+// notification is lost). Each URL has one request in flight at a time, so events arrive in
+// order. A delivery is a 2xx answer; any other answer, a connection error or the timeout is
+// retried after a backoff that doubles from `initialBackoffMs` to `maxBackoffMs`, up to
+// `maxAttempts` attempts, then given up (counted, logged at error). An event's first failed
+// attempt is logged at warn and a delivery after retries at info. https verifies the
+// certificate chain (system CAs) and the host name, and sends SNI. `parseWebhookUrl` throws
+// std::runtime_error naming a bad URL (start-up).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -19,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "probes/daemon_log.hpp"
 #include "probes/probe_metrics.hpp"
 
 namespace probes {
@@ -43,7 +46,7 @@ struct WebhookOptions {
 
 class WebhookSender {
   public:
-    using Log = std::function<void(const std::string&)>;
+    using Log = LogSink;
     // Throws on a bad URL.
     WebhookSender(boost::asio::io_context& io, WebhookOptions options, ProbeMetrics& metrics,
                   Log log);

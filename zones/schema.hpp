@@ -1,7 +1,7 @@
 // zones::Schema — the one schema module shared by dnsd, dnsd-probe and dnsctl.
 //
 // Contract: `openDatabase` returns a connection in WAL mode with foreign keys on and a busy
-// timeout, whose schema is at `kSchemaVersion` (older files are migrated forward inside one
+// timeout, whose schema is at `schemaVersion()` (older files are migrated forward inside one
 // transaction; a newer or foreign file is refused with a clear error). It never creates a
 // file unless asked to. Errors are thrown as std::runtime_error with a message that names
 // the file: this is control-path code.
@@ -14,7 +14,8 @@
 
 namespace zones {
 
-// Bump when a migration is appended to the list in schema.cpp.
+// The schema version this build reads and writes (PRAGMA user_version): the number of
+// migrations in schema.cpp's `migrations()`, so appending one is the bump.
 int schemaVersion();
 
 enum class OpenMode {

@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <sys/wait.h>
 
+#include <map>
+#include <sstream>
+
 #include "tests/failover/failover_fixture.hpp"
 #include "tests/support/http_get.hpp"
 #include "tests/support/run_command.hpp"
@@ -175,6 +178,86 @@ TEST_F(ProbeDaemon, OldEventsArePrunedRecentOnesKept) {
     auto bad = runCommand(DNSD_PROBE_BIN, {"--db", db_, "--keep-events", "-1"}, {}, 5s);
     EXPECT_EQ(bad.exitCode, 2);
     EXPECT_NE(bad.err.find("--keep-events"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+
+namespace {
+
+// The level of each line, picked by the code that wrote it (issue 10): level=error only when
+// dnsd-probe itself is in trouble, so that monitoring can page on it. Bad news the service
+// handles (member down, failover, all down) is warn; recoveries and operator actions are info.
+// Drives the real dnsd-probe through every kind of event and reads its log.
+TEST_F(ProbeDaemon, EveryEventIsLoggedAtTheLevelOfItsKind) {
+    standardPool({"--hold-down", "0s"});
+    ok({"pool", "create", "man", "--zone", "svc.test", "--name", "man", "--type", "A", "--failback",
+        "manual"});
+    ok({"member", "add", "man", kPrimary, "--priority", "1", "--probe", "web-http"});
+    ok({"member", "add", "man", kSecondary, "--priority", "2", "--probe", "web-http"});
+    ok({"pool", "create", "appr", "--zone", "svc.test", "--name", "appr", "--type", "A",
+        "--approval", "manual"});
+    ok({"member", "add", "appr", kPrimary, "--priority", "1", "--probe", "web-http"});
+    ok({"member", "add", "appr", kSecondary, "--priority", "2", "--probe", "web-http"});
+    // With the on-change hook (a failing hook would be an error), without /metrics.
+    probe_ = startProbeWith({"--db", db_, "--http", "none", "--on-change", "cat >> " + hookFile_});
+    ASSERT_TRUE(waitServed(kPrimary)) << probe_->describe();
+    ASSERT_TRUE(waitUntil([&] { return served("man") == kPrimary; }, 5s)) << eventDump();
+
+    primary_->stop();  // member-down, failover (web, man), failover-pending (appr)
+    ASSERT_TRUE(
+        waitUntil([&] { return served("web") == kSecondary && served("man") == kSecondary; }, 5s))
+        << eventDump();
+    ASSERT_TRUE(waitUntil([&] { return column("pending_tier", "appr") == "2"; }, 5s))
+        << eventDump();
+    auto approve = dnsctl({"pool", "approve", "appr"});  // approve-result, failover
+    EXPECT_NE(approve.out.find("approved"), std::string::npos) << approve.out << approve.err;
+    ASSERT_TRUE(waitUntil([&] { return served("appr") == kSecondary; }, 5s)) << eventDump();
+    primary_->start();  // member-up; web fails back by itself, man waits for an operator
+    ASSERT_TRUE(waitServed(kPrimary)) << eventDump();
+    ASSERT_EQ(served("man"), kSecondary) << eventDump();
+    auto failback = dnsctl({"pool", "failback", "man"});
+    EXPECT_NE(failback.out.find("failed back to"), std::string::npos) << failback.out;
+    ASSERT_TRUE(waitUntil([&] { return served("man") == kPrimary; }, 5s)) << eventDump();
+    // A maintenance window on the backup: drain-start, drain-end.
+    ok({"member", "drain", "web", kSecondary, "--start", "+1s", "--end", "+2s"});
+    ASSERT_TRUE(waitUntil([&] { return events("drain-end") == 1; }, 10s)) << eventDump();
+
+    primary_->stop();  // all-down (serve-all keeps answering)
+    secondary_->stop();
+    ASSERT_TRUE(waitUntil([&] { return events("all-down") == 1; }, 5s)) << eventDump();
+    primary_->start();
+    secondary_->start();
+    ASSERT_TRUE(waitUntil([&] { return events("recovered") == 1; }, 5s)) << eventDump();
+    ASSERT_TRUE(waitServed(kPrimary)) << eventDump();
+
+    const std::map<std::string, std::string> want = {
+        {"member-down", "warn"},      {"failover", "warn"},        {"all-down", "warn"},
+        {"failover-pending", "warn"}, {"initial", "info"},         {"member-up", "info"},
+        {"failback", "info"},         {"failback-result", "info"}, {"approve-result", "info"},
+        {"drain-start", "info"},      {"drain-end", "info"},       {"recovered", "info"}};
+    std::map<std::string, int> seen;
+    std::string err = probe_->stderrText();
+    std::istringstream lines(err);
+    for (std::string line; std::getline(lines, line);) {
+        EXPECT_EQ(line.find("level=error"), std::string::npos) << line;
+        auto lv = line.find(" level="), msg = line.find(" msg=\"");
+        ASSERT_NE(lv, std::string::npos) << line;
+        ASSERT_NE(msg, std::string::npos) << line;
+        std::string level = line.substr(lv + 7, line.find(' ', lv + 1) - lv - 7);
+        std::string text = line.substr(msg + 6);
+        auto colon = text.find(": ");
+        if (colon == std::string::npos) continue;
+        auto it = want.find(text.substr(0, colon));
+        if (it == want.end()) continue;
+        ++seen[it->first];
+        EXPECT_EQ(level, it->second) << line;
+    }
+    for (const auto& [kind, level] : want)
+        EXPECT_GE(seen[kind], 1) << kind << " never logged\n" << err;
+    // Three pools failed over (appr once approved); the operator's failback is logged once as the
+    // move, once as the answer to the request.
+    EXPECT_GE(seen["failover"], 3) << err;
+    EXPECT_EQ(seen["failback-result"], 1) << err;
 }
 
 }  // namespace

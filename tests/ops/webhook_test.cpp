@@ -12,6 +12,25 @@ namespace {
 using namespace failover;
 using ops::WebhookReceiver;
 
+// What the sender logged, with the level it chose.
+struct LogLines {
+    std::vector<std::pair<probes::Level, std::string>> lines;
+    probes::LogSink sink() {
+        return [this](probes::Level level, const std::string& l) { lines.emplace_back(level, l); };
+    }
+    // The levels of the lines containing `text`, in order.
+    std::vector<probes::Level> levelsOf(const std::string& text) const {
+        std::vector<probes::Level> out;
+        for (const auto& [level, l] : lines)
+            if (l.find(text) != std::string::npos) out.push_back(level);
+        return out;
+    }
+};
+using Levels = std::vector<probes::Level>;
+constexpr auto kInfo = probes::Level::Info;
+constexpr auto kWarn = probes::Level::Warn;
+constexpr auto kError = probes::Level::Error;
+
 // Runs the loop until `cond` holds or the deadline passes.
 template <typename Cond>
 bool runUntil(boost::asio::io_context& io, Cond cond, std::chrono::milliseconds timeout) {
@@ -43,14 +62,14 @@ TEST(WebhookSender, RetriesUntilTheReceiverIsUpAndDropsTheOldestWhenFull) {
     uint16_t port = freePort();
     WebhookReceiver receiver(port);  // not started: connections are refused
     probes::ProbeMetrics metrics;
-    std::vector<std::string> logs;
+    LogLines logs;
     probes::WebhookOptions o;
     o.urls = {"http://127.0.0.1:" + std::to_string(port) + "/hook"};
     o.queueLimit = 3;
     o.initialBackoffMs = 50;
     o.maxBackoffMs = 200;
     o.timeoutMs = 2000;
-    probes::WebhookSender sender(io, o, metrics, [&](const std::string& l) { logs.push_back(l); });
+    probes::WebhookSender sender(io, o, metrics, logs.sink());
     for (int i = 1; i <= 5; ++i) sender.post("failover", "{\"n\":" + std::to_string(i) + "}\n");
     // Event 1 is in flight (being posted), 2 and 3 were the oldest waiting: dropped.
     std::string m = metrics.render(0, "t");
@@ -81,10 +100,11 @@ TEST(WebhookSender, RetriesUntilTheReceiverIsUpAndDropsTheOldestWhenFull) {
     EXPECT_EQ(
         testsupport::promValue(m, "dnsd_probe_webhook_deliveries_total{result=\"delivered\"}"), 3);
     EXPECT_EQ(testsupport::promValue(m, "dnsd_probe_webhook_queue_length"), 0);
-    bool droppedLogged = false;
-    for (const auto& l : logs)
-        droppedLogged |= l.find("queue full (3), dropped the oldest") != std::string::npos;
-    EXPECT_TRUE(droppedLogged);
+    // A lost notification is an error; a retry is not (it may still arrive), and the delivery
+    // that follows is good news. Event 1 failed first, then came through.
+    EXPECT_EQ(logs.levelsOf("queue full (3), dropped the oldest"), (Levels{kError, kError}));
+    EXPECT_EQ(logs.levelsOf("posting a failover event failed"), (Levels{kWarn}));
+    EXPECT_EQ(logs.levelsOf("failover event delivered on attempt"), (Levels{kInfo}));
 }
 
 TEST(WebhookSender, GivesUpAfterMaxAttemptsOnAnErrorStatus) {
@@ -99,7 +119,8 @@ TEST(WebhookSender, GivesUpAfterMaxAttemptsOnAnErrorStatus) {
     o.urls = {"http://127.0.0.1:" + std::to_string(port) + "/"};
     o.maxAttempts = 3;
     o.initialBackoffMs = 20;
-    probes::WebhookSender sender(io, o, metrics, [](const std::string&) {});
+    LogLines logs;
+    probes::WebhookSender sender(io, o, metrics, logs.sink());
     sender.post("failback", "{}\n");
     ASSERT_TRUE(runUntil(
         io,
@@ -112,6 +133,10 @@ TEST(WebhookSender, GivesUpAfterMaxAttemptsOnAnErrorStatus) {
     EXPECT_EQ(testsupport::promValue("\n" + metrics.render(0, "t"),
                                      "dnsd_probe_webhook_deliveries_total{result=\"retried\"}"),
               2);
+    // Giving up loses the event: more serious than the retry before it.
+    EXPECT_EQ(logs.levelsOf("posting a failback event failed"), (Levels{kWarn}));
+    EXPECT_EQ(logs.levelsOf("giving up on a failback event after 3 attempts"), (Levels{kError}));
+    EXPECT_EQ(logs.lines.size(), 2u);
 }
 
 // The real dnsd-probe: a failover is posted with the same JSON the --on-change hook gets, even
@@ -133,7 +158,10 @@ TEST_F(FailoverScenario, WebhookPostsTheFailoverEventAfterTheReceiverComesUp) {
     // The receiver was down when the event happened: the first attempt failed.
     ASSERT_TRUE(waitUntil(
         [&] {
-            return probe_->stderrText().find("posting a failover event failed") !=
+            return probe_->stderrText().find(
+                       "level=warn prog=dnsd-probe msg=\"webhook http://"
+                       "127.0.0.1:" +
+                       std::to_string(port) + "/dnsd: posting a failover event failed") !=
                    std::string::npos;
         },
         5s))
@@ -152,7 +180,9 @@ TEST_F(FailoverScenario, WebhookPostsTheFailoverEventAfterTheReceiverComesUp) {
     EXPECT_NE(got[0].head.find("POST /dnsd HTTP/1.1"), std::string::npos);
     EXPECT_TRUE(waitUntil(
         [&] {
-            return probe_->stderrText().find("failover event delivered on attempt") !=
+            return probe_->stderrText().find(
+                       "level=info prog=dnsd-probe msg=\"webhook http://127.0.0.1:" +
+                       std::to_string(port) + "/dnsd: failover event delivered on attempt") !=
                    std::string::npos;
         },
         5s));

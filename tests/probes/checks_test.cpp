@@ -9,6 +9,7 @@
 #include "probes/check_runner.hpp"
 #include "tests/probes/fake_backends.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/wait_until.hpp"
 
 namespace probes {
 namespace {
@@ -45,7 +46,9 @@ TEST(TcpCheck, ConnectsToListener) {
     auto res = r.run(probe("tcp", b.port()), "127.0.0.2");
     EXPECT_TRUE(res.ok) << res.message;
     EXPECT_GT(res.latencyUs, 0);
-    EXPECT_GE(b.accepted(), 0);
+    // The backend's accept loop runs on its own thread: wait for it to count the connection.
+    EXPECT_TRUE(testsupport::waitUntil([&] { return b.accepted() >= 1; }, std::chrono::seconds(5)))
+        << "the backend never accepted the check's connection";
 }
 
 TEST(TcpCheck, RefusedWhenStopped) {
