@@ -9,6 +9,8 @@
 // run the real tool by hand. Nothing here is copied from the tool.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <optional>
 #include <span>
