@@ -539,8 +539,8 @@ bool readQuery(std::span<const uint8_t> query, size_t outSize, const EngineConfi
     }
     q.id = get16(&query[0]);
     q.opcode = uint8_t((query[2] >> 3) & 0x0F);
-    q.rd = (query[2] & 0x01) != 0;
-    q.cd = (query[3] & 0x10) != 0;
+    q.rd = q.opcode == 0 && (query[2] & 0x01) != 0;  // RD and CD are defined for QUERY only
+    q.cd = q.opcode == 0 && (query[3] & 0x10) != 0;
     q.qdcount = get16(&query[4]);
     uint16_t an = get16(&query[6]), ns = get16(&query[8]), ar = get16(&query[10]);
     const bool questionOk = q.qdcount == 1 && parseQuestion(query, q, scratch);

@@ -266,10 +266,8 @@ inline std::vector<ConformanceQuery> specialQueries() {
     plain("zflag", "Z set in the query", 0x0040);
     tool("opcode", "opcode 15, header only", rawMessage(id++, 15 << 11, 0, 0, 0, 0, {}),
          Transport::Udp, 512, 0);
-    // Left out until dnsd/answer clears RD and CD in NOTIMP answers to other opcodes (the
-    // tool's 'opcodeflg' test, opcode 15 header-only with every flag bit set, flags "rd,cd"):
-    //   tool("opcodeflg", "opcode 15, header only, every flag bit set",
-    //        rawMessage(id++, 15 << 11 | 0x07F0, 0, 0, 0, 0, {}), Transport::Udp, 512, 0);
+    tool("opcodeflg", "opcode 15, header only, every flag bit set",
+         rawMessage(id++, 15 << 11 | 0x07F0, 0, 0, 0, 0, {}), Transport::Udp, 512, 0);
     plain("type666", "unknown type 666 at the apex", 0, 666);
     plain("tcp", "plain SOA", 0, kSoa, Transport::Tcp);
     edns("edns", "EDNS 0", 0, 4096, 0, {});
