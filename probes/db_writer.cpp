@@ -21,6 +21,7 @@ DbWriter::~DbWriter() = default;
 
 void DbWriter::setDatabase(SQLite::Database& db) {
     for (auto& q : statements_) q.reset();  // prepared on the old handle
+    eventWriter_.reset();
     db_ = &db;
 }
 
@@ -156,25 +157,8 @@ void DbWriter::write() {
         }
     }
     if (!events_.empty()) {
-        SQLite::Statement& q = statement(
-            Stmt::Event,
-            "INSERT INTO events (at, pool, member, kind, message, details) VALUES (?,?,?,?,?,?)");
-        for (const auto& e : events_) {
-            q.bind(1, e.at);
-            if (e.pool.empty())
-                q.bind(2);
-            else
-                q.bind(2, e.pool);
-            if (e.member.empty())
-                q.bind(3);
-            else
-                q.bind(3, e.member);
-            q.bind(4, e.kind);
-            q.bind(5, e.message);
-            q.bind(6, e.details);
-            q.exec();
-            q.reset();
-        }
+        if (!eventWriter_) eventWriter_ = std::make_unique<zones::EventWriter>(*db_);
+        for (const auto& e : events_) eventWriter_->write(e);
     }
     if (!requests_.empty()) {
         SQLite::Statement& q =

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "zones/event_writer.hpp"
 #include "zones/pool_store.hpp"
 
 namespace probes {
@@ -43,10 +44,7 @@ struct MemberStateRow {
     int64_t latencyUs = 0, checkedAt = 0;
 };
 
-struct EventWrite {
-    int64_t at = 0;
-    std::string pool, member, kind, message, details = "{}";
-};
+using EventWrite = zones::EventWrite;
 
 class DbWriter {
   public:
@@ -78,7 +76,6 @@ class DbWriter {
     enum class Stmt {
         Decision,
         Member,
-        Event,
         Request,
         Observation,
         Heartbeat,
@@ -89,6 +86,7 @@ class DbWriter {
     SQLite::Statement& statement(Stmt which, const char* sql);
     void write();
     std::array<std::unique_ptr<SQLite::Statement>, size_t(Stmt::Count)> statements_;
+    std::unique_ptr<zones::EventWriter> eventWriter_;  // the one events INSERT, prepared once
     boost::asio::io_context& io_;
     SQLite::Database* db_;
     Log log_;

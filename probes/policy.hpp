@@ -17,8 +17,9 @@
 // - when the current tier has no usable member, the pool moves to the best tier at once, or,
 //   with approval manual, keeps serving the current tier and records the move as pending
 //   until `dnsctl pool approve`;
-// - with no usable member anywhere the all-down mode answers: serve-all (every member not
-//   drained or forced down, or every member if that is none), fallback, or nodata ('' served);
+// - with no usable member anywhere the pool serves zones::allDownAnswer (serve-all: every
+//   member not drained or forced down, or every member if that is none; fallback; or nodata,
+//   '' served), the same function dnsd answers with before the first decision;
 // - the TTL is capped at degraded_ttl while degraded (backup tier, all down, pending approval,
 //   or a non-drained member of the served tier not usable).
 #pragma once
@@ -30,18 +31,15 @@
 #include <vector>
 
 #include "probes/hysteresis.hpp"
+#include "zones/pool_model.hpp"
 
 namespace probes {
 
-enum class Admin { Auto, ForceUp, ForceDown };
-enum class AllDownMode { ServeAll, Fallback, Nodata };
+using zones::AdminState;
+using zones::AllDownMode;
 
-struct MemberInput {
-    std::string value;
-    int priority = 1;
-    int weight = 1;
-    Admin admin = Admin::Auto;
-    bool drained = false;  // effective now: see drainActive()
+// value, priority, weight, admin and drain (zones::MemberStanding) plus what the probes say.
+struct MemberInput : zones::MemberStanding {
     Health health = Health::Unknown;
     int64_t healthSince = 0;  // ms
 };
@@ -95,10 +93,7 @@ bool memberUsable(const MemberInput& member);
 Decision decide(const PoolPolicy& policy, const std::vector<MemberInput>& members,
                 const PoolState& state, const Requests& requests, int64_t now);
 
-// Drain with an optional window: drained from `start` (or now) until `end` (or undrain).
-bool drainActive(bool drained, std::optional<int64_t> start, std::optional<int64_t> end,
-                 int64_t now);
-// The next time drainActive changes by itself, if any.
+// The next time zones::drainActive changes by itself, if any.
 std::optional<int64_t> nextDrainChange(bool drained, std::optional<int64_t> start,
                                        std::optional<int64_t> end, int64_t now);
 

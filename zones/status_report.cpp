@@ -46,11 +46,11 @@ std::string statusJson(SQLite::Database& db, int64_t now,
         auto d = store.decision(p.id);
         auto members = store.members(p.id);
         out << (i ? "," : "") << "\n {\"name\":" << q(p.name) << ",\"zone\":" << q(p.zone)
-            << ",\"owner\":" << q(p.owner) << ",\"type\":\"" << zones::rtypeName(p.rtype)
+            << ",\"owner\":" << q(p.owner) << ",\"type\":\"" << zones::toText(p.rtype)
             << "\",\"ttl\":" << p.ttl << ",\"degraded_ttl\":" << p.degradedTtl
-            << ",\"max_answers\":" << p.maxAnswers << ",\"all_down\":" << q(p.allDown)
-            << ",\"fallback\":" << q(p.fallback) << ",\"failback\":" << q(p.failback)
-            << ",\"hold_down_ms\":" << p.holdDownMs << ",\"approval\":" << q(p.approval)
+            << ",\"max_answers\":" << p.maxAnswers << ",\"all_down\":" << q(toText(p.allDown))
+            << ",\"fallback\":" << q(p.fallback) << ",\"failback\":" << q(toText(p.failback))
+            << ",\"hold_down_ms\":" << p.holdDownMs << ",\"approval\":" << q(toText(p.approval))
             << ",\"decision\":";
         if (!d) {
             out << "null";
@@ -73,11 +73,10 @@ std::string statusJson(SQLite::Database& db, int64_t now,
         out << ",\"members\":[";
         for (size_t k = 0; k < members.size(); ++k) {
             const auto& m = members[k];
-            bool drainingNow = m.drained && (!m.drainStart || now >= *m.drainStart) &&
-                               (!m.drainEnd || now < *m.drainEnd);
+            bool drainingNow = drainActive(m.drained, m.drainStart, m.drainEnd, now);
             out << (k ? "," : "") << "\n  {\"value\":" << q(m.value)
                 << ",\"priority\":" << m.priority << ",\"weight\":" << m.weight
-                << ",\"admin\":" << q(m.admin)
+                << ",\"admin\":" << q(toText(m.admin))
                 << ",\"drained\":" << (drainingNow ? "true" : "false")
                 << ",\"drain_start\":" << optNum(m.drainStart)
                 << ",\"drain_end\":" << optNum(m.drainEnd) << ",\"health\":" << q(m.health)

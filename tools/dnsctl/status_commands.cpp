@@ -54,13 +54,16 @@ int status(const std::vector<std::string>& args, Context& context) {
         const auto& p = pools[i];
         auto d = store.decision(p.id);
         auto members = store.members(p.id);
-        out << "\npool " << p.name << "  " << p.owner << " " << zones::rtypeName(p.rtype)
-            << "  (failback " << p.failback
-            << (p.failback == "auto" ? " after " + zones::formatDurationMs(p.holdDownMs) : "")
-            << ", approval " << p.approval << ", all-down " << p.allDown << ")\n";
+        out << "\npool " << p.name << "  " << p.owner << " " << zones::toText(p.rtype)
+            << "  (failback " << zones::toText(p.failback)
+            << (p.failback == zones::FailbackMode::Auto
+                    ? " after " + zones::formatDurationMs(p.holdDownMs)
+                    : "")
+            << ", approval " << zones::toText(p.approval) << ", all-down "
+            << zones::toText(p.allDown) << ")\n";
         if (!d) {
-            out << "  serving: no decision yet; dnsd answers by the all-down setting (" << p.allDown
-                << ")\n";
+            out << "  serving: no decision yet; dnsd answers by the all-down setting ("
+                << zones::toText(p.allDown) << ")\n";
         } else {
             out << "  serving: " << (d->served.empty() ? "NODATA" : d->served) << "  ttl " << d->ttl
                 << (d->degraded ? "  DEGRADED" : "") << (d->allDown ? "  ALL DOWN" : "") << "\n";
@@ -73,13 +76,12 @@ int status(const std::vector<std::string>& args, Context& context) {
         }
         if (members.empty()) out << "  (no members: dnsctl member add " << p.name << " VALUE)\n";
         for (const auto& m : members) {
-            bool drainingNow = m.drained && (!m.drainStart || now >= *m.drainStart) &&
-                               (!m.drainEnd || now < *m.drainEnd);
+            bool drainingNow = zones::drainActive(m.drained, m.drainStart, m.drainEnd, now);
             std::string health = m.health;
             for (auto& c : health) c = char(toupper(c));
             out << "  " << m.value << "  priority " << m.priority << "  " << health;
             if (m.healthSince) out << " since " << formatAge(now - *m.healthSince) << " ago";
-            if (m.admin != "auto") out << "  FORCED " << m.admin;
+            if (m.admin != zones::AdminState::Auto) out << "  FORCED " << zones::toText(m.admin);
             if (drainingNow)
                 out << "  DRAINED" << (m.drainEnd ? " until " + formatTimeMs(*m.drainEnd) : "");
             else if (m.drained && m.drainStart && now < *m.drainStart)
