@@ -554,10 +554,13 @@ void Controller::decidePool(PoolRt& pool) {
     row.pendingTier = d.pendingTier;
     row.pendingSince = d.pendingSince;
     row.pendingReason = d.pendingReason;
+    row.failbackTier = d.failbackTier;
+    row.failbackAt = d.failbackAt;
     const auto& w = pool.written;
     bool changed = !pool.haveWritten || w.served != row.served || w.ttl != row.ttl ||
                    w.allDown != row.allDown || w.degraded != row.degraded ||
-                   w.activeTier != row.activeTier || w.pendingTier != row.pendingTier;
+                   w.activeTier != row.activeTier || w.pendingTier != row.pendingTier ||
+                   w.failbackTier != row.failbackTier || w.failbackAt != row.failbackAt;
     if (changed) {
         writer_->decision(pool.def.id, row);
         pool.written = row;

@@ -135,16 +135,19 @@ Decision decide(const PoolPolicy& policy, const std::vector<MemberInput>& member
                 d.move = Move::Failback;
                 d.failbackResult = "failed back to " + tierName(*best);
             } else if (policy.manualFailback) {
+                d.failbackTier = best;
                 d.reason =
                     tierName(*best) + " is healthy again; waiting for `dnsctl pool failback`";
             } else if (now - since >= policy.holdDownMs) {
                 target = best;
                 d.move = Move::Failback;
             } else {
+                // The countdown is data (failbackAt), not reason text: the reason is written
+                // once, and status computes the time left whenever it is asked.
                 d.recheckAt = since + policy.holdDownMs;
-                d.reason = tierName(*best) + " healthy, failback after hold-down (" +
-                           std::to_string((since + policy.holdDownMs - now + 999) / 1000) +
-                           "s left)";
+                d.failbackTier = best;
+                d.failbackAt = since + policy.holdDownMs;
+                d.reason = tierName(*best) + " healthy again, failback after the hold-down";
             }
         }
     } else if (policy.manualApproval && !requests.approve) {

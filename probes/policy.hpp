@@ -13,7 +13,7 @@
 // - the first decision, and the one after all members were down, take the best tier at once;
 // - while the current tier is usable it stays, except a better tier takes over after it has been
 //   usable for hold_down_ms (failback auto) or on `dnsctl pool failback` (manual, or to skip the
-//   hold-down under auto);
+//   hold-down under auto); while it waits, failbackTier (and failbackAt under auto) say so;
 // - when the current tier has no usable member, the pool moves to the best tier at once, or,
 //   with approval manual, keeps serving the current tier and records the move as pending
 //   until `dnsctl pool approve`;
@@ -82,6 +82,10 @@ struct Decision {
     std::optional<int> pendingTier;
     int64_t pendingSince = 0;
     std::string pendingReason;
+    // A better tier usable again while the pool stays where it is: failbackAt is when the
+    // hold-down ends (failback auto), nullopt when it waits for `dnsctl pool failback`.
+    std::optional<int> failbackTier;
+    std::optional<int64_t> failbackAt;
     Move move = Move::None;
     std::optional<int64_t> recheckAt;  // decide again at this time even without new results
     std::string approveResult;         // set when a request was consumed

@@ -462,10 +462,20 @@ std::vector<MemberDef> PoolStore::members(int64_t poolId) {
     }
     for (auto& m : out) {
         SQLite::Statement p(db_,
-                            "SELECT p.name FROM member_probes mp JOIN probes p ON p.id = "
+                            "SELECT p.name, mp.last_ok, mp.last_message, mp.last_latency_us, "
+                            "mp.last_checked_at FROM member_probes mp JOIN probes p ON p.id = "
                             "mp.probe_id WHERE mp.member_id=? ORDER BY p.name");
         p.bind(1, m.id);
-        while (p.executeStep()) m.probes.push_back(p.getColumn(0).getString());
+        while (p.executeStep()) {
+            ProbeResult r;
+            r.probe = p.getColumn(0).getString();
+            if (auto ok = optInt(p, 1)) r.lastOk = *ok != 0;
+            r.lastMessage = text(p, 2);
+            r.lastLatencyUs = optInt(p, 3);
+            r.lastCheckedAt = optInt(p, 4);
+            m.probes.push_back(r.probe);
+            m.checks.push_back(std::move(r));
+        }
     }
     return out;
 }
@@ -491,7 +501,8 @@ std::optional<DecisionRow> PoolStore::decision(int64_t poolId) {
     SQLite::Statement q(
         db_,
         "SELECT served, ttl, decided_at, reason, active_tier, all_down, degraded, pending_tier, "
-        "pending_since, pending_reason FROM pool_decisions WHERE pool_id=?");
+        "pending_since, pending_reason, failback_tier, failback_at FROM pool_decisions "
+        "WHERE pool_id=?");
     q.bind(1, poolId);
     if (!q.executeStep()) return std::nullopt;
     DecisionRow d;
@@ -505,6 +516,8 @@ std::optional<DecisionRow> PoolStore::decision(int64_t poolId) {
     if (auto t = optInt(q, 7)) d.pendingTier = int(*t);
     d.pendingSince = optInt(q, 8).value_or(0);
     d.pendingReason = text(q, 9);
+    if (auto t = optInt(q, 10)) d.failbackTier = int(*t);
+    d.failbackAt = optInt(q, 11);
     return d;
 }
 

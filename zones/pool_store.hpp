@@ -39,6 +39,14 @@ struct PoolDef {
     int degradedTtl = 5;
 };
 
+// One probe's last result for one member (member_probes.last_*).
+struct ProbeResult {
+    std::string probe;
+    std::optional<bool> lastOk;
+    std::string lastMessage;
+    std::optional<int64_t> lastLatencyUs, lastCheckedAt;
+};
+
 struct MemberDef {
     int64_t id = 0;
     int64_t poolId = 0;
@@ -55,6 +63,7 @@ struct MemberDef {
     std::string lastMessage;
     std::optional<int64_t> lastLatencyUs, lastCheckedAt;
     std::vector<std::string> probes;  // names; all must pass
+    std::vector<ProbeResult> checks;  // per probe, same order as `probes` (read by members())
 };
 
 struct DecisionRow {
@@ -68,6 +77,8 @@ struct DecisionRow {
     std::optional<int> pendingTier;
     int64_t pendingSince = 0;
     std::string pendingReason;
+    std::optional<int> failbackTier;    // a better tier usable again, not yet served
+    std::optional<int64_t> failbackAt;  // when the auto failback happens; nullopt = manual
 };
 
 struct EventRow {

@@ -78,13 +78,19 @@ TEST(Policy, AutoFailbackWaitsForHoldDown) {
     ASSERT_TRUE(d.recheckAt);
     EXPECT_EQ(*d.recheckAt, 15000);
     EXPECT_EQ(d.next.tierUsableSince.at(1), 5000);
+    // The waiting failback is data for status, not just reason text.
+    EXPECT_EQ(d.failbackTier, 1);
+    EXPECT_EQ(d.failbackAt, 15000);
     // One ms before the hold-down ends: still secondary.
     auto d2 = decide(p, members, d.next, {}, 14999);
     EXPECT_EQ(d2.served, V{"10.0.0.2"});
+    EXPECT_EQ(d2.failbackAt, 15000) << "the same moment, whenever decide runs";
     // At the end of the hold-down: failback.
     auto d3 = decide(p, members, d2.next, {}, 15000);
     EXPECT_EQ(d3.served, V{"10.0.0.1"});
     EXPECT_EQ(d3.move, Move::Failback);
+    EXPECT_FALSE(d3.failbackTier);
+    EXPECT_FALSE(d3.failbackAt);
     EXPECT_FALSE(d3.degraded);
     EXPECT_EQ(d3.ttl, 30);
 }
@@ -111,6 +117,8 @@ TEST(Policy, ManualFailbackStaysUntilRequested) {
     EXPECT_EQ(d.served, V{"10.0.0.2"});
     EXPECT_FALSE(d.recheckAt);
     EXPECT_NE(d.reason.find("pool failback"), std::string::npos);
+    EXPECT_EQ(d.failbackTier, 1);
+    EXPECT_FALSE(d.failbackAt) << "manual: no time, it waits for the operator";
     Requests r;
     r.failback = true;
     auto d2 = decide(p, members, d.next, r, 100001);

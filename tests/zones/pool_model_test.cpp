@@ -48,7 +48,7 @@ TEST(PoolModel, BadTextNamesTheSettingAndTheText) {
     EXPECT_EQ(refusal(parseAdminState, "sideways"),
               "force state must be up, down or auto (got 'sideways')");
     EXPECT_EQ(refusal(parsePoolType, "MX"), "type must be A, AAAA or CNAME (got 'MX')");
-    EXPECT_EQ(refusal(poolTypeFromCode, "15"),  // "15" converts: the code path, not text
+    EXPECT_EQ(refusal([](const char*) { return poolTypeFromCode(15); }, ""),
               "pool type must be A (1), AAAA (28) or CNAME (5) (got '15')");
 }
 
@@ -65,10 +65,10 @@ MemberStanding member(const char* value, int weight, AdminState admin = AdminSta
 using V = std::vector<std::string>;
 
 TEST(PoolModel, ServeAllLeavesOutDrainedAndForcedDownInWeightOrder) {
-    auto a = allDownAnswer(AllDownMode::ServeAll, "", 30, 5,
-                           {member("10.0.0.1", 1), member("10.0.0.2", 1, AdminState::Auto, true),
-                            member("10.0.0.3", 1, AdminState::ForceDown),
-                            member("10.0.0.4", 2, AdminState::ForceUp)});
+    auto a = allDownAnswer(
+        AllDownMode::ServeAll, "", 30, 5,
+        {member("10.0.0.1", 1), member("10.0.0.2", 1, AdminState::Auto, true),
+         member("10.0.0.3", 1, AdminState::ForceDown), member("10.0.0.4", 2, AdminState::ForceUp)});
     EXPECT_EQ(a.served, (V{"10.0.0.4", "10.0.0.1"}));
     EXPECT_EQ(a.ttl, 5);
 }
@@ -81,9 +81,9 @@ TEST(PoolModel, ServeAllWithOnlyDrainedOrForcedDownServesEveryMember) {
 }
 
 TEST(PoolModel, FallbackAndNodataIgnoreMembers) {
-    EXPECT_EQ(allDownAnswer(AllDownMode::Fallback, "192.0.2.9", 30, 5, {member("10.0.0.1", 1)})
-                  .served,
-              V{"192.0.2.9"});
+    EXPECT_EQ(
+        allDownAnswer(AllDownMode::Fallback, "192.0.2.9", 30, 5, {member("10.0.0.1", 1)}).served,
+        V{"192.0.2.9"});
     auto n = allDownAnswer(AllDownMode::Nodata, "", 30, 5, {member("10.0.0.1", 1)});
     EXPECT_TRUE(n.served.empty());
     EXPECT_EQ(n.ttl, 5);
