@@ -7,6 +7,7 @@
 namespace dnsd {
 
 void logInfo(const std::string& msg);
+void logWarn(const std::string& msg);
 void logError(const std::string& msg);
 
 }  // namespace dnsd

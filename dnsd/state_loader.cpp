@@ -186,13 +186,13 @@ bool StateLoader::changed() {
     return c;
 }
 
-int64_t StateLoader::controllerHeartbeat() {
+std::optional<int64_t> StateLoader::controllerHeartbeat() {
     try {
         if (!tableExists(*db_, "controller")) return -1;
         SQLite::Statement q(*db_, "SELECT coalesce(max(heartbeat_at), -1) FROM controller");
         return q.executeStep() ? q.getColumn(0).getInt64() : -1;
     } catch (const SQLite::Exception&) {
-        return -1;  // a busy or broken database is reported by load(); staleness can wait
+        return std::nullopt;  // a busy or broken database is reported by load()
     }
 }
 
