@@ -21,8 +21,8 @@ namespace {
 enum class State { Drained, ForcedDown, ForcedUp, Healthy, Down };
 constexpr State kStates[] = {State::Drained, State::ForcedDown, State::ForcedUp, State::Healthy,
                              State::Down};
-constexpr zones::AllDownMode kModes[] = {zones::AllDownMode::ServeAll,
-                                         zones::AllDownMode::Fallback, zones::AllDownMode::Nodata};
+constexpr zones::AllDownMode kModes[] = {zones::AllDownMode::ServeAll, zones::AllDownMode::Fallback,
+                                         zones::AllDownMode::Nodata};
 
 struct Slot {
     const char* value;
