@@ -73,15 +73,27 @@ void ControlThread::checkController() {
             }
             break;
     }
-    int64_t beat = loader_->controllerHeartbeat();
+    auto read = loader_->controllerHeartbeat();
+    if (!read) return;  // try again next second
+    int64_t beat = *read;
     heartbeat_.store(beat);
-    int state = beat < 0 ? 0 : (now - beat > kControllerStaleMs ? 2 : 1);
+    Controller state = beat < 0                          ? Controller::NeverRan
+                       : now - beat > kControllerStaleMs ? Controller::Stale
+                                                         : Controller::Fresh;
     if (state == controllerState_) return;
-    if (state == 2)
+    if (state == Controller::NeverRan)
+        // Not an error (dnsd may simply start first), but nothing fails over until it runs.
+        logWarn(
+            "controller never ran: no dnsd-probe has reported on this database, so no pool has "
+            "a decision; each pool answers by its all-down rule (serve-all: every member not "
+            "drained or forced down) and nothing fails over until dnsd-probe runs");
+    else if (state == Controller::Stale)
         logError("controller stale: dnsd-probe last reported " +
                  std::to_string((now - beat) / 1000) + " s ago; serving its last decisions");
-    else if (state == 1 && controllerState_ == 2)
+    else if (controllerState_ == Controller::Stale)
         logInfo("controller back: dnsd-probe is reporting again");
+    else if (controllerState_ == Controller::NeverRan)
+        logInfo("controller started: dnsd-probe is reporting; pools follow its decisions");
     controllerState_ = state;
 }
 

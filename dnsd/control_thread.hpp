@@ -41,7 +41,9 @@ class ControlThread {
     std::atomic<int64_t> heartbeat_{-1};
     std::string lastError_;
     int64_t lastControllerCheck_ = 0;
-    int controllerState_ = 0;  // 0 unknown, 1 fresh, 2 stale
+    // What was last logged about dnsd-probe: each change is logged once.
+    enum class Controller { Unknown, NeverRan, Fresh, Stale };
+    Controller controllerState_ = Controller::Unknown;
     bool fileProblem_ = false;
 };
 

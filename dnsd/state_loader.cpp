@@ -4,10 +4,12 @@
 #include <SQLiteCpp/Transaction.h>
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 
+#include "zones/pool_store.hpp"
 #include "zones/schema.hpp"
 
 namespace dnsd {
@@ -42,16 +44,8 @@ bool poolValueToRdata(uint16_t type, const std::string& text, std::vector<uint8_
 namespace {
 
 struct PoolRow {
-    int64_t id = 0;
-    int64_t zoneId = 0;
-    std::string owner;
-    uint16_t type = 0;
-    uint32_t ttl = 30;
-    uint32_t maxAnswers = 0;
-    std::string allDown;
-    std::string fallback;
-    std::string name;
-    std::vector<std::string> members;
+    zones::PoolDef def;
+    std::vector<zones::MemberStanding> members;
     bool decided = false;
     std::string served;
     uint32_t decidedTtl = 0;
@@ -77,7 +71,7 @@ std::vector<PoolRecord> toRdatas(const PoolRow& p, const std::vector<std::string
         PoolRecord rd;
         rd.ttl = ttl;
         rd.text = v;
-        if (poolValueToRdata(p.type, v, rd.bytes)) out.push_back(std::move(rd));
+        if (poolValueToRdata(uint16_t(p.def.rtype), v, rd.bytes)) out.push_back(std::move(rd));
     }
     return out;
 }
@@ -180,13 +174,13 @@ bool StateLoader::changed() {
     return watch_.changed(*db_);
 }
 
-int64_t StateLoader::controllerHeartbeat() {
+std::optional<int64_t> StateLoader::controllerHeartbeat() {
     try {
         if (!tableExists(*db_, "controller")) return -1;
         SQLite::Statement q(*db_, "SELECT coalesce(max(heartbeat_at), -1) FROM controller");
         return q.executeStep() ? q.getColumn(0).getInt64() : -1;
     } catch (const SQLite::Exception&) {
-        return -1;  // a busy or broken database is reported by load(); staleness can wait
+        return std::nullopt;  // a busy or broken database is reported by load()
     }
 }
 
@@ -196,29 +190,20 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
 
         std::vector<PoolRow> pools;
         if (tableExists(*db_, "pools")) {
-            SQLite::Statement q(*db_,
-                                "SELECT id, zone_id, owner, rtype, ttl, max_answers, all_down, "
-                                "coalesce(fallback, ''), name FROM pools ORDER BY id");
-            while (q.executeStep()) {
+            zones::PoolStore store(*db_);
+            // Pool settings and member states come parsed from zones/, the same reading
+            // dnsd-probe and dnsctl use.
+            auto standings = store.standings(zones::nowMs());
+            for (zones::PoolDef& def : store.listPools()) {
                 PoolRow p;
-                p.id = q.getColumn(0).getInt64();
-                p.zoneId = q.getColumn(1).getInt64();
-                p.owner = q.getColumn(2).getString();
-                p.type = uint16_t(q.getColumn(3).getInt());
-                p.ttl = uint32_t(q.getColumn(4).getInt64());
-                p.maxAnswers = uint32_t(q.getColumn(5).getInt64());
-                p.allDown = q.getColumn(6).getString();
-                p.fallback = q.getColumn(7).getString();
-                p.name = q.getColumn(8).getString();
+                p.members = std::move(standings[def.id]);
+                p.def = std::move(def);
                 pools.push_back(std::move(p));
             }
+            std::sort(pools.begin(), pools.end(),
+                      [](const PoolRow& a, const PoolRow& b) { return a.def.id < b.def.id; });
             std::map<int64_t, PoolRow*> byId;
-            for (PoolRow& p : pools) byId[p.id] = &p;
-            SQLite::Statement m(*db_, "SELECT pool_id, value FROM members ORDER BY priority, id");
-            while (m.executeStep()) {
-                auto it = byId.find(m.getColumn(0).getInt64());
-                if (it != byId.end()) it->second->members.push_back(m.getColumn(1).getString());
-            }
+            for (PoolRow& p : pools) byId[p.def.id] = &p;
             SQLite::Statement d(*db_, "SELECT pool_id, served, ttl FROM pool_decisions");
             while (d.executeStep()) {
                 auto it = byId.find(d.getColumn(0).getInt64());
@@ -245,15 +230,16 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
             std::string identity = name + "@" + std::to_string(zq.getColumn(3).getInt64());
             std::vector<zones::PoolBinding> bindings;
             std::string signature;
-            for (const PoolRow& p : pools) {
+            for (const PoolRow& row : pools) {
+                const zones::PoolDef& p = row.def;
                 if (p.zoneId != id) continue;
                 auto owner = zones::Name::fromText(p.owner);
                 if (!owner)
                     throw std::runtime_error("pool " + std::to_string(p.id) + " has a bad owner '" +
                                              p.owner + "'");
-                bindings.push_back({*owner, p.type, p.id});
+                bindings.push_back({*owner, uint16_t(p.rtype), p.id});
                 signature +=
-                    p.owner + "/" + std::to_string(p.type) + "/" + std::to_string(p.id) + ";";
+                    p.owner + "/" + std::to_string(int(p.rtype)) + "/" + std::to_string(p.id) + ";";
             }
             auto old = cache_.find(id);
             if (old != cache_.end() && old->second.generation == generation &&
@@ -287,27 +273,26 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
         auto table = std::make_shared<PoolTable>();
         for (const PoolRow& p : pools) {
             PoolAnswer a;
-            a.type = p.type;
-            a.maxAnswers = p.maxAnswers;
+            a.type = uint16_t(p.def.rtype);
+            a.maxAnswers = uint32_t(p.def.maxAnswers);
             if (p.decided) {
                 a.ttl = p.decidedTtl;
                 a.rdatas = toRdatas(p, splitSpaces(p.served), a.ttl);
             } else {
-                // No decision yet (the controller has not finished its first round): the
-                // pool's own all-down rule, never an accidental empty answer.
-                a.ttl = p.ttl;
-                if (p.allDown == "nodata") {
-                } else if (p.allDown == "fallback") {
-                    a.rdatas = toRdatas(p, {p.fallback}, a.ttl);
-                } else {
-                    a.rdatas = toRdatas(p, p.members, a.ttl);
-                }
+                // No decision yet (dnsd-probe never ran, or has not finished its first round):
+                // the pool's all-down rule, the very function dnsd-probe applies when every
+                // member is down, so the answer does not change when its first decision lands
+                // on "all down".
+                auto undecided = zones::allDownAnswer(p.def.allDown, p.def.fallback, p.def.ttl,
+                                                      p.def.degradedTtl, p.members);
+                a.ttl = uint32_t(undecided.ttl);
+                a.rdatas = toRdatas(p, undecided.served, a.ttl);
             }
             if (counters_) {
-                a.answers = counters_->answers(p.name);
-                for (PoolRecord& r : a.rdatas) r.served = counters_->served(p.name, r.text);
+                a.answers = counters_->answers(p.def.name);
+                for (PoolRecord& r : a.rdatas) r.served = counters_->served(p.def.name, r.text);
             }
-            table->set(p.id, std::move(a));
+            table->set(p.def.id, std::move(a));
         }
         tx.commit();
 

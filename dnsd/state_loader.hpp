@@ -11,6 +11,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dnsd/pool_counters.hpp"
@@ -36,8 +37,9 @@ class StateLoader {
     };
     LoadCounts lastLoad() const { return lastLoad_; }
 
-    // When dnsd-probe last wrote its heartbeat (ms), or -1 if it never has.
-    int64_t controllerHeartbeat();
+    // When dnsd-probe last wrote its heartbeat (ms), -1 if it never has, nullopt if the
+    // database cannot be read right now (busy: a missed reading must not look like "never").
+    std::optional<int64_t> controllerHeartbeat();
 
     // Whether the database path still names the file we have open. SQLite cannot tell: an
     // unlinked file keeps working, silently, until the process exits.

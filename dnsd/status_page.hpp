@@ -2,7 +2,9 @@
 //
 // One self-contained HTML document (no external assets, no build step): it fetches
 // /status.json every two seconds and draws every pool, its members' health with since-when
-// and last latency, what is served now, pending approvals, and the recent events.
+// and each probe's last result, what is served now (or, before dnsd-probe decided, what dnsd
+// answers by the all-down rule), pending approvals and failbacks, whether dnsd-probe is
+// running, stale or never ran, and the recent events.
 #pragma once
 
 namespace dnsd {
@@ -34,7 +36,7 @@ async function refresh(){
   const r=await fetch("/status.json",{cache:"no-store"}); const d=await r.json(); const st=d.status, now=st.now;
   const c=st.controller;
   document.getElementById("meta").innerHTML="served state "+d.served_generation+" · dnsd-probe "+
-   (c.heartbeat_at==null?'<span class="badge stale">never ran</span>':
+   (c.heartbeat_at==null?'<span class="badge stale">never ran</span> no decisions are made: dnsd answers every pool by its all-down rule':
     (c.stale?'<span class="badge stale">STALE</span> last heartbeat '+age(now-c.heartbeat_at)+' ago: dnsd serves the last decisions':
      'running (pid '+c.pid+', heartbeat '+age(now-c.heartbeat_at)+' ago)'))+" · updated "+when(now);
   let h="";
@@ -42,18 +44,24 @@ async function refresh(){
    const dec=p.decision;
    h+='<div class="pool" data-pool="'+esc(p.name)+'"><b>'+esc(p.name)+'</b> '+esc(p.owner)+' '+p.type+
       ' <span class="meta">ttl '+p.ttl+', failback '+esc(p.failback)+', approval '+esc(p.approval)+', all-down '+esc(p.all_down)+'</span>';
-   if(!dec){h+='<div>serving: <i>no decision yet</i> (all-down setting: '+esc(p.all_down)+')</div>'}
+   if(!dec){const u=p.undecided||{served:[],ttl:""};
+    h+='<div>serving: <span class="served">'+(u.served.length?u.served.map(esc).join(" "):"NODATA")+'</span> ttl '+u.ttl+
+      '<span class="badge alldown">NO DECISION</span><div class="meta">why: dnsd-probe has not decided; dnsd answers by the all-down rule ('+esc(p.all_down)+')</div></div>'}
    else{
     h+='<div>serving: <span class="served">'+(dec.served.length?dec.served.map(esc).join(" "):"NODATA")+'</span> ttl '+dec.ttl+
       (dec.degraded?'<span class="badge degraded">DEGRADED</span>':'')+(dec.all_down?'<span class="badge alldown">ALL DOWN</span>':'')+
       (dec.pending?'<span class="badge pending">PENDING approval: failover to priority '+dec.pending.tier+'</span>':'')+
+      (dec.failback?'<span class="badge pending">FAILBACK to priority '+dec.failback.tier+
+        (dec.failback.manual?' waiting for dnsctl pool failback':' in '+age(dec.failback.at-now))+'</span>':'')+
       '<div class="meta">why: '+esc(dec.reason)+' (decided '+age(now-dec.decided_at)+' ago)</div></div>';
    }
    h+='<table><tr><th>member</th><th>priority</th><th>health</th><th>since</th><th>admin</th><th>last check</th><th>latency</th></tr>';
    for(const m of p.members){
     h+='<tr data-member="'+esc(m.value)+'"><td class="served">'+esc(m.value)+'</td><td>'+m.priority+'</td><td class="'+esc(m.health)+'">'+esc(m.health.toUpperCase())+'</td><td>'+
        (m.health_since!=null?age(now-m.health_since)+' ago':'')+'</td><td>'+esc(m.admin)+(m.drained?' DRAINED':'')+'</td><td>'+
-       (m.last_checked_at!=null?(m.last_ok?'ok':'FAIL')+' '+esc(m.last_message):'')+'</td><td>'+
+       (m.checks.length>1?m.checks.map(k=>'<span class="check" data-probe="'+esc(k.probe)+'">'+esc(k.probe)+': '+
+         (k.last_checked_at!=null?(k.last_ok?'ok':'FAIL')+' '+esc(k.last_message):'no result yet')+'</span>').join('<br>'):
+        (m.last_checked_at!=null?(m.last_ok?'ok':'FAIL')+' '+esc(m.last_message):''))+'</td><td>'+
        (m.last_latency_us!=null?(m.last_latency_us/1000).toFixed(1)+' ms':'')+'</td></tr>';
    }
    h+='</table></div>';

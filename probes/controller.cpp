@@ -65,12 +65,10 @@ Health parseHealth(const std::string& s) {
 
 PoolPolicy policyOf(const zones::PoolDef& p) {
     PoolPolicy policy;
-    policy.manualFailback = p.failback == "manual";
+    policy.manualFailback = p.failback == zones::FailbackMode::Manual;
     policy.holdDownMs = p.holdDownMs;
-    policy.manualApproval = p.approval == "manual";
-    policy.allDown = p.allDown == "nodata"     ? AllDownMode::Nodata
-                     : p.allDown == "fallback" ? AllDownMode::Fallback
-                                               : AllDownMode::ServeAll;
+    policy.manualApproval = p.approval == zones::ApprovalMode::Manual;
+    policy.allDown = p.allDown;
     policy.fallback = p.fallback;
     policy.ttl = p.ttl;
     policy.degradedTtl = p.degradedTtl;
@@ -87,10 +85,6 @@ bool sameAdmin(const zones::MemberDef& a, const zones::MemberDef& b) {
     return a.priority == b.priority && a.weight == b.weight && a.admin == b.admin &&
            a.drained == b.drained && a.drainStart == b.drainStart && a.drainEnd == b.drainEnd &&
            a.probes == b.probes;
-}
-
-Admin adminOf(const std::string& s) {
-    return s == "up" ? Admin::ForceUp : s == "down" ? Admin::ForceDown : Admin::Auto;
 }
 
 std::string tierText(const std::optional<int>& t) {
@@ -304,7 +298,7 @@ void Controller::reload() {
                 rt->written = *l.decision;
             }
             log_(Level::Info, "pool " + l.pool.name + ": " + l.pool.owner + " " +
-                                  zones::rtypeName(l.pool.rtype) + ", " +
+                                  zones::toText(l.pool.rtype) + ", " +
                                   std::to_string(l.members.size()) + " member(s)");
         } else if (!samePolicy(rt->def, l.pool)) {
             dirtyPools.insert(l.pool.id);
@@ -520,9 +514,10 @@ void Controller::updateMemberHealth(MemberRt& member, const std::string& cause) 
     if (resumed) return;  // same state as before a restart: not a transition
     if (before == Health::Unknown)
         before = member.dbHealth;  // what the database said before we started
-    std::string forced = member.def.admin != "auto"
-                             ? " (remains administratively forced " + member.def.admin + ")"
-                             : "";
+    std::string forced =
+        member.def.admin != zones::AdminState::Auto
+            ? " (remains administratively forced " + zones::toText(member.def.admin) + ")"
+            : "";
     std::string details = "{\"pool\":" + zones::jsonString(member.poolName) +
                           ",\"member\":" + zones::jsonString(member.def.value) + ",\"from\":\"" +
                           healthName(before) + "\",\"to\":\"" + healthName(h) +
@@ -552,8 +547,8 @@ void Controller::decidePool(PoolRt& pool) {
         in.value = m->def.value;
         in.priority = m->def.priority;
         in.weight = m->def.weight;
-        in.admin = adminOf(m->def.admin);
-        in.drained = drainActive(m->def.drained, m->def.drainStart, m->def.drainEnd, t);
+        in.admin = m->def.admin;
+        in.drained = zones::drainActive(m->def.drained, m->def.drainStart, m->def.drainEnd, t);
         in.health = m->health;
         in.healthSince = m->healthSince;
         if (m->drainKnown && in.drained != m->drainedNow && (m->def.drainStart || m->def.drainEnd))
@@ -592,10 +587,13 @@ void Controller::decidePool(PoolRt& pool) {
     row.pendingTier = d.pendingTier;
     row.pendingSince = d.pendingSince;
     row.pendingReason = d.pendingReason;
+    row.failbackTier = d.failbackTier;
+    row.failbackAt = d.failbackAt;
     const auto& w = pool.written;
     bool changed = !pool.haveWritten || w.served != row.served || w.ttl != row.ttl ||
                    w.allDown != row.allDown || w.degraded != row.degraded ||
-                   w.activeTier != row.activeTier || w.pendingTier != row.pendingTier;
+                   w.activeTier != row.activeTier || w.pendingTier != row.pendingTier ||
+                   w.failbackTier != row.failbackTier || w.failbackAt != row.failbackAt;
     if (changed) {
         writer_->decision(pool.def.id, row);
         pool.written = row;

@@ -25,6 +25,8 @@ DbWriter::~DbWriter() = default;
 
 void DbWriter::setDatabase(SQLite::Database& db) {
     for (auto& q : statements_) q.reset();  // prepared on the old handle
+    eventWriter_.reset();
+    slotsWritten_.clear();  // the new file has none of them
     db_ = &db;
 }
 
@@ -113,22 +115,52 @@ bool DbWriter::flush() {
     return true;
 }
 
+void DbWriter::writeProbeResults(std::vector<std::pair<SlotKey, SlotWritten>>& written) {
+    // The queue is in time order: the last row of each (member, probe) is its newest result.
+    std::map<SlotKey, const ObservationRow*> newest;
+    for (const auto& o : observations_) newest[{o.memberId, o.probeId}] = &o;
+    SQLite::Statement* q = nullptr;
+    for (const auto& [key, o] : newest) {
+        auto it = slotsWritten_.find(key);
+        if (it != slotsWritten_.end() && it->second.ok == o->ok &&
+            it->second.message == o->message && o->at - it->second.at < kProbeResultRefreshMs)
+            continue;
+        if (!q)
+            q = &statement(Stmt::ProbeResult,
+                           "UPDATE member_probes SET last_ok=?, last_message=?, "
+                           "last_latency_us=?, last_checked_at=? WHERE member_id=? AND "
+                           "probe_id=?");
+        q->bind(1, o->ok ? 1 : 0);
+        q->bind(2, o->message);
+        q->bind(3, o->latencyUs);
+        q->bind(4, o->at);
+        q->bind(5, key.first);
+        q->bind(6, key.second);
+        q->exec();
+        q->reset();
+        written.push_back({key, {o->ok, o->message, o->at}});
+    }
+}
+
 void DbWriter::write() {
+    std::vector<std::pair<SlotKey, SlotWritten>> written;  // applied once the commit succeeded
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     if (!decisions_.empty()) {
         SQLite::Statement& q = statement(
             Stmt::Decision,
             "INSERT INTO pool_decisions (pool_id, served, ttl, decided_at, reason, active_tier, "
             "all_down, "
-            "degraded, pending_tier, pending_since, pending_reason) "
-            "SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11 WHERE EXISTS (SELECT 1 FROM pools WHERE "
+            "degraded, pending_tier, pending_since, pending_reason, failback_tier, failback_at) "
+            "SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13 WHERE EXISTS (SELECT 1 FROM pools "
+            "WHERE "
             "id=?1) "
             "ON CONFLICT(pool_id) DO UPDATE SET served=excluded.served, ttl=excluded.ttl, "
             "decided_at=excluded.decided_at, reason=excluded.reason, "
             "active_tier=excluded.active_tier, "
             "all_down=excluded.all_down, degraded=excluded.degraded, "
             "pending_tier=excluded.pending_tier, "
-            "pending_since=excluded.pending_since, pending_reason=excluded.pending_reason");
+            "pending_since=excluded.pending_since, pending_reason=excluded.pending_reason, "
+            "failback_tier=excluded.failback_tier, failback_at=excluded.failback_at");
         for (const auto& [poolId, d] : decisions_) {
             q.bind(1, poolId);
             q.bind(2, d.served);
@@ -150,6 +182,8 @@ void DbWriter::write() {
                 q.bind(10);
                 q.bind(11);
             }
+            if (d.failbackTier) q.bind(12, *d.failbackTier);
+            if (d.failbackAt) q.bind(13, *d.failbackAt);
             q.exec();
             q.reset();
         }
@@ -172,25 +206,8 @@ void DbWriter::write() {
         }
     }
     if (!events_.empty()) {
-        SQLite::Statement& q = statement(
-            Stmt::Event,
-            "INSERT INTO events (at, pool, member, kind, message, details) VALUES (?,?,?,?,?,?)");
-        for (const auto& e : events_) {
-            q.bind(1, e.at);
-            if (e.pool.empty())
-                q.bind(2);
-            else
-                q.bind(2, e.pool);
-            if (e.member.empty())
-                q.bind(3);
-            else
-                q.bind(3, e.member);
-            q.bind(4, e.kind);
-            q.bind(5, e.message);
-            q.bind(6, e.details);
-            q.exec();
-            q.reset();
-        }
+        if (!eventWriter_) eventWriter_ = std::make_unique<zones::EventWriter>(*db_);
+        for (const auto& e : events_) eventWriter_->write(e);
     }
     if (!requests_.empty()) {
         SQLite::Statement& q =
@@ -218,6 +235,7 @@ void DbWriter::write() {
             q.exec();
             q.reset();
         }
+        writeProbeResults(written);
     }
     if (heartbeat_) {
         SQLite::Statement& q = statement(
@@ -248,6 +266,7 @@ void DbWriter::write() {
     }
     tx.commit();
     ++commits_;
+    for (auto& [key, w] : written) slotsWritten_[key] = std::move(w);
     observations_.clear();
     members_.clear();
     decisions_.clear();

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "probes/daemon_log.hpp"
+#include "zones/event_writer.hpp"
 #include "zones/pool_store.hpp"
 
 namespace probes {
@@ -46,10 +47,7 @@ struct MemberStateRow {
     int64_t latencyUs = 0, checkedAt = 0;
 };
 
-struct EventWrite {
-    int64_t at = 0;
-    std::string pool, member, kind, message, details = "{}";
-};
+using EventWrite = zones::EventWrite;
 
 class DbWriter {
   public:
@@ -83,17 +81,30 @@ class DbWriter {
     enum class Stmt {
         Decision,
         Member,
-        Event,
         Request,
         Observation,
         Heartbeat,
         Prune,
         PruneEvents,
+        ProbeResult,
         Count
     };
     SQLite::Statement& statement(Stmt which, const char* sql);
     void write();
+    // Each probe's last result (member_probes.last_*), from the observations being written:
+    // written when ok or the message changed, else refreshed every kProbeResultRefreshMs, so
+    // 10,000 steady checks a second do not become 10,000 UPDATEs a second.
+    using SlotKey = std::pair<int64_t, int64_t>;  // member id, probe id
+    struct SlotWritten {
+        bool ok = false;
+        std::string message;
+        int64_t at = 0;
+    };
+    static constexpr int64_t kProbeResultRefreshMs = 5000;
+    void writeProbeResults(std::vector<std::pair<SlotKey, SlotWritten>>& written);
+    std::map<SlotKey, SlotWritten> slotsWritten_;
     std::array<std::unique_ptr<SQLite::Statement>, size_t(Stmt::Count)> statements_;
+    std::unique_ptr<zones::EventWriter> eventWriter_;  // the one events INSERT, prepared once
     boost::asio::io_context& io_;
     SQLite::Database* db_;
     Log log_;

@@ -6,49 +6,27 @@
 namespace probes {
 namespace {
 
-std::vector<std::string> ordered(std::vector<const MemberInput*> members) {
-    std::sort(members.begin(), members.end(), [](const MemberInput* a, const MemberInput* b) {
-        if (a->weight != b->weight) return a->weight > b->weight;
-        return a->value < b->value;
-    });
-    std::vector<std::string> out;
-    for (const auto* m : members) out.push_back(m->value);
-    return out;
-}
-
 std::vector<std::string> usableIn(const std::vector<MemberInput>& members, int tier) {
-    std::vector<const MemberInput*> picked;
+    std::vector<const zones::MemberStanding*> picked;
     for (const auto& m : members)
         if (m.priority == tier && memberUsable(m)) picked.push_back(&m);
-    return ordered(picked);
+    return zones::servingOrder(picked);
 }
 
-// Serve-all fails open: answering with every plausible member beats an empty answer, but a
-// member the operator drained or forced down is left out unless nothing else is left.
-std::vector<std::string> allDownSet(const PoolPolicy& policy,
-                                    const std::vector<MemberInput>& members) {
-    switch (policy.allDown) {
-        case AllDownMode::Nodata:
-            return {};
-        case AllDownMode::Fallback:
-            return {policy.fallback};
-        case AllDownMode::ServeAll:
-            break;
-    }
-    std::vector<const MemberInput*> picked, every;
-    for (const auto& m : members) {
-        every.push_back(&m);
-        if (!m.drained && m.admin != Admin::ForceDown) picked.push_back(&m);
-    }
-    return ordered(picked.empty() ? every : picked);
+// The one all-down rule (zones/pool_model.hpp), shared with dnsd's undecided answer.
+zones::AllDownAnswer allDown(const PoolPolicy& policy, const std::vector<MemberInput>& members) {
+    std::vector<zones::MemberStanding> standing(members.begin(), members.end());
+    return zones::allDownAnswer(policy.allDown, policy.fallback, policy.ttl, policy.degradedTtl,
+                                standing);
 }
 
 // The tier's members as served while its move away waits for approval.
 std::vector<std::string> stayingSet(const std::vector<MemberInput>& members, int tier) {
-    std::vector<const MemberInput*> picked;
+    std::vector<const zones::MemberStanding*> picked;
     for (const auto& m : members)
-        if (m.priority == tier && !m.drained && m.admin != Admin::ForceDown) picked.push_back(&m);
-    return ordered(picked);
+        if (m.priority == tier && !m.drained && m.admin != AdminState::ForceDown)
+            picked.push_back(&m);
+    return zones::servingOrder(picked);
 }
 
 std::string tierName(int tier) {
@@ -87,13 +65,8 @@ const char* moveName(Move move) {
 }
 
 bool memberUsable(const MemberInput& m) {
-    if (m.drained || m.admin == Admin::ForceDown) return false;
-    return m.admin == Admin::ForceUp || m.health == Health::Up;
-}
-
-bool drainActive(bool drained, std::optional<int64_t> start, std::optional<int64_t> end,
-                 int64_t now) {
-    return drained && (!start || now >= *start) && (!end || now < *end);
+    if (m.drained || m.admin == AdminState::ForceDown) return false;
+    return m.admin == AdminState::ForceUp || m.health == Health::Up;
 }
 
 std::optional<int64_t> nextDrainChange(bool drained, std::optional<int64_t> start,
@@ -162,16 +135,19 @@ Decision decide(const PoolPolicy& policy, const std::vector<MemberInput>& member
                 d.move = Move::Failback;
                 d.failbackResult = "failed back to " + tierName(*best);
             } else if (policy.manualFailback) {
+                d.failbackTier = best;
                 d.reason =
                     tierName(*best) + " is healthy again; waiting for `dnsctl pool failback`";
             } else if (now - since >= policy.holdDownMs) {
                 target = best;
                 d.move = Move::Failback;
             } else {
+                // The countdown is data (failbackAt), not reason text: the reason is written
+                // once, and status computes the time left whenever it is asked.
                 d.recheckAt = since + policy.holdDownMs;
-                d.reason = tierName(*best) + " healthy, failback after hold-down (" +
-                           std::to_string((since + policy.holdDownMs - now + 999) / 1000) +
-                           "s left)";
+                d.failbackTier = best;
+                d.failbackAt = since + policy.holdDownMs;
+                d.reason = tierName(*best) + " healthy again, failback after the hold-down";
             }
         }
     } else if (policy.manualApproval && !requests.approve) {
@@ -183,7 +159,7 @@ Decision decide(const PoolPolicy& policy, const std::vector<MemberInput>& member
         d.move = state.pendingTier == best ? Move::None : Move::Pending;
         auto staying = stayingSet(members, *current);
         d.activeTier = current;
-        d.served = staying.empty() ? allDownSet(policy, members) : staying;
+        d.served = staying.empty() ? allDown(policy, members).served : staying;
         d.degraded = true;
         d.ttl = std::min(policy.ttl, policy.degradedTtl);
         d.reason = "pending approval: " + d.pendingReason;
@@ -213,7 +189,9 @@ Decision decide(const PoolPolicy& policy, const std::vector<MemberInput>& member
     if (!target) {
         d.allDown = true;
         d.degraded = true;
-        d.served = allDownSet(policy, members);
+        auto answer = allDown(policy, members);
+        d.served = std::move(answer.served);
+        d.ttl = answer.ttl;
         const char* mode = policy.allDown == AllDownMode::ServeAll   ? "serving all (fail-open)"
                            : policy.allDown == AllDownMode::Fallback ? "serving the fallback"
                                                                      : "answering NODATA";
@@ -233,7 +211,7 @@ Decision decide(const PoolPolicy& policy, const std::vector<MemberInput>& member
             base = "failback to " + base;
         d.reason = d.reason.empty() ? base : base + "; " + d.reason;
     }
-    d.ttl = d.degraded ? std::min(policy.ttl, policy.degradedTtl) : policy.ttl;
+    if (!d.allDown) d.ttl = d.degraded ? std::min(policy.ttl, policy.degradedTtl) : policy.ttl;
     return d;
 }
 

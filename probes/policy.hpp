@@ -13,12 +13,13 @@
 // - the first decision, and the one after all members were down, take the best tier at once;
 // - while the current tier is usable it stays, except a better tier takes over after it has been
 //   usable for hold_down_ms (failback auto) or on `dnsctl pool failback` (manual, or to skip the
-//   hold-down under auto);
+//   hold-down under auto); while it waits, failbackTier (and failbackAt under auto) say so;
 // - when the current tier has no usable member, the pool moves to the best tier at once, or,
 //   with approval manual, keeps serving the current tier and records the move as pending
 //   until `dnsctl pool approve`;
-// - with no usable member anywhere the all-down mode answers: serve-all (every member not
-//   drained or forced down, or every member if that is none), fallback, or nodata ('' served);
+// - with no usable member anywhere the pool serves zones::allDownAnswer (serve-all: every
+//   member not drained or forced down, or every member if that is none; fallback; or nodata,
+//   '' served), the same function dnsd answers with before the first decision;
 // - the TTL is capped at degraded_ttl while degraded (backup tier, all down, pending approval,
 //   or a non-drained member of the served tier not usable).
 #pragma once
@@ -30,18 +31,15 @@
 #include <vector>
 
 #include "probes/hysteresis.hpp"
+#include "zones/pool_model.hpp"
 
 namespace probes {
 
-enum class Admin { Auto, ForceUp, ForceDown };
-enum class AllDownMode { ServeAll, Fallback, Nodata };
+using zones::AdminState;
+using zones::AllDownMode;
 
-struct MemberInput {
-    std::string value;
-    int priority = 1;
-    int weight = 1;
-    Admin admin = Admin::Auto;
-    bool drained = false;  // effective now: see drainActive()
+// value, priority, weight, admin and drain (zones::MemberStanding) plus what the probes say.
+struct MemberInput : zones::MemberStanding {
     Health health = Health::Unknown;
     int64_t healthSince = 0;  // ms
 };
@@ -84,6 +82,10 @@ struct Decision {
     std::optional<int> pendingTier;
     int64_t pendingSince = 0;
     std::string pendingReason;
+    // A better tier usable again while the pool stays where it is: failbackAt is when the
+    // hold-down ends (failback auto), nullopt when it waits for `dnsctl pool failback`.
+    std::optional<int> failbackTier;
+    std::optional<int64_t> failbackAt;
     Move move = Move::None;
     std::optional<int64_t> recheckAt;  // decide again at this time even without new results
     std::string approveResult;         // set when a request was consumed
@@ -95,10 +97,7 @@ bool memberUsable(const MemberInput& member);
 Decision decide(const PoolPolicy& policy, const std::vector<MemberInput>& members,
                 const PoolState& state, const Requests& requests, int64_t now);
 
-// Drain with an optional window: drained from `start` (or now) until `end` (or undrain).
-bool drainActive(bool drained, std::optional<int64_t> start, std::optional<int64_t> end,
-                 int64_t now);
-// The next time drainActive changes by itself, if any.
+// The next time zones::drainActive changes by itself, if any.
 std::optional<int64_t> nextDrainChange(bool drained, std::optional<int64_t> start,
                                        std::optional<int64_t> end, int64_t now);
 

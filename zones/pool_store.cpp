@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "zones/event_writer.hpp"
 #include "zones/name.hpp"
 #include "zones/schema.hpp"
 
@@ -41,41 +42,19 @@ PoolDef readPool(SQLite::Statement& q) {
     p.zoneId = q.getColumn(2).getInt64();
     p.zone = q.getColumn(3).getString();
     p.owner = q.getColumn(4).getString();
-    p.rtype = q.getColumn(5).getInt();
+    p.rtype = poolTypeFromCode(q.getColumn(5).getInt64());
     p.ttl = q.getColumn(6).getInt();
     p.maxAnswers = q.getColumn(7).getInt();
-    p.allDown = q.getColumn(8).getString();
+    p.allDown = parseAllDownMode(q.getColumn(8).getText());
     p.fallback = text(q, 9);
-    p.failback = q.getColumn(10).getString();
+    p.failback = parseFailbackMode(q.getColumn(10).getText());
     p.holdDownMs = q.getColumn(11).getInt64();
-    p.approval = q.getColumn(12).getString();
+    p.approval = parseApprovalMode(q.getColumn(12).getText());
     p.degradedTtl = q.getColumn(13).getInt();
     return p;
 }
 
 }  // namespace
-
-const char* rtypeName(int rtype) {
-    switch (rtype) {
-        case 1:
-            return "A";
-        case 28:
-            return "AAAA";
-        case 5:
-            return "CNAME";
-        default:
-            return "?";
-    }
-}
-
-int rtypeFromName(const std::string& name) {
-    std::string up = name;
-    std::transform(up.begin(), up.end(), up.begin(), ::toupper);
-    if (up == "A") return 1;
-    if (up == "AAAA") return 28;
-    if (up == "CNAME") return 5;
-    return 0;
-}
 
 std::string jsonString(const std::string& in) {
     std::string out = "\"";
@@ -98,21 +77,7 @@ std::string jsonString(const std::string& in) {
 
 void appendEvent(SQLite::Database& db, const std::string& pool, const std::string& member,
                  const std::string& kind, const std::string& message, const std::string& details) {
-    SQLite::Statement q(
-        db, "INSERT INTO events (at, pool, member, kind, message, details) VALUES (?,?,?,?,?,?)");
-    q.bind(1, nowMs());
-    if (pool.empty())
-        q.bind(2);
-    else
-        q.bind(2, pool);
-    if (member.empty())
-        q.bind(3);
-    else
-        q.bind(3, member);
-    q.bind(4, kind);
-    q.bind(5, message);
-    q.bind(6, details);
-    q.exec();
+    EventWriter(db).write({nowMs(), pool, member, kind, message, details});
 }
 
 std::vector<EventRow> readEvents(SQLite::Database& db, int64_t afterId, int64_t sinceMs,
@@ -151,30 +116,26 @@ void PoolStore::validatePool(const PoolDef& p) {
     };
     if (p.name.empty() || p.name.find_first_of(" \t\n") != std::string::npos)
         throw std::runtime_error("pool name must be non-empty without spaces");
-    if (p.rtype != 1 && p.rtype != 28 && p.rtype != 5) fail("type must be A, AAAA or CNAME");
     if (p.ttl < 0 || p.ttl > 86400) fail("ttl must be 0..86400 seconds");
     if (p.degradedTtl < 0 || p.degradedTtl > 86400) fail("degraded ttl must be 0..86400 seconds");
     if (p.maxAnswers < 0 || p.maxAnswers > 64) fail("max-answers must be 0 (all) .. 64");
-    if (p.allDown != "serve-all" && p.allDown != "fallback" && p.allDown != "nodata")
-        fail("all-down must be serve-all, fallback or nodata (got '" + p.allDown + "')");
-    if (p.allDown == "fallback" && p.fallback.empty())
+    if (p.allDown == AllDownMode::Fallback && p.fallback.empty())
         fail("all-down fallback needs --fallback VALUE");
     if (!p.fallback.empty()) canonicalValue(p, p.fallback);
-    if (p.failback != "auto" && p.failback != "manual") fail("failback must be auto or manual");
-    if (p.approval != "auto" && p.approval != "manual") fail("approval must be auto or manual");
     if (p.holdDownMs < 0) fail("hold-down must not be negative");
 }
 
 std::string PoolStore::canonicalValue(const PoolDef& pool, const std::string& value) {
     auto fail = [&](const std::string& want) {
         throw std::runtime_error("'" + value + "' is not " + want + " (pool " + pool.name +
-                                 " is type " + rtypeName(pool.rtype) + ")");
+                                 " is type " + toText(pool.rtype) + ")");
     };
-    if (pool.rtype == 1 || pool.rtype == 28) {
-        int af = pool.rtype == 1 ? AF_INET : AF_INET6;
+    if (pool.rtype == PoolType::A || pool.rtype == PoolType::AAAA) {
+        bool v4 = pool.rtype == PoolType::A;
+        int af = v4 ? AF_INET : AF_INET6;
         unsigned char buf[16];
         if (inet_pton(af, value.c_str(), buf) != 1)
-            fail(pool.rtype == 1 ? "an IPv4 address" : "an IPv6 address");
+            fail(v4 ? "an IPv4 address" : "an IPv6 address");
         char out[INET6_ADDRSTRLEN];
         inet_ntop(af, buf, out, sizeof out);
         return out;
@@ -195,24 +156,24 @@ void PoolStore::checkOwnerFree(const PoolDef& p) {
                         "type=5 OR ?=5) LIMIT 1");
     r.bind(1, p.zoneId);
     r.bind(2, p.owner);
-    r.bind(3, p.rtype);
-    r.bind(4, p.rtype);
+    r.bind(3, int(p.rtype));
+    r.bind(4, int(p.rtype));
     if (r.executeStep()) {
         int t = r.getColumn(0).getInt();
-        throw std::runtime_error(p.owner + " already has static " +
-                                 (t == 1 || t == 28 || t == 5 ? std::string(rtypeName(t))
-                                                              : "type " + std::to_string(t)) +
-                                 " records; remove them before binding pool " + p.name + " to it");
+        throw std::runtime_error(
+            p.owner + " already has static " +
+            (t == 1 || t == 28 || t == 5 ? toText(PoolType(t)) : "type " + std::to_string(t)) +
+            " records; remove them before binding pool " + p.name + " to it");
     }
     SQLite::Statement o(db_,
                         "SELECT name, rtype FROM pools WHERE owner=? AND (rtype=? OR rtype=5 OR "
                         "?=5) AND id<>? LIMIT 1");
     o.bind(1, p.owner);
-    o.bind(2, p.rtype);
-    o.bind(3, p.rtype);
+    o.bind(2, int(p.rtype));
+    o.bind(3, int(p.rtype));
     o.bind(4, p.id);
     if (o.executeStep())
-        throw std::runtime_error(p.owner + " " + rtypeName(o.getColumn(1).getInt()) +
+        throw std::runtime_error(p.owner + " " + toText(poolTypeFromCode(o.getColumn(1).getInt())) +
                                  " is already bound to pool " + o.getColumn(0).getString());
 }
 
@@ -260,23 +221,23 @@ int64_t PoolStore::createPool(PoolDef& p, const std::string& zone, const std::st
     ins.bind(1, p.name);
     ins.bind(2, p.zoneId);
     ins.bind(3, p.owner);
-    ins.bind(4, p.rtype);
+    ins.bind(4, int(p.rtype));
     ins.bind(5, p.ttl);
     ins.bind(6, p.maxAnswers);
-    ins.bind(7, p.allDown);
+    ins.bind(7, toText(p.allDown));
     if (p.fallback.empty())
         ins.bind(8);
     else
         ins.bind(8, canonicalValue(p, p.fallback));
-    ins.bind(9, p.failback);
+    ins.bind(9, toText(p.failback));
     ins.bind(10, p.holdDownMs);
-    ins.bind(11, p.approval);
+    ins.bind(11, toText(p.approval));
     ins.bind(12, p.degradedTtl);
     ins.bind(13, nowMs());
     ins.exec();
     p.id = db_.getLastInsertRowid();
     appendEvent(db_, p.name, "", "admin-pool-create",
-                "pool " + p.name + " created for " + p.owner + " " + rtypeName(p.rtype));
+                "pool " + p.name + " created for " + p.owner + " " + toText(p.rtype));
     return p.id;
 }
 
@@ -288,14 +249,14 @@ void PoolStore::updatePool(const PoolDef& p) {
         "hold_down_ms=?, approval=?, degraded_ttl=?, updated_at=? WHERE id=?");
     q.bind(1, p.ttl);
     q.bind(2, p.maxAnswers);
-    q.bind(3, p.allDown);
+    q.bind(3, toText(p.allDown));
     if (p.fallback.empty())
         q.bind(4);
     else
         q.bind(4, canonicalValue(p, p.fallback));
-    q.bind(5, p.failback);
+    q.bind(5, toText(p.failback));
     q.bind(6, p.holdDownMs);
-    q.bind(7, p.approval);
+    q.bind(7, toText(p.approval));
     q.bind(8, p.degradedTtl);
     q.bind(9, nowMs());
     q.bind(10, p.id);
@@ -354,8 +315,6 @@ void linkProbes(SQLite::Database& db, int64_t memberId, const std::vector<std::s
 void validateMember(const MemberDef& m) {
     if (m.priority < 1 || m.priority > 1000) throw std::runtime_error("priority must be 1..1000");
     if (m.weight < 1 || m.weight > 1000) throw std::runtime_error("weight must be 1..1000");
-    if (m.admin != "auto" && m.admin != "up" && m.admin != "down")
-        throw std::runtime_error("force must be up, down or auto");
     if (m.drainStart && m.drainEnd && *m.drainEnd <= *m.drainStart)
         throw std::runtime_error("drain window ends before it starts");
 }
@@ -403,15 +362,14 @@ void PoolStore::addMembers(const PoolDef& pool, std::vector<MemberDef>& members,
                           "created_at) VALUES (?,?,?,?,?,?,?)");
     SQLite::Statement link(
         db_, "INSERT OR IGNORE INTO member_probes (member_id, probe_id) VALUES (?,?)");
-    SQLite::Statement event(
-        db_, "INSERT INTO events (at, pool, member, kind, message, details) VALUES (?,?,?,?,?,?)");
+    EventWriter events(db_);
     int64_t at = nowMs();
     for (MemberDef& m : members) {
         ins.bind(1, pool.id);
         ins.bind(2, m.value);
         ins.bind(3, m.priority);
         ins.bind(4, m.weight);
-        ins.bind(5, m.admin);
+        ins.bind(5, toText(m.admin));
         ins.bind(6, m.drained ? 1 : 0);
         ins.bind(7, at);
         ins.exec();
@@ -426,16 +384,11 @@ void PoolStore::addMembers(const PoolDef& pool, std::vector<MemberDef>& members,
         }
         std::string probes;
         for (const auto& p : m.probes) probes += (probes.empty() ? "" : ", ") + p;
-        event.bind(1, at);
-        event.bind(2, pool.name);
-        event.bind(3, m.value);
-        event.bind(4, "admin-member-add");
-        event.bind(5, "member " + m.value + " added to pool " + pool.name + " (priority " +
+        events.write({at, pool.name, m.value, "admin-member-add",
+                      "member " + m.value + " added to pool " + pool.name + " (priority " +
                           std::to_string(m.priority) +
-                          (probes.empty() ? ", no probes: always up" : ", probes " + probes) + ")");
-        event.bind(6, "{}");
-        event.exec();
-        event.reset();
+                          (probes.empty() ? ", no probes: always up" : ", probes " + probes) +
+                          ")"});
     }
 }
 
@@ -447,7 +400,7 @@ void PoolStore::updateMember(const PoolDef& pool, const MemberDef& m, const std:
                         "drain_start=?, drain_end=? WHERE id=?");
     q.bind(1, m.priority);
     q.bind(2, m.weight);
-    q.bind(3, m.admin);
+    q.bind(3, toText(m.admin));
     q.bind(4, m.drained ? 1 : 0);
     bindOpt(q, 5, m.drainStart);
     bindOpt(q, 6, m.drainEnd);
@@ -495,7 +448,7 @@ std::vector<MemberDef> PoolStore::members(int64_t poolId) {
         m.value = q.getColumn(2).getString();
         m.priority = q.getColumn(3).getInt();
         m.weight = q.getColumn(4).getInt();
-        m.admin = q.getColumn(5).getString();
+        m.admin = parseAdminState(q.getColumn(5).getText());
         m.drained = q.getColumn(6).getInt() != 0;
         m.drainStart = optInt(q, 7);
         m.drainEnd = optInt(q, 8);
@@ -509,10 +462,37 @@ std::vector<MemberDef> PoolStore::members(int64_t poolId) {
     }
     for (auto& m : out) {
         SQLite::Statement p(db_,
-                            "SELECT p.name FROM member_probes mp JOIN probes p ON p.id = "
+                            "SELECT p.name, mp.last_ok, mp.last_message, mp.last_latency_us, "
+                            "mp.last_checked_at FROM member_probes mp JOIN probes p ON p.id = "
                             "mp.probe_id WHERE mp.member_id=? ORDER BY p.name");
         p.bind(1, m.id);
-        while (p.executeStep()) m.probes.push_back(p.getColumn(0).getString());
+        while (p.executeStep()) {
+            ProbeResult r;
+            r.probe = p.getColumn(0).getString();
+            if (auto ok = optInt(p, 1)) r.lastOk = *ok != 0;
+            r.lastMessage = text(p, 2);
+            r.lastLatencyUs = optInt(p, 3);
+            r.lastCheckedAt = optInt(p, 4);
+            m.probes.push_back(r.probe);
+            m.checks.push_back(std::move(r));
+        }
+    }
+    return out;
+}
+
+std::map<int64_t, std::vector<MemberStanding>> PoolStore::standings(int64_t now) {
+    SQLite::Statement q(db_,
+                        "SELECT pool_id, value, priority, weight, admin, drained, drain_start, "
+                        "drain_end FROM members ORDER BY pool_id, priority, id");
+    std::map<int64_t, std::vector<MemberStanding>> out;
+    while (q.executeStep()) {
+        MemberStanding m;
+        m.value = q.getColumn(1).getString();
+        m.priority = q.getColumn(2).getInt();
+        m.weight = q.getColumn(3).getInt();
+        m.admin = parseAdminState(q.getColumn(4).getText());
+        m.drained = drainActive(q.getColumn(5).getInt() != 0, optInt(q, 6), optInt(q, 7), now);
+        out[q.getColumn(0).getInt64()].push_back(std::move(m));
     }
     return out;
 }
@@ -521,7 +501,8 @@ std::optional<DecisionRow> PoolStore::decision(int64_t poolId) {
     SQLite::Statement q(
         db_,
         "SELECT served, ttl, decided_at, reason, active_tier, all_down, degraded, pending_tier, "
-        "pending_since, pending_reason FROM pool_decisions WHERE pool_id=?");
+        "pending_since, pending_reason, failback_tier, failback_at FROM pool_decisions "
+        "WHERE pool_id=?");
     q.bind(1, poolId);
     if (!q.executeStep()) return std::nullopt;
     DecisionRow d;
@@ -535,6 +516,8 @@ std::optional<DecisionRow> PoolStore::decision(int64_t poolId) {
     if (auto t = optInt(q, 7)) d.pendingTier = int(*t);
     d.pendingSince = optInt(q, 8).value_or(0);
     d.pendingReason = text(q, 9);
+    if (auto t = optInt(q, 10)) d.failbackTier = int(*t);
+    d.failbackAt = optInt(q, 11);
     return d;
 }
 

@@ -13,9 +13,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "zones/pool_model.hpp"
 
 namespace zones {
 
@@ -25,15 +28,23 @@ struct PoolDef {
     int64_t zoneId = 0;
     std::string zone;   // zone name, absolute
     std::string owner;  // absolute, lower case, trailing dot
-    int rtype = 1;      // 1 A, 28 AAAA, 5 CNAME
+    PoolType rtype = PoolType::A;
     int ttl = 30;
     int maxAnswers = 0;
-    std::string allDown = "serve-all";  // serve-all | fallback | nodata
+    AllDownMode allDown = AllDownMode::ServeAll;
     std::string fallback;
-    std::string failback = "auto";  // auto | manual
+    FailbackMode failback = FailbackMode::Auto;
     int64_t holdDownMs = 60000;
-    std::string approval = "auto";  // auto | manual
+    ApprovalMode approval = ApprovalMode::Auto;
     int degradedTtl = 5;
+};
+
+// One probe's last result for one member (member_probes.last_*).
+struct ProbeResult {
+    std::string probe;
+    std::optional<bool> lastOk;
+    std::string lastMessage;
+    std::optional<int64_t> lastLatencyUs, lastCheckedAt;
 };
 
 struct MemberDef {
@@ -42,7 +53,7 @@ struct MemberDef {
     std::string value;
     int priority = 1;
     int weight = 1;
-    std::string admin = "auto";  // auto | up | down (forced)
+    AdminState admin = AdminState::Auto;
     bool drained = false;
     std::optional<int64_t> drainStart, drainEnd;
     // Written by dnsd-probe.
@@ -52,6 +63,7 @@ struct MemberDef {
     std::string lastMessage;
     std::optional<int64_t> lastLatencyUs, lastCheckedAt;
     std::vector<std::string> probes;  // names; all must pass
+    std::vector<ProbeResult> checks;  // per probe, same order as `probes` (read by members())
 };
 
 struct DecisionRow {
@@ -65,6 +77,8 @@ struct DecisionRow {
     std::optional<int> pendingTier;
     int64_t pendingSince = 0;
     std::string pendingReason;
+    std::optional<int> failbackTier;    // a better tier usable again, not yet served
+    std::optional<int64_t> failbackAt;  // when the auto failback happens; nullopt = manual
 };
 
 struct EventRow {
@@ -103,6 +117,9 @@ class PoolStore {
     void removeMember(const PoolDef& pool, const std::string& value);
     std::optional<MemberDef> findMember(const PoolDef& pool, const std::string& value);
     std::vector<MemberDef> members(int64_t poolId);
+    // Every pool's members (pool id -> members) as the serving rules see them at `now`, in one
+    // query: what dnsd needs to answer a pool the controller has not decided yet.
+    std::map<int64_t, std::vector<MemberStanding>> standings(int64_t now);
 
     std::optional<DecisionRow> decision(int64_t poolId);
     // Queues an operator request ("approve" | "failback") for dnsd-probe; returns its id.
@@ -125,8 +142,5 @@ std::vector<EventRow> readEvents(SQLite::Database& db, int64_t afterId, int64_t 
                                  int limit = 0);
 // A JSON string literal, quotes included.
 std::string jsonString(const std::string& text);
-const char* rtypeName(int rtype);
-// "A", "AAAA", "CNAME" (any case) -> code, or 0.
-int rtypeFromName(const std::string& name);
 
 }  // namespace zones

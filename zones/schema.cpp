@@ -189,6 +189,18 @@ CREATE TABLE secondaries (
     UNIQUE (zone_id, address, port)
 );
 )sql",
+        // v5: what status shows without guessing from reason text. A better tier that is
+        // healthy again and the time an automatic failback happens (NULL with failback
+        // manual: it waits for `dnsctl pool failback`); and each probe's own last result, since
+        // members.last_* holds only the newest result of any of the member's probes.
+        R"sql(
+ALTER TABLE pool_decisions ADD COLUMN failback_tier INTEGER;
+ALTER TABLE pool_decisions ADD COLUMN failback_at INTEGER;   -- ms; NULL = manual
+ALTER TABLE member_probes ADD COLUMN last_ok INTEGER;        -- 1 ok, 0 failed
+ALTER TABLE member_probes ADD COLUMN last_message TEXT;
+ALTER TABLE member_probes ADD COLUMN last_latency_us INTEGER;
+ALTER TABLE member_probes ADD COLUMN last_checked_at INTEGER;  -- ms
+)sql",
     };
     return list;
 }

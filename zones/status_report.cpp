@@ -2,18 +2,22 @@
 
 #include <SQLiteCpp/Transaction.h>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "zones/pool_model.hpp"
 #include "zones/pool_store.hpp"
 
 namespace zones {
 namespace {
 
-std::string q(const std::string& s) {
-    return jsonString(s);
-}
-std::string optNum(const std::optional<int64_t>& v) {
-    return v ? std::to_string(*v) : "null";
+// Keys in the order they are written, so the document reads as before and `grep` and the
+// tests see "pending":{"tier":2,...} with the tier first.
+using Json = nlohmann::ordered_json;
+
+template <typename T>
+Json opt(const std::optional<T>& v) {
+    return v ? Json(*v) : Json(nullptr);
 }
 
 std::vector<std::string> split(const std::string& served) {
@@ -21,6 +25,61 @@ std::vector<std::string> split(const std::string& served) {
     std::istringstream in(served);
     for (std::string v; in >> v;) out.push_back(v);
     return out;
+}
+
+Json decisionJson(const DecisionRow& d, int64_t now) {
+    Json j;
+    j["served"] = split(d.served);
+    j["ttl"] = d.ttl;
+    j["decided_at"] = d.decidedAt;
+    j["reason"] = d.reason;
+    j["active_tier"] = opt(d.activeTier);
+    j["all_down"] = d.allDown;
+    j["degraded"] = d.degraded;
+    if (d.pendingTier)
+        j["pending"] = {
+            {"tier", *d.pendingTier}, {"since", d.pendingSince}, {"reason", d.pendingReason}};
+    else
+        j["pending"] = nullptr;
+    // A better tier is healthy again: `at` is when an automatic failback happens (null with
+    // failback manual: it waits for `dnsctl pool failback`).
+    if (d.failbackTier)
+        j["failback"] = {{"tier", *d.failbackTier},
+                         {"at", opt(d.failbackAt)},
+                         {"left_ms", d.failbackAt ? Json(std::max<int64_t>(0, *d.failbackAt - now))
+                                                  : Json(nullptr)},
+                         {"manual", !d.failbackAt}};
+    else
+        j["failback"] = nullptr;
+    return j;
+}
+
+Json memberJson(const MemberDef& m, int64_t now) {
+    Json j;
+    j["value"] = m.value;
+    j["priority"] = m.priority;
+    j["weight"] = m.weight;
+    j["admin"] = toText(m.admin);
+    j["drained"] = drainActive(m.drained, m.drainStart, m.drainEnd, now);
+    j["drain_start"] = opt(m.drainStart);
+    j["drain_end"] = opt(m.drainEnd);
+    j["health"] = m.health;
+    j["health_since"] = opt(m.healthSince);
+    j["last_ok"] = opt(m.lastOk);
+    j["last_message"] = m.lastMessage;
+    j["last_latency_us"] = opt(m.lastLatencyUs);
+    j["last_checked_at"] = opt(m.lastCheckedAt);
+    j["probes"] = m.probes;
+    // Each probe's own last result: a member with two probes can be down because of one.
+    Json checks = Json::array();
+    for (const ProbeResult& r : m.checks)
+        checks.push_back({{"probe", r.probe},
+                          {"last_ok", opt(r.lastOk)},
+                          {"last_message", r.lastMessage},
+                          {"last_latency_us", opt(r.lastLatencyUs)},
+                          {"last_checked_at", opt(r.lastCheckedAt)}});
+    j["checks"] = std::move(checks);
+    return j;
 }
 
 }  // namespace
@@ -31,69 +90,48 @@ std::string statusJson(SQLite::Database& db, int64_t now,
     PoolStore store(db);
     int64_t pid = 0;
     auto hb = store.heartbeat(&pid);
-    bool stale = !hb || now - *hb > kControllerStaleMs;
     auto pools = store.listPools();
-    if (onlyPool) {
-        pools.clear();
-        pools.push_back(store.getPool(*onlyPool));
-    }
-    std::ostringstream out;
-    out << "{\"now\":" << now << ",\"controller\":{\"pid\":" << (hb ? std::to_string(pid) : "null")
-        << ",\"heartbeat_at\":" << optNum(hb) << ",\"stale\":" << (stale ? "true" : "false")
-        << "},\"pools\":[";
-    for (size_t i = 0; i < pools.size(); ++i) {
-        const auto& p = pools[i];
+    if (onlyPool) pools = {store.getPool(*onlyPool)};
+    std::map<int64_t, std::vector<MemberStanding>> standings;
+    Json doc;
+    doc["now"] = now;
+    doc["controller"] = {{"pid", hb ? Json(pid) : Json(nullptr)},
+                         {"heartbeat_at", opt(hb)},
+                         {"stale", !hb || now - *hb > kControllerStaleMs},
+                         {"never_ran", !hb}};
+    Json list = Json::array();
+    for (const auto& p : pools) {
+        Json j;
+        j["name"] = p.name;
+        j["zone"] = p.zone;
+        j["owner"] = p.owner;
+        j["type"] = toText(p.rtype);
+        j["ttl"] = p.ttl;
+        j["degraded_ttl"] = p.degradedTtl;
+        j["max_answers"] = p.maxAnswers;
+        j["all_down"] = toText(p.allDown);
+        j["fallback"] = p.fallback;
+        j["failback"] = toText(p.failback);
+        j["hold_down_ms"] = p.holdDownMs;
+        j["approval"] = toText(p.approval);
         auto d = store.decision(p.id);
-        auto members = store.members(p.id);
-        out << (i ? "," : "") << "\n {\"name\":" << q(p.name) << ",\"zone\":" << q(p.zone)
-            << ",\"owner\":" << q(p.owner) << ",\"type\":\"" << zones::rtypeName(p.rtype)
-            << "\",\"ttl\":" << p.ttl << ",\"degraded_ttl\":" << p.degradedTtl
-            << ",\"max_answers\":" << p.maxAnswers << ",\"all_down\":" << q(p.allDown)
-            << ",\"fallback\":" << q(p.fallback) << ",\"failback\":" << q(p.failback)
-            << ",\"hold_down_ms\":" << p.holdDownMs << ",\"approval\":" << q(p.approval)
-            << ",\"decision\":";
+        j["decision"] = d ? decisionJson(*d, now) : Json(nullptr);
         if (!d) {
-            out << "null";
-        } else {
-            out << "{\"served\":[";
-            auto values = split(d->served);
-            for (size_t k = 0; k < values.size(); ++k) out << (k ? "," : "") << q(values[k]);
-            out << "],\"ttl\":" << d->ttl << ",\"decided_at\":" << d->decidedAt
-                << ",\"reason\":" << q(d->reason) << ",\"active_tier\":"
-                << optNum(d->activeTier ? std::optional<int64_t>(*d->activeTier) : std::nullopt)
-                << ",\"all_down\":" << (d->allDown ? "true" : "false")
-                << ",\"degraded\":" << (d->degraded ? "true" : "false") << ",\"pending\":";
-            if (d->pendingTier)
-                out << "{\"tier\":" << *d->pendingTier << ",\"since\":" << d->pendingSince
-                    << ",\"reason\":" << q(d->pendingReason) << "}";
-            else
-                out << "null";
-            out << "}";
+            // What dnsd answers until dnsd-probe decides: the pool's all-down rule.
+            if (standings.empty()) standings = store.standings(now);
+            auto a = allDownAnswer(p.allDown, p.fallback, p.ttl, p.degradedTtl, standings[p.id]);
+            j["undecided"] = {{"served", a.served}, {"ttl", a.ttl}};
         }
-        out << ",\"members\":[";
-        for (size_t k = 0; k < members.size(); ++k) {
-            const auto& m = members[k];
-            bool drainingNow = m.drained && (!m.drainStart || now >= *m.drainStart) &&
-                               (!m.drainEnd || now < *m.drainEnd);
-            out << (k ? "," : "") << "\n  {\"value\":" << q(m.value)
-                << ",\"priority\":" << m.priority << ",\"weight\":" << m.weight
-                << ",\"admin\":" << q(m.admin)
-                << ",\"drained\":" << (drainingNow ? "true" : "false")
-                << ",\"drain_start\":" << optNum(m.drainStart)
-                << ",\"drain_end\":" << optNum(m.drainEnd) << ",\"health\":" << q(m.health)
-                << ",\"health_since\":" << optNum(m.healthSince)
-                << ",\"last_ok\":" << (m.lastOk ? (*m.lastOk ? "true" : "false") : "null")
-                << ",\"last_message\":" << q(m.lastMessage)
-                << ",\"last_latency_us\":" << optNum(m.lastLatencyUs)
-                << ",\"last_checked_at\":" << optNum(m.lastCheckedAt) << ",\"probes\":[";
-            for (size_t j = 0; j < m.probes.size(); ++j) out << (j ? "," : "") << q(m.probes[j]);
-            out << "]}";
-        }
-        out << "]}";
+        Json members = Json::array();
+        for (const auto& m : store.members(p.id)) members.push_back(memberJson(m, now));
+        j["members"] = std::move(members);
+        list.push_back(std::move(j));
     }
-    out << (pools.empty() ? "]}\n" : "\n]}\n");
+    doc["pools"] = std::move(list);
     tx.commit();
-    return out.str();
+    // A probe message may hold bytes that are not UTF-8 (an HTTP body excerpt): replace them
+    // rather than throw.
+    return doc.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 std::string eventsJson(SQLite::Database& db, int limit) {
@@ -102,17 +140,15 @@ std::string eventsJson(SQLite::Database& db, int limit) {
         SQLite::Statement last(db, "SELECT coalesce(max(id), 0) FROM events");
         if (last.executeStep()) after = std::max<int64_t>(0, last.getColumn(0).getInt64() - limit);
     }
-    auto events = readEvents(db, after, 0, limit);
-    std::ostringstream out;
-    out << "[";
-    for (size_t i = 0; i < events.size(); ++i) {
-        const auto& e = events[i];
-        out << (i ? "," : "") << "\n {\"id\":" << e.id << ",\"at\":" << e.at
-            << ",\"pool\":" << q(e.pool) << ",\"member\":" << q(e.member)
-            << ",\"kind\":" << q(e.kind) << ",\"message\":" << q(e.message) << "}";
-    }
-    out << (events.empty() ? "]\n" : "\n]\n");
-    return out.str();
+    Json out = Json::array();
+    for (const auto& e : readEvents(db, after, 0, limit))
+        out.push_back({{"id", e.id},
+                       {"at", e.at},
+                       {"pool", e.pool},
+                       {"member", e.member},
+                       {"kind", e.kind},
+                       {"message", e.message}});
+    return out.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace zones

@@ -3,10 +3,14 @@
 // disagree about what is served and why.
 //
 // Contract: read-only; one consistent read of the database (one read transaction). The
-// document: {"now", "controller": {pid, heartbeat_at, stale}, "pools": [{name, zone, owner,
-// type, ttl, ..., "decision": {served[], ttl, decided_at, reason, active_tier, all_down,
-// degraded, pending} | null, "members": [{value, priority, weight, admin, drained, health,
-// health_since, last_ok, last_message, last_latency_us, last_checked_at, probes[]}]}]}.
+// document: {"now", "controller": {pid, heartbeat_at, stale, never_ran}, "pools": [{name,
+// zone, owner, type, ttl, ..., "decision": {served[], ttl, decided_at, reason, active_tier,
+// all_down, degraded, pending: {tier, since, reason} | null, failback: {tier, at, left_ms,
+// manual} | null} | null, "undecided": {served[], ttl} (only while decision is null: what dnsd
+// answers meanwhile), "members": [{value, priority, weight, admin, drained, health,
+// health_since, last_ok, last_message, last_latency_us, last_checked_at, probes[],
+// checks: [{probe, last_ok, last_message, last_latency_us, last_checked_at}]}]}]}.
+// Written with nlohmann-json (ordered keys), never by hand.
 #pragma once
 
 #include <SQLiteCpp/Database.h>

@@ -67,7 +67,7 @@ TEST_F(StateLoaderTest, UndecidedPoolFollowsItsAllDownRule) {
     ASSERT_TRUE(s);
     EXPECT_EQ(s->zones->zones().size(), 1u);
     EXPECT_EQ(served(*s, 1), 2u);  // serve-all: every member, never an accidental empty answer
-    EXPECT_EQ(s->pools->find(1)->ttl, 30u);
+    EXPECT_EQ(s->pools->find(1)->ttl, 5u);  // all down: the degraded TTL, as dnsd-probe serves it
 
     db_->exec("UPDATE pools SET all_down = 'fallback', fallback = '198.51.100.1'");
     auto f = loader.load(s.get());

@@ -81,4 +81,52 @@ TEST_F(StatusPage, ShowsThePoolAndTheFailoverInChromium) {
     EXPECT_NE(dom.find("<td>failover</td>"), std::string::npos) << dom;
 }
 
+TEST_F(StatusPage, ShowsNeverRanAWaitingFailbackAndEachProbe) {
+    if (!std::filesystem::exists(kChromium))
+        GTEST_SKIP() << "chromium is not installed (apt-get install chromium)";
+    standardPool({"--failback", "manual"});
+    uint16_t http = freePort();
+    dnsd_ = std::make_unique<DnsdServer>(
+        db_, freePort(), std::vector<std::string>{"--http", "127.0.0.1:" + std::to_string(http)},
+        "svc.test.");
+    // No dnsd-probe yet: the page says so and shows what dnsd answers meanwhile.
+    std::string dom = dumpDom(http);
+    EXPECT_NE(dom.find("never ran</span> no decisions are made"), std::string::npos) << dom;
+    EXPECT_NE(dom.find("serving: <span class=\"served\">127.0.0.11 127.0.0.12</span> ttl 5"),
+              std::string::npos)
+        << dom;
+    EXPECT_NE(dom.find("NO DECISION"), std::string::npos) << dom;
+
+    startProbe();
+    ASSERT_TRUE(waitServed(kPrimary)) << eventDump();
+    primary_->stop();
+    ASSERT_TRUE(waitServed(kSecondary)) << eventDump();
+    primary_->start();
+    ASSERT_TRUE(waitUntil([&] { return column("failback_tier") == "1"; }, 5s)) << eventDump();
+    dom = dumpDom(http);
+    EXPECT_NE(dom.find("FAILBACK to priority 1 waiting for dnsctl pool failback"),
+              std::string::npos)
+        << dom;
+    EXPECT_EQ(dom.find("NO DECISION"), std::string::npos) << dom;
+
+    // A second probe on the secondary that cannot pass: its row shows both results.
+    ok({"probe", "add", "dead-tcp", "--type", "tcp", "--port", std::to_string(freePort()),
+        "--interval", "100ms", "--timeout", "80ms"});
+    ok({"member", "set", "web", kSecondary, "--probe", "web-http", "--probe", "dead-tcp"});
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            auto db = open();
+            SQLite::Statement q(*db,
+                                "SELECT count(*) FROM member_probes mp JOIN members m ON m.id = "
+                                "mp.member_id WHERE m.value = ? AND mp.last_checked_at > 0");
+            q.bind(1, kSecondary);
+            q.executeStep();
+            return q.getColumn(0).getInt() == 2;
+        },
+        5s));
+    std::string row = memberRow(dumpDom(http), kSecondary);
+    EXPECT_NE(row.find("data-probe=\"dead-tcp\">dead-tcp: FAIL"), std::string::npos) << row;
+    EXPECT_NE(row.find("data-probe=\"web-http\">web-http: ok"), std::string::npos) << row;
+}
+
 }  // namespace

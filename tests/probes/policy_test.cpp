@@ -78,13 +78,19 @@ TEST(Policy, AutoFailbackWaitsForHoldDown) {
     ASSERT_TRUE(d.recheckAt);
     EXPECT_EQ(*d.recheckAt, 15000);
     EXPECT_EQ(d.next.tierUsableSince.at(1), 5000);
+    // The waiting failback is data for status, not just reason text.
+    EXPECT_EQ(d.failbackTier, 1);
+    EXPECT_EQ(d.failbackAt, 15000);
     // One ms before the hold-down ends: still secondary.
     auto d2 = decide(p, members, d.next, {}, 14999);
     EXPECT_EQ(d2.served, V{"10.0.0.2"});
+    EXPECT_EQ(d2.failbackAt, 15000) << "the same moment, whenever decide runs";
     // At the end of the hold-down: failback.
     auto d3 = decide(p, members, d2.next, {}, 15000);
     EXPECT_EQ(d3.served, V{"10.0.0.1"});
     EXPECT_EQ(d3.move, Move::Failback);
+    EXPECT_FALSE(d3.failbackTier);
+    EXPECT_FALSE(d3.failbackAt);
     EXPECT_FALSE(d3.degraded);
     EXPECT_EQ(d3.ttl, 30);
 }
@@ -111,6 +117,8 @@ TEST(Policy, ManualFailbackStaysUntilRequested) {
     EXPECT_EQ(d.served, V{"10.0.0.2"});
     EXPECT_FALSE(d.recheckAt);
     EXPECT_NE(d.reason.find("pool failback"), std::string::npos);
+    EXPECT_EQ(d.failbackTier, 1);
+    EXPECT_FALSE(d.failbackAt) << "manual: no time, it waits for the operator";
     Requests r;
     r.failback = true;
     auto d2 = decide(p, members, d.next, r, 100001);
@@ -195,21 +203,21 @@ TEST(Policy, DrainingWholePrimaryFailsOver) {
 
 TEST(Policy, ForceDownBeatsHealthyProbe) {
     auto a = m("10.0.0.1", 1, U);
-    a.admin = Admin::ForceDown;
+    a.admin = AdminState::ForceDown;
     auto d = decide({}, {a, m("10.0.0.2", 2, U)}, on(1, {{1, 0}, {2, 0}}), {}, 5000);
     EXPECT_EQ(d.served, V{"10.0.0.2"});
 }
 
 TEST(Policy, ForceUpBeatsFailingProbe) {
     auto a = m("10.0.0.1", 1, D);
-    a.admin = Admin::ForceUp;
+    a.admin = AdminState::ForceUp;
     auto d = decide({}, {a, m("10.0.0.2", 2, U)}, on(1, {{1, 0}}), {}, 5000);
     EXPECT_EQ(d.served, V{"10.0.0.1"});
 }
 
 TEST(Policy, ForceAutoFollowsProbes) {
     auto a = m("10.0.0.1", 1, D);
-    a.admin = Admin::Auto;
+    a.admin = AdminState::Auto;
     EXPECT_FALSE(memberUsable(a));
     a.health = U;
     EXPECT_TRUE(memberUsable(a));
@@ -217,7 +225,7 @@ TEST(Policy, ForceAutoFollowsProbes) {
 
 TEST(Policy, DrainBeatsForceUp) {
     auto a = m("10.0.0.1", 1, U);
-    a.admin = Admin::ForceUp;
+    a.admin = AdminState::ForceUp;
     a.drained = true;
     EXPECT_FALSE(memberUsable(a));
 }
@@ -305,13 +313,7 @@ TEST(Policy, DegradedTtlNeverRaisesTtl) {
     EXPECT_EQ(d.ttl, 3);
 }
 
-TEST(Policy, DrainWindow) {
-    EXPECT_FALSE(drainActive(false, std::nullopt, std::nullopt, 100));
-    EXPECT_TRUE(drainActive(true, std::nullopt, std::nullopt, 100));
-    EXPECT_FALSE(drainActive(true, 200, 300, 100));
-    EXPECT_TRUE(drainActive(true, 200, 300, 200));
-    EXPECT_TRUE(drainActive(true, 200, 300, 299));
-    EXPECT_FALSE(drainActive(true, 200, 300, 300));
+TEST(Policy, NextDrainChange) {
     EXPECT_EQ(nextDrainChange(true, 200, 300, 100), 200);
     EXPECT_EQ(nextDrainChange(true, 200, 300, 250), 300);
     EXPECT_FALSE(nextDrainChange(true, 200, 300, 300));

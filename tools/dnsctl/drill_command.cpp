@@ -271,7 +271,8 @@ class DnsProbe {
 // ---- the drill ----
 
 struct Drilled {
-    std::string value, admin;  // admin state before the drill
+    std::string value;
+    zones::AdminState admin;  // before the drill
 };
 
 void setAdmin(Context& context, const std::string& poolName, const std::vector<Drilled>& members,
@@ -283,10 +284,11 @@ void setAdmin(Context& context, const std::string& poolName, const std::vector<D
     for (const auto& d : members) {
         auto m = store.findMember(pool, d.value);
         if (!m) continue;  // removed meanwhile: nothing to put back
-        std::string before = m->admin;
-        m->admin = restore ? d.admin : "down";
-        store.updateMember(pool, *m, "admin-force-" + m->admin,
-                           "member " + m->value + " of pool " + pool.name + ": forced " + m->admin +
+        std::string before = zones::toText(m->admin);
+        m->admin = restore ? d.admin : zones::AdminState::ForceDown;
+        std::string now = zones::toText(m->admin);
+        store.updateMember(pool, *m, "admin-force-" + now,
+                           "member " + m->value + " of pool " + pool.name + ": forced " + now +
                                " (was " + before + ", health " + m->health + ") by " +
                                (restore ? "the end of a drill" : "dnsctl drill"));
     }
@@ -313,7 +315,7 @@ class RestoreGuard {
         armed_ = false;
         setAdmin(context_, pool_, members_, true);
         std::string list;
-        for (const auto& d : members_) list += " " + d.value + " (" + d.admin + ")";
+        for (const auto& d : members_) list += " " + d.value + " (" + zones::toText(d.admin) + ")";
         std::cout << "restored:" << list << std::endl;
     }
     bool armed() const { return armed_; }
@@ -416,18 +418,20 @@ int drill(const std::vector<std::string>& args, Context& context) {
             if (!served.count(m.value))
                 throw std::runtime_error(m.value + " is not served now (served: " +
                                          decision->served + "): a drill would show nothing");
-            if (m.admin == "down") throw std::runtime_error(m.value + " is already forced down");
+            if (m.admin == zones::AdminState::ForceDown)
+                throw std::runtime_error(m.value + " is already forced down");
             drilled.push_back({m.value, m.admin});
             continue;
         }
-        bool usable = !m.drained && m.admin != "down" && (m.admin == "up" || m.health == "up");
+        bool usable = !m.drained && m.admin != zones::AdminState::ForceDown &&
+                      (m.admin == zones::AdminState::ForceUp || m.health == "up");
         if (usable) rest.push_back(m.value + " (tier " + std::to_string(m.priority) + ")");
     }
     if (rest.empty() && !force)
         throw std::runtime_error("no other member of pool " + poolName + " is healthy: failing " +
                                  join(targets) +
                                  " would leave it all down (use --force to drill anyway)");
-    DnsProbe dns(vm["server"].as<std::string>(), pool.owner, pool.rtype);
+    DnsProbe dns(vm["server"].as<std::string>(), pool.owner, int(pool.rtype));
     Answer before = dns.ask(1000);
     if (!before.ok)
         throw std::runtime_error("dnsd at " + vm["server"].as<std::string>() + " gave " +
@@ -482,7 +486,7 @@ int drill(const std::vector<std::string>& args, Context& context) {
             pause(std::chrono::milliseconds(holdMs));
         }
         guard.restore();
-        if (pool.failback == "manual" && !vm.count("member")) {
+        if (pool.failback == zones::FailbackMode::Manual && !vm.count("member")) {
             std::cout << "failback is manual for pool " << poolName
                       << ": dnsd keeps the backup until `dnsctl pool failback " << poolName << "`"
                       << std::endl;

@@ -298,11 +298,15 @@ int memberForce(const std::vector<std::string>& args, Context& context) {
             options, pos, vm))
         return 0;
     std::string state = vm["state"].as<std::string>();
-    if (state != "up" && state != "down" && state != "auto")
-        throw UsageError("state must be up, down or auto (got '" + state + "')");
+    zones::AdminState admin;
+    try {
+        admin = zones::parseAdminState(state);
+    } catch (const std::runtime_error& e) {
+        throw UsageError(e.what());
+    }
     return modifyMember(context, vm, "admin-force-" + state, [&](zones::MemberDef& m) {
-        std::string before = m.admin;
-        m.admin = state;
+        std::string before = zones::toText(m.admin);
+        m.admin = admin;
         return "forced " + state + " (was " + before + ", health " + m.health + ")";
     });
 }

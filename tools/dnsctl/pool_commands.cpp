@@ -103,24 +103,36 @@ void policyOptions(po::options_description& o) {
         "auto (default) or manual: failovers wait for dnsctl pool approve");
 }
 
+// A pool setting flag through its one parser in zones/pool_model.hpp; a bad value is a usage
+// error naming the flag ("--all-down must be serve-all, fallback or nodata (got 'x')").
+template <typename Parse>
+auto settingFlag(const po::variables_map& vm, const char* flag, Parse parse) {
+    try {
+        return parse(vm[flag].as<std::string>());
+    } catch (const std::runtime_error& e) {
+        throw UsageError(std::string("--") + e.what());
+    }
+}
+
 void applyPolicy(const po::variables_map& vm, zones::PoolDef& p) {
     if (vm.count("ttl")) p.ttl = vm["ttl"].as<int>();
     if (vm.count("degraded-ttl")) p.degradedTtl = vm["degraded-ttl"].as<int>();
     if (vm.count("max-answers")) p.maxAnswers = vm["max-answers"].as<int>();
-    if (vm.count("all-down")) p.allDown = vm["all-down"].as<std::string>();
+    if (vm.count("all-down")) p.allDown = settingFlag(vm, "all-down", zones::parseAllDownMode);
     if (vm.count("fallback")) p.fallback = vm["fallback"].as<std::string>();
-    if (vm.count("failback")) p.failback = vm["failback"].as<std::string>();
+    if (vm.count("failback")) p.failback = settingFlag(vm, "failback", zones::parseFailbackMode);
     if (vm.count("hold-down"))
         p.holdDownMs = durationFlag(vm["hold-down"].as<std::string>(), "--hold-down");
-    if (vm.count("approval")) p.approval = vm["approval"].as<std::string>();
+    if (vm.count("approval")) p.approval = settingFlag(vm, "approval", zones::parseApprovalMode);
 }
 
 std::string policyText(const zones::PoolDef& p) {
     std::string s = "ttl " + std::to_string(p.ttl) + " (degraded " + std::to_string(p.degradedTtl) +
-                    "), failback " + p.failback;
-    if (p.failback == "auto") s += " after " + zones::formatDurationMs(p.holdDownMs);
-    s += ", approval " + p.approval + ", all-down " + p.allDown;
-    if (p.allDown == "fallback") s += " " + p.fallback;
+                    "), failback " + zones::toText(p.failback);
+    if (p.failback == zones::FailbackMode::Auto)
+        s += " after " + zones::formatDurationMs(p.holdDownMs);
+    s += ", approval " + zones::toText(p.approval) + ", all-down " + zones::toText(p.allDown);
+    if (p.allDown == zones::AllDownMode::Fallback) s += " " + p.fallback;
     if (p.maxAnswers) s += ", max-answers " + std::to_string(p.maxAnswers);
     return s;
 }
@@ -148,8 +160,7 @@ int poolCreate(const std::vector<std::string>& args, Context& context) {
         return 0;
     zones::PoolDef p;
     p.name = vm["pool"].as<std::string>();
-    p.rtype = zones::rtypeFromName(vm["type"].as<std::string>());
-    if (!p.rtype) throw UsageError("--type must be A, AAAA or CNAME");
+    p.rtype = settingFlag(vm, "type", zones::parsePoolType);
     applyPolicy(vm, p);
     auto db = openDatabase(context);
     SQLite::Transaction tx(
@@ -157,7 +168,7 @@ int poolCreate(const std::vector<std::string>& args, Context& context) {
     zones::PoolStore(*db).createPool(p, vm.count("zone") ? vm["zone"].as<std::string>() : "",
                                      vm["name"].as<std::string>());
     tx.commit();
-    std::cout << "pool " << p.name << " created: " << p.owner << " " << zones::rtypeName(p.rtype)
+    std::cout << "pool " << p.name << " created: " << p.owner << " " << zones::toText(p.rtype)
               << " in zone " << p.zone << "; " << policyText(p) << "\n";
     return 0;
 }
@@ -178,7 +189,7 @@ int poolSet(const std::vector<std::string>& args, Context& context) {
     zones::PoolStore store(*db);
     auto p = store.getPool(vm["pool"].as<std::string>());
     applyPolicy(vm, p);
-    if (p.allDown != "fallback" && !vm.count("fallback") && vm.count("all-down"))
+    if (p.allDown != zones::AllDownMode::Fallback && !vm.count("fallback") && vm.count("all-down"))
         p.fallback.clear();
     store.updatePool(p);
     tx.commit();
@@ -218,12 +229,14 @@ int poolList(const std::vector<std::string>& args, Context& context) {
             const auto& p = pools[i];
             std::cout << (i ? "," : "") << "\n  {\"name\":\"" << jsonEscape(p.name)
                       << "\",\"zone\":\"" << jsonEscape(p.zone) << "\",\"owner\":\""
-                      << jsonEscape(p.owner) << "\",\"type\":\"" << zones::rtypeName(p.rtype)
+                      << jsonEscape(p.owner) << "\",\"type\":\"" << zones::toText(p.rtype)
                       << "\",\"ttl\":" << p.ttl << ",\"degraded_ttl\":" << p.degradedTtl
-                      << ",\"max_answers\":" << p.maxAnswers << ",\"all_down\":\"" << p.allDown
-                      << "\",\"fallback\":\"" << jsonEscape(p.fallback) << "\",\"failback\":\""
-                      << p.failback << "\",\"hold_down_ms\":" << p.holdDownMs << ",\"approval\":\""
-                      << p.approval << "\",\"members\":" << store.members(p.id).size() << "}";
+                      << ",\"max_answers\":" << p.maxAnswers << ",\"all_down\":\""
+                      << zones::toText(p.allDown) << "\",\"fallback\":\"" << jsonEscape(p.fallback)
+                      << "\",\"failback\":\"" << zones::toText(p.failback)
+                      << "\",\"hold_down_ms\":" << p.holdDownMs << ",\"approval\":\""
+                      << zones::toText(p.approval)
+                      << "\",\"members\":" << store.members(p.id).size() << "}";
         }
         std::cout << (pools.empty() ? "]\n" : "\n]\n");
         return 0;
@@ -232,7 +245,7 @@ int poolList(const std::vector<std::string>& args, Context& context) {
         std::cout << "no pools (create one with: dnsctl pool create NAME --zone ZONE --name OWNER "
                      "--type A)\n";
     for (const auto& p : pools)
-        std::cout << p.name << "  " << p.owner << " " << zones::rtypeName(p.rtype) << "  "
+        std::cout << p.name << "  " << p.owner << " " << zones::toText(p.rtype) << "  "
                   << store.members(p.id).size() << " member(s)  " << policyText(p) << "\n";
     return 0;
 }

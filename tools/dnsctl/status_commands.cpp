@@ -1,5 +1,8 @@
 // `dnsctl status [--json] [--pool NAME]`: every pool at a glance.
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "tools/dnsctl/failover_commands.hpp"
@@ -13,6 +16,18 @@ namespace dnsctl {
 namespace {
 
 constexpr int64_t kStaleMs = zones::kControllerStaleMs;
+
+// "ok 1.2ms (200 OK)" / "FAIL (connection refused)"
+std::string lastResult(std::optional<bool> ok, std::optional<int64_t> latencyUs,
+                       const std::string& message) {
+    std::string out = ok.value_or(false) ? "ok" : "FAIL";
+    if (latencyUs) {
+        char lat[32];
+        std::snprintf(lat, sizeof lat, " %.1fms", double(*latencyUs) / 1000);
+        out += lat;
+    }
+    return out + " (" + message + ")";
+}
 
 int status(const std::vector<std::string>& args, Context& context) {
     po::options_description options("Options");
@@ -44,23 +59,35 @@ int status(const std::vector<std::string>& args, Context& context) {
     }
     std::ostringstream out;
     if (!hb) {
-        out << "dnsd-probe: never ran on this database (decisions are not being made)\n";
+        out << "dnsd-probe: never ran on this database (decisions are not being made; dnsd "
+               "answers every pool by its all-down rule)\n";
     } else {
         out << "dnsd-probe: " << (stale ? "STALE" : "running") << " (pid " << pid
             << ", last heartbeat " << formatAge(now - *hb) << " ago"
             << (stale ? "; dnsd keeps serving the last decisions" : "") << ")\n";
     }
+    std::map<int64_t, std::vector<zones::MemberStanding>> standings;  // read if a pool needs it
     for (size_t i = 0; i < pools.size(); ++i) {
         const auto& p = pools[i];
         auto d = store.decision(p.id);
         auto members = store.members(p.id);
-        out << "\npool " << p.name << "  " << p.owner << " " << zones::rtypeName(p.rtype)
-            << "  (failback " << p.failback
-            << (p.failback == "auto" ? " after " + zones::formatDurationMs(p.holdDownMs) : "")
-            << ", approval " << p.approval << ", all-down " << p.allDown << ")\n";
+        out << "\npool " << p.name << "  " << p.owner << " " << zones::toText(p.rtype)
+            << "  (failback " << zones::toText(p.failback)
+            << (p.failback == zones::FailbackMode::Auto
+                    ? " after " + zones::formatDurationMs(p.holdDownMs)
+                    : "")
+            << ", approval " << zones::toText(p.approval) << ", all-down "
+            << zones::toText(p.allDown) << ")\n";
         if (!d) {
-            out << "  serving: no decision yet; dnsd answers by the all-down setting (" << p.allDown
-                << ")\n";
+            // The very answer dnsd gives until dnsd-probe decides (zones::allDownAnswer).
+            if (standings.empty()) standings = store.standings(now);
+            auto a =
+                zones::allDownAnswer(p.allDown, p.fallback, p.ttl, p.degradedTtl, standings[p.id]);
+            std::string served;
+            for (const auto& v : a.served) served += (served.empty() ? "" : " ") + v;
+            out << "  serving: no decision yet; dnsd answers by the all-down rule ("
+                << zones::toText(p.allDown) << "): " << (served.empty() ? "NODATA" : served)
+                << "  ttl " << a.ttl << "\n";
         } else {
             out << "  serving: " << (d->served.empty() ? "NODATA" : d->served) << "  ttl " << d->ttl
                 << (d->degraded ? "  DEGRADED" : "") << (d->allDown ? "  ALL DOWN" : "") << "\n";
@@ -70,31 +97,42 @@ int status(const std::vector<std::string>& args, Context& context) {
                 out << "  PENDING: failover to priority " << *d->pendingTier << " waiting "
                     << formatAge(now - d->pendingSince) << ": run `dnsctl pool approve " << p.name
                     << "`\n";
+            if (d->failbackTier && d->failbackAt)
+                out << "  FAILBACK: to priority " << *d->failbackTier << " in "
+                    << formatAge(std::max<int64_t>(0, *d->failbackAt - now)) << " (at "
+                    << formatTimeMs(*d->failbackAt) << "), or now with `dnsctl pool failback "
+                    << p.name << "`\n";
+            else if (d->failbackTier)
+                out << "  FAILBACK: priority " << *d->failbackTier
+                    << " is healthy again, waiting: run `dnsctl pool failback " << p.name << "`\n";
         }
         if (members.empty()) out << "  (no members: dnsctl member add " << p.name << " VALUE)\n";
         for (const auto& m : members) {
-            bool drainingNow = m.drained && (!m.drainStart || now >= *m.drainStart) &&
-                               (!m.drainEnd || now < *m.drainEnd);
+            bool drainingNow = zones::drainActive(m.drained, m.drainStart, m.drainEnd, now);
             std::string health = m.health;
             for (auto& c : health) c = char(toupper(c));
             out << "  " << m.value << "  priority " << m.priority << "  " << health;
             if (m.healthSince) out << " since " << formatAge(now - *m.healthSince) << " ago";
-            if (m.admin != "auto") out << "  FORCED " << m.admin;
+            if (m.admin != zones::AdminState::Auto) out << "  FORCED " << zones::toText(m.admin);
             if (drainingNow)
                 out << "  DRAINED" << (m.drainEnd ? " until " + formatTimeMs(*m.drainEnd) : "");
             else if (m.drained && m.drainStart && now < *m.drainStart)
                 out << "  drain scheduled " << formatTimeMs(*m.drainStart);
-            if (m.lastCheckedAt) {
-                out << "  last " << (m.lastOk.value_or(false) ? "ok" : "FAIL");
-                if (m.lastLatencyUs) {
-                    char lat[32];
-                    std::snprintf(lat, sizeof lat, " %.1fms", double(*m.lastLatencyUs) / 1000);
-                    out << lat;
-                }
-                out << " (" << m.lastMessage << ")";
-            }
+            // One probe: its result on the member's line. Several: one line each, since the
+            // member is down when any of them fails and the newest result alone hides which.
+            if (m.checks.size() <= 1 && m.lastCheckedAt)
+                out << "  last " << lastResult(m.lastOk, m.lastLatencyUs, m.lastMessage);
             if (m.probes.empty()) out << "  no probes";
             out << "\n";
+            if (m.checks.size() > 1)
+                for (const auto& c : m.checks) {
+                    out << "      probe " << c.probe << ": ";
+                    if (c.lastCheckedAt)
+                        out << "last " << lastResult(c.lastOk, c.lastLatencyUs, c.lastMessage)
+                            << ", " << formatAge(now - *c.lastCheckedAt) << " ago\n";
+                    else
+                        out << "no result yet\n";
+                }
         }
     }
     if (pools.empty()) out << "no pools\n";
