@@ -80,6 +80,7 @@ class DbWriter {
   private:
     enum class Stmt {
         Decision,
+        DecisionBefore,
         Member,
         Request,
         Observation,

@@ -461,6 +461,24 @@ size_t ZoneStore::deleteRecords(const Name& apex, const Name& owner, uint16_t ty
     });
 }
 
+void ZoneStore::bumpSerialOf(int64_t zoneId) {
+    SQLite::Statement q(db_,
+                        "SELECT r.id, r.ttl, r.rdata, z.name FROM records r JOIN zones z ON "
+                        "z.id = r.zone_id WHERE r.zone_id = ? AND r.type = 6 AND r.owner = z.name");
+    q.bind(1, zoneId);
+    if (!q.executeStep()) return;  // no such zone (deleted meanwhile): nothing serves it
+    Row soa;
+    soa.id = q.getColumn(0).getInt64();
+    soa.record.type = rrtype::SOA;
+    soa.record.ttl = uint32_t(q.getColumn(1).getInt64());
+    const auto* blob = static_cast<const uint8_t*>(q.getColumn(2).getBlob());
+    soa.record.rdata.assign(blob, blob + q.getColumn(2).getBytes());
+    Name apex = *Name::fromText(q.getColumn(3).getString());
+    q.reset();
+    bumpSerial(db_, soa);
+    bumpGeneration(db_, zoneId, {apex});
+}
+
 std::vector<Record> ZoneStore::listRecords(const Name& apex, const std::optional<Name>& owner,
                                            const std::optional<uint16_t>& type) {
     std::vector<Record> all = zoneRecords(apex);

@@ -49,6 +49,11 @@ class ZoneStore {
                         const std::string& source, bool* replaced = nullptr);
 
     std::optional<ZoneInfo> findZone(const Name& apex);
+
+    // Advances the zone's SOA serial by one (RFC 1982) and marks its apex changed, inside the
+    // caller's transaction: for writers whose change alters what the zone serves without
+    // touching its records (a pool decision), so secondaries see a new serial and refetch.
+    void bumpSerialOf(int64_t zoneId);
     std::vector<ZoneInfo> listZones();
 
     // All records of the zone (throws if there is no such zone), in insertion order.

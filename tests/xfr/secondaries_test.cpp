@@ -9,15 +9,18 @@
 #include <set>
 #include <sstream>
 
+#include "tests/probes/fake_backends.hpp"
 #include "tests/support/dnsctl_runner.hpp"
 #include "tests/support/dnsd_server.hpp"
 #include "tests/support/free_port.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/run_command.hpp"
 #include "tests/support/secondary_server.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait_until.hpp"
 
 using namespace testsupport;
+using fakes::Backend;
 
 namespace {
 
@@ -60,10 +63,15 @@ class Secondaries : public ::testing::Test {
         db_ = dir_.file("dnsd.db");
         createDatabase(db_,
                        {std::string(DNSD_SOURCE_DIR) + "/zones/examples/svc.example.com.zone"});
+        // A pool whose members are two local TCP backends on one port, checked fast.
+        primary_ = std::make_unique<Backend>("127.0.0.21", Backend::Kind::Tcp);
+        standby_ = std::make_unique<Backend>("127.0.0.22", Backend::Kind::Tcp, primary_->port());
+        dnsctl({"probe", "add", "tcp", "--type", "tcp", "--port", std::to_string(primary_->port()),
+                "--interval", "200ms", "--timeout", "100ms", "--rise", "1", "--fall", "1"});
         dnsctl({"pool", "create", "web", "--zone", kZone, "--name", "app", "--type", "A", "--ttl",
-                "30"});
-        dnsctl({"member", "add", "web", "192.0.2.101", "--priority", "1"});
-        dnsctl({"member", "add", "web", "192.0.2.102", "--priority", "2"});
+                "30", "--hold-down", "1s"});
+        dnsctl({"member", "add", "web", "127.0.0.21", "--priority", "1", "--probe", "tcp"});
+        dnsctl({"member", "add", "web", "127.0.0.22", "--priority", "2", "--probe", "tcp"});
         dnsd_ = std::make_unique<DnsdServer>(db_, freePort(), std::vector<std::string>{}, kZone);
         for (SecondaryKind k : kKinds) {
             std::string name = std::string(secondaryKindName(k)) + "-key";
@@ -135,6 +143,7 @@ class Secondaries : public ::testing::Test {
     };
     TempDir dir_;
     std::string db_;
+    std::unique_ptr<Backend> primary_, standby_;
     std::unique_ptr<DnsdServer> dnsd_;
     std::vector<Block> blocks_;
     std::vector<std::unique_ptr<SecondaryServer>> secondaries_;
@@ -148,11 +157,14 @@ TEST_F(Secondaries, EachTakesTheZoneWithTsigAndFollowsARecordEdit) {
     startSecondaries();
     ASSERT_TRUE(allAt(*serial, std::chrono::seconds(20))) << state();
 
-    // Every copy is dnsd's zone, pool owner included as dnsd serves it (both members before
-    // any decision: nothing is decided without dnsd-probe).
+    // Every copy is dnsd's zone, pool owner included as dnsd serves it (without dnsd-probe,
+    // by the pool's all-down rule: both members).
     std::set<std::string> primary = dnsdAxfr();
     ASSERT_GT(primary.size(), 20u);
-    EXPECT_TRUE(primary.count("app.svc.example.com. 30 IN A 192.0.2.101")) << *primary.begin();
+    EXPECT_EQ(std::count_if(
+                  primary.begin(), primary.end(),
+                  [](const std::string& rr) { return rr.rfind("app.svc.example.com. ", 0) == 0; }),
+              2);
     for (auto& s : secondaries_)
         EXPECT_EQ(axfr(s->port()), primary) << secondaryKindName(s->kind());
 
@@ -164,6 +176,39 @@ TEST_F(Secondaries, EachTakesTheZoneWithTsigAndFollowsARecordEdit) {
     for (auto& s : secondaries_)
         EXPECT_EQ(digShort(s->port(), "fresh." + kZone, "A"), "192.0.2.77\n")
             << secondaryKindName(s->kind());
+}
+
+TEST_F(Secondaries, EachFailoverAndFailbackReachesEverySecondary) {
+    Process probe(DNSD_PROBE_BIN, {"--db", db_, "--http", "none"});
+    auto served = [&](uint16_t port) { return digShort(port, "app." + kZone, "A"); };
+    ASSERT_TRUE(waitUntil([&] { return served(dnsd_->port()) == "127.0.0.21\n"; },
+                          std::chrono::seconds(10)))
+        << served(dnsd_->port()) << probe.describe();
+    ASSERT_TRUE(waitUntil([&] { return !dnsdAxfr().empty(); }, std::chrono::seconds(5)));
+    startSecondaries();
+    auto onEvery = [&](const std::string& want) {
+        return waitUntil(
+            [&] {
+                for (auto& s : secondaries_)
+                    if (served(s->port()) != want) return false;
+                return true;
+            },
+            std::chrono::seconds(10), std::chrono::milliseconds(20));
+    };
+    ASSERT_TRUE(onEvery("127.0.0.21\n")) << state();
+    // The primary dies: the decision bumps the serial, dnsd NOTIFYs, every secondary serves
+    // the standby.
+    auto before = dnsdSerial();
+    primary_->stop();
+    ASSERT_TRUE(onEvery("127.0.0.22\n")) << state() << probe.describe();
+    EXPECT_NE(dnsdSerial(), before);
+    // It comes back: after the 1 s hold-down, failback reaches every secondary too.
+    primary_->start();
+    ASSERT_TRUE(onEvery("127.0.0.21\n")) << state() << probe.describe();
+    // And each copy is still exactly dnsd's zone.
+    auto primary = dnsdAxfr();
+    for (auto& s : secondaries_)
+        EXPECT_EQ(axfr(s->port()), primary) << secondaryKindName(s->kind());
 }
 
 }  // namespace
