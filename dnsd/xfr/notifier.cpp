@@ -20,6 +20,7 @@ namespace {
 constexpr uint16_t kOpNotify = 4;
 constexpr int64_t kFirstRetryMs = 500, kMaxRetryMs = 30000;
 constexpr int64_t kConfirmForMs = 60000;
+constexpr int64_t kCoalesceMs = 20;
 
 uint16_t get16(const uint8_t* p) {
     return uint16_t((p[0] << 8) | p[1]);
@@ -123,11 +124,14 @@ void Notifier::onState(const std::shared_ptr<const ServedState>& state) {
             t.view.zone = z.name;
             t.view.endpoint = s.endpoint;
             t.view.serial = serial;
-            // New secondaries, and every one when the serial moved: NOTIFY now. A pending one
-            // keeps its retry count (coalesced), but goes out at once with the new serial.
+            // New secondaries, and every one when the serial moved: NOTIFY now, with a fresh
+            // backoff (a secondary that was down at start must not wait out a long retry
+            // interval for news). Changes faster than kCoalesceMs share one NOTIFY: the one
+            // due carries the newest serial.
             if (moved || t.view.notifiedSerial == 0) {
                 t.pending = true;
-                t.dueMs = now;
+                t.attempts = 0;
+                t.dueMs = std::max(now, t.view.lastNotifyAtMs + kCoalesceMs);
                 if (t.view.confirmedSerial != serial && t.view.behindSinceMs == 0)
                     t.view.behindSinceMs = now;
             }

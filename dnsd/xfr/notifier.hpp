@@ -6,8 +6,8 @@
 // every zone once at start, since secondaries may have missed changes while dnsd was down)
 // sends a NOTIFY to each of the zone's secondaries that wants one, TSIG-signed when the
 // secondary has a key. Unacknowledged NOTIFYs are retried with a doubling interval (0.5 s up
-// to 30 s) until acknowledged; a newer serial replaces a pending one (coalesced: a secondary
-// that fetches slower than changes come gets one NOTIFY per round, not one per change).
+// to 30 s) until acknowledged; a newer serial replaces a pending one and restarts the
+// backoff, and changes less than 20 ms apart share one NOTIFY (the newest serial).
 // After an acknowledgement it asks the secondary's SOA until the secondary serves the serial
 // (or a minute passes), so `secondaries()` tells how far behind each one is. Never blocks
 // on a slow or dead secondary: one non-blocking UDP socket per family, poll with a timeout.

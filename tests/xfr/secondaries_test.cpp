@@ -13,6 +13,7 @@
 #include "tests/support/dnsctl_runner.hpp"
 #include "tests/support/dnsd_server.hpp"
 #include "tests/support/free_port.hpp"
+#include "tests/support/http_get.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/run_command.hpp"
 #include "tests/support/secondary_server.hpp"
@@ -72,7 +73,14 @@ class Secondaries : public ::testing::Test {
                 "30", "--hold-down", "1s"});
         dnsctl({"member", "add", "web", "127.0.0.21", "--priority", "1", "--probe", "tcp"});
         dnsctl({"member", "add", "web", "127.0.0.22", "--priority", "2", "--probe", "tcp"});
-        dnsd_ = std::make_unique<DnsdServer>(db_, freePort(), std::vector<std::string>{}, kZone);
+        // A secondary that is never there: its NOTIFYs are retried and counted, and nobody
+        // else waits for it.
+        dead_ = "127.0.0.9:" + std::to_string(freePort());
+        dnsctl({"secondary", "add", kZone, dead_});
+        httpPort_ = freePort();
+        dnsd_ = std::make_unique<DnsdServer>(
+            db_, freePort(),
+            std::vector<std::string>{"--http", "127.0.0.1:" + std::to_string(httpPort_)}, kZone);
         for (SecondaryKind k : kKinds) {
             std::string name = std::string(secondaryKindName(k)) + "-key";
             dnsctl({"tsig", "add", name});
@@ -144,6 +152,8 @@ class Secondaries : public ::testing::Test {
     TempDir dir_;
     std::string db_;
     std::unique_ptr<Backend> primary_, standby_;
+    std::string dead_;
+    uint16_t httpPort_ = 0;
     std::unique_ptr<DnsdServer> dnsd_;
     std::vector<Block> blocks_;
     std::vector<std::unique_ptr<SecondaryServer>> secondaries_;
@@ -176,6 +186,22 @@ TEST_F(Secondaries, EachTakesTheZoneWithTsigAndFollowsARecordEdit) {
     for (auto& s : secondaries_)
         EXPECT_EQ(digShort(s->port(), "fresh." + kZone, "A"), "192.0.2.77\n")
             << secondaryKindName(s->kind());
+    // The dead secondary: NOTIFYs sent again and again, never acknowledged, counted.
+    std::string labels = "{zone=\"" + kZone + "\",secondary=\"" + dead_ + "\"}";
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            return promValue(httpGet(httpPort_, "/metrics"),
+                             "dnsd_notify_retries_total" + labels) >= 1;
+        },
+        std::chrono::seconds(5)));
+    std::string metrics = httpGet(httpPort_, "/metrics");
+    EXPECT_EQ(promValue(metrics, "dnsd_notify_acked_total" + labels), 0) << metrics;
+    for (auto& s : secondaries_) {
+        std::string l =
+            "{zone=\"" + kZone + "\",secondary=\"127.0.0.1:" + std::to_string(s->port()) + "\"}";
+        EXPECT_GE(promValue(metrics, "dnsd_notify_acked_total" + l), 1) << l << metrics;
+        EXPECT_EQ(promValue(metrics, "dnsd_secondary_behind_serials" + l), 0) << l;
+    }
 }
 
 TEST_F(Secondaries, EachFailoverAndFailbackReachesEverySecondary) {
