@@ -45,8 +45,9 @@ template <class SumArray, class Sum>
 void renderTransfers(std::string& out, const MetricsSources& m, SumArray sumArray, Sum sum) {
     common::promHeader(out, "dnsd_xfr_requests_total", "counter",
                        "Zone transfer requests (AXFR, IXFR) by outcome.");
-    for (XfrOutcome o : {XfrOutcome::Axfr, XfrOutcome::IxfrFull, XfrOutcome::IxfrCurrent,
-                         XfrOutcome::Refused, XfrOutcome::NotAuth, XfrOutcome::FormErr})
+    for (XfrOutcome o :
+         {XfrOutcome::Axfr, XfrOutcome::Ixfr, XfrOutcome::IxfrFull, XfrOutcome::IxfrCurrent,
+          XfrOutcome::Refused, XfrOutcome::NotAuth, XfrOutcome::FormErr})
         line(out, std::string("dnsd_xfr_requests_total{outcome=\"") + xfrOutcomeName(o) + "\"}",
              sumArray(&ThreadStats::xfr, size_t(o)));
     common::promHeader(out, "dnsd_xfr_messages_total", "counter", "Zone transfer messages sent.");

@@ -9,20 +9,26 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "dnsd/answer/pool_table.hpp"
 #include "dnsd/xfr/xfr_acl.hpp"
+#include "zones/journal.hpp"
 #include "zones/snapshot.hpp"
 
 namespace dnsd {
+
+using Journals = std::map<std::string, std::vector<zones::JournalEntry>>;
 
 struct ServedState {
     std::shared_ptr<const zones::Snapshot> zones;
     std::shared_ptr<const PoolTable> pools;
     std::shared_ptr<const XfrAcl> xfr;  // who may transfer what (never null once loaded)
+    // Each zone's journal (by apex key), for IXFR; read with the zones, in one transaction.
+    std::shared_ptr<const Journals> journals;
     uint64_t generation = 0;
     int64_t publishedAtMs = 0;
 };

@@ -9,37 +9,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "zones/journal.hpp"
 #include "zones/pool_store.hpp"
 #include "zones/schema.hpp"
+#include "zones/served_pool.hpp"
 
 namespace dnsd {
-
-bool poolValueToRdata(uint16_t type, const std::string& text, std::vector<uint8_t>& out) {
-    if (type == zones::rrtype::A) {
-        in_addr a;
-        if (inet_pton(AF_INET, text.c_str(), &a) != 1) return false;
-        auto* p = reinterpret_cast<const uint8_t*>(&a);
-        out.assign(p, p + 4);
-        return true;
-    }
-    if (type == zones::rrtype::AAAA) {
-        in6_addr a;
-        if (inet_pton(AF_INET6, text.c_str(), &a) != 1) return false;
-        auto* p = reinterpret_cast<const uint8_t*>(&a);
-        out.assign(p, p + 16);
-        return true;
-    }
-    if (type == zones::rrtype::CNAME) {
-        std::string absolute = text;
-        if (absolute.empty()) return false;
-        if (absolute.back() != '.') absolute.push_back('.');
-        auto n = zones::Name::fromText(absolute);
-        if (!n) return false;
-        out.assign(n->wire().begin(), n->wire().end());
-        return true;
-    }
-    return false;
-}
 
 namespace {
 
@@ -57,13 +32,6 @@ bool tableExists(SQLite::Database& db, const char* name) {
     return q.executeStep();
 }
 
-std::vector<std::string> splitSpaces(const std::string& s) {
-    std::vector<std::string> out;
-    std::istringstream in(s);
-    for (std::string v; in >> v;) out.push_back(v);
-    return out;
-}
-
 std::vector<PoolRecord> toRdatas(const PoolRow& p, const std::vector<std::string>& values,
                                  uint32_t ttl) {
     std::vector<PoolRecord> out;
@@ -71,7 +39,8 @@ std::vector<PoolRecord> toRdatas(const PoolRow& p, const std::vector<std::string
         PoolRecord rd;
         rd.ttl = ttl;
         rd.text = v;
-        if (poolValueToRdata(uint16_t(p.def.rtype), v, rd.bytes)) out.push_back(std::move(rd));
+        if (zones::poolValueToRdata(uint16_t(p.def.rtype), v, rd.bytes))
+            out.push_back(std::move(rd));
     }
     return out;
 }
@@ -219,11 +188,13 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
         LoadCounts counts;
         std::vector<std::shared_ptr<const zones::ZoneSnapshot>> built;
         bool zonesChanged = !previous;
+        std::vector<std::pair<int64_t, std::string>> zoneNames;
         SQLite::Statement zq(*db_,
                              "SELECT id, name, generation, created_at FROM zones ORDER BY id");
         while (zq.executeStep()) {
             int64_t id = zq.getColumn(0).getInt64();
             std::string name = zq.getColumn(1).getString();
+            zoneNames.emplace_back(id, name);
             uint64_t generation = uint64_t(zq.getColumn(2).getInt64());
             // SQLite reuses the id of a deleted last row: a zone deleted and imported again
             // between two polls is recognised by its name and creation time too.
@@ -275,24 +246,31 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
             PoolAnswer a;
             a.type = uint16_t(p.def.rtype);
             a.maxAnswers = uint32_t(p.def.maxAnswers);
-            if (p.decided) {
-                a.ttl = p.decidedTtl;
-                a.rdatas = toRdatas(p, splitSpaces(p.served), a.ttl);
-            } else {
-                // No decision yet (dnsd-probe never ran, or has not finished its first round):
-                // the pool's all-down rule, the very function dnsd-probe applies when every
-                // member is down, so the answer does not change when its first decision lands
-                // on "all down".
-                auto undecided = zones::allDownAnswer(p.def.allDown, p.def.fallback, p.def.ttl,
-                                                      p.def.degradedTtl, p.members);
-                a.ttl = uint32_t(undecided.ttl);
-                a.rdatas = toRdatas(p, undecided.served, a.ttl);
-            }
+            // The one rendering of a pool's answer (zones::servedPool), shared with the
+            // writers that journal changes to it, so IXFR differences match what is served.
+            std::optional<zones::PoolDecisionServed> decision;
+            if (p.decided) decision = zones::PoolDecisionServed{p.served, p.decidedTtl};
+            zones::ServedPool served = zones::servedPool(p.def, decision, p.members);
+            a.ttl = served.ttl;
+            a.rdatas = toRdatas(p, served.values, a.ttl);
             if (counters_) {
                 a.answers = counters_->answers(p.def.name);
                 for (PoolRecord& r : a.rdatas) r.served = counters_->served(p.def.name, r.text);
             }
             table->set(p.def.id, std::move(a));
+        }
+        // A zone's journal moves only with its serial, so with its generation; read in this
+        // transaction, so the IXFR history matches the zones it leads to.
+        std::shared_ptr<const Journals> journals = previous ? previous->journals : nullptr;
+        if (zonesChanged || !journals) {
+            auto fresh = std::make_shared<Journals>();
+            for (const auto& [id, name] : zoneNames) {
+                auto apex = zones::Name::fromText(name);
+                auto entries = zones::Journal::read(*db_, id);
+                if (apex && !entries.empty())
+                    (*fresh)[std::string(apex->key())] = std::move(entries);
+            }
+            journals = std::move(fresh);
         }
         tx.commit();
 
@@ -309,6 +287,7 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
                                     : previous->zones;
         state->pools = poolsChanged ? std::shared_ptr<const PoolTable>(table) : previous->pools;
         state->xfr = xfrChanged ? xfr : previous->xfr;
+        state->journals = journals;
         state->publishedAtMs = zones::nowMs();
         return state;
     } catch (const SQLite::Exception& e) {

@@ -64,8 +64,4 @@ class StateLoader {
     LoadCounts lastLoad_;
 };
 
-// "192.0.2.1" for A, "2001:db8::1" for AAAA, "host.example." for CNAME -> wire RDATA.
-// Returns false if `text` is not a valid value of that type.
-bool poolValueToRdata(uint16_t type, const std::string& text, std::vector<uint8_t>& out);
-
 }  // namespace dnsd

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "zones/schema.hpp"
-#include "zones/zone_store.hpp"
+#include "zones/served_pool.hpp"
 
 namespace probes {
 
@@ -148,22 +148,13 @@ void DbWriter::writeProbeResults(std::vector<std::pair<SlotKey, SlotWritten>>& w
 void DbWriter::write() {
     std::vector<std::pair<SlotKey, SlotWritten>> written;  // applied once the commit succeeded
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    // Zones whose served pool answers change with this write: their serial moves in the same
-    // transaction, so secondaries (NOTIFYed by dnsd) see every decision.
-    std::set<int64_t> servedChanged;
+    // What each pool serves before and after this write (zones::ServedPools: the rendering
+    // dnsd answers from): where it changes, the zone's serial moves and the difference is
+    // journaled for IXFR, in this transaction, so secondaries see every decision.
+    std::optional<zones::ServedPools> before;
+    const int64_t now = zones::nowMs();
     if (!decisions_.empty()) {
-        SQLite::Statement& before = statement(
-            Stmt::DecisionBefore,
-            "SELECT p.zone_id, d.served, d.ttl FROM pools p LEFT JOIN pool_decisions d ON "
-            "d.pool_id = p.id WHERE p.id = ?");
-        for (const auto& [poolId, d] : decisions_) {
-            before.bind(1, poolId);
-            if (before.executeStep() &&
-                (before.getColumn(1).isNull() || before.getColumn(1).getString() != d.served ||
-                 before.getColumn(2).getInt64() != int64_t(d.ttl)))
-                servedChanged.insert(before.getColumn(0).getInt64());
-            before.reset();
-        }
+        before.emplace(*db_, now);
         SQLite::Statement& q = statement(
             Stmt::Decision,
             "INSERT INTO pool_decisions (pool_id, served, ttl, decided_at, reason, active_tier, "
@@ -206,7 +197,7 @@ void DbWriter::write() {
             q.reset();
         }
     }
-    for (int64_t zoneId : servedChanged) zones::ZoneStore(*db_).bumpSerialOf(zoneId);
+    if (before) zones::journalServedChanges(*db_, *before, zones::ServedPools(*db_, now));
     if (!members_.empty()) {
         SQLite::Statement& q = statement(Stmt::Member,
                                          "UPDATE members SET health=?, health_since=?, last_ok=?, "

@@ -80,7 +80,6 @@ class DbWriter {
   private:
     enum class Stmt {
         Decision,
-        DecisionBefore,
         Member,
         Request,
         Observation,

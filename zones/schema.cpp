@@ -201,6 +201,24 @@ ALTER TABLE member_probes ADD COLUMN last_message TEXT;
 ALTER TABLE member_probes ADD COLUMN last_latency_us INTEGER;
 ALTER TABLE member_probes ADD COLUMN last_checked_at INTEGER;  -- ms
 )sql",
+        // v6: the journal of what each zone serves, serial by serial, for IXFR (zones/journal),
+        // written by whoever makes the change, in the change's transaction; and its bounds.
+        R"sql(
+CREATE TABLE zone_journal (
+    id          INTEGER PRIMARY KEY,
+    zone_id     INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+    serial_from INTEGER NOT NULL,
+    serial_to   INTEGER NOT NULL,
+    at          INTEGER NOT NULL,       -- ms
+    old_soa     BLOB NOT NULL,          -- RRs in uncompressed wire form (owner, type, ttl, rdata)
+    new_soa     BLOB NOT NULL,
+    removed     BLOB NOT NULL,
+    added       BLOB NOT NULL
+);
+CREATE INDEX zone_journal_by_zone ON zone_journal(zone_id, id);
+ALTER TABLE zones ADD COLUMN journal_max_entries INTEGER NOT NULL DEFAULT 1000;
+ALTER TABLE zones ADD COLUMN journal_max_age_ms INTEGER NOT NULL DEFAULT 604800000;  -- 7 days
+)sql",
     };
     return list;
 }

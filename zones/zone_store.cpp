@@ -1,5 +1,7 @@
 #include "zones/zone_store.hpp"
 
+#include "zones/journal.hpp"
+
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
@@ -290,6 +292,7 @@ ZoneInfo ZoneStore::importZone(const Name& apex, const std::vector<Record>& reco
             del.bind(1, zoneId);
             del.exec();
             bumpGeneration(db_, zoneId);
+            Journal::clear(db_, zoneId);  // no entry describes a replaced zone: IXFR is full
         } else {
             // SQLite reuses the id of a deleted last row, and dnsd caches zones by (id,
             // generation). So a new zone starts above every generation in the table and at the
@@ -400,6 +403,7 @@ Record ZoneStore::addRecord(const Name& apex, Record record, bool ttlGiven) {
             std::vector<Record> after = recordsOf(rows);
             after[size_t(soa - rows.data())] = record;
             ZoneValidator::validate(apex, after, zoneSource(apex));
+            Journal::append(db_, zone.id, soa->record, record, {}, {});
             SQLite::Statement q(db_, "UPDATE records SET rdata = ?, ttl = ? WHERE id = ?");
             q.bind(1, blobData(record.rdata), int(record.rdata.size()));
             q.bind(2, int64_t(record.ttl));
@@ -410,7 +414,11 @@ Record ZoneStore::addRecord(const Name& apex, Record record, bool ttlGiven) {
             after.push_back(record);
             ZoneValidator::validate(apex, after, zoneSource(apex));
             insertRecords(db_, zone.id, {record});
-            if (soa) bumpSerial(db_, *soa);
+            if (soa) {
+                Record before = soa->record;
+                bumpSerial(db_, *soa);
+                Journal::append(db_, zone.id, before, soa->record, {}, {record});
+            }
         }
         bumpGeneration(db_, zone.id, {apex, record.owner});
         return record;
@@ -433,12 +441,13 @@ size_t ZoneStore::deleteRecords(const Name& apex, const Name& owner, uint16_t ty
         if (rdata)
             canonical = ldnsw::canonicalRdata(Record{owner, type, rrclass::IN, 0, *rdata, 0});
         std::vector<int64_t> doomed;
-        std::vector<Record> after;
+        std::vector<Record> after, removed;
         for (const Row& row : rows) {
             bool match = row.record.owner == owner && row.record.type == type &&
                          (!canonical || ldnsw::canonicalRdata(row.record) == *canonical);
             if (match) {
                 doomed.push_back(row.id);
+                removed.push_back(row.record);
             } else {
                 after.push_back(row.record);
             }
@@ -455,18 +464,22 @@ size_t ZoneStore::deleteRecords(const Name& apex, const Name& owner, uint16_t ty
             del.bind(1, id);
             del.exec();
         }
-        if (Row* soa = findSoa(rows, apex)) bumpSerial(db_, *soa);
+        if (Row* soa = findSoa(rows, apex)) {
+            Record before = soa->record;
+            bumpSerial(db_, *soa);
+            Journal::append(db_, zone.id, before, soa->record, removed, {});
+        }
         bumpGeneration(db_, zone.id, {apex, owner});
         return doomed.size();
     });
 }
 
-void ZoneStore::bumpSerialOf(int64_t zoneId) {
+std::optional<std::pair<Record, Record>> ZoneStore::bumpSerialOf(int64_t zoneId) {
     SQLite::Statement q(db_,
                         "SELECT r.id, r.ttl, r.rdata, z.name FROM records r JOIN zones z ON "
                         "z.id = r.zone_id WHERE r.zone_id = ? AND r.type = 6 AND r.owner = z.name");
     q.bind(1, zoneId);
-    if (!q.executeStep()) return;  // no such zone (deleted meanwhile): nothing serves it
+    if (!q.executeStep()) return std::nullopt;  // no zone (deleted meanwhile): nothing to serve
     Row soa;
     soa.id = q.getColumn(0).getInt64();
     soa.record.type = rrtype::SOA;
@@ -475,8 +488,11 @@ void ZoneStore::bumpSerialOf(int64_t zoneId) {
     soa.record.rdata.assign(blob, blob + q.getColumn(2).getBytes());
     Name apex = *Name::fromText(q.getColumn(3).getString());
     q.reset();
+    soa.record.owner = apex;
+    Record before = soa.record;
     bumpSerial(db_, soa);
     bumpGeneration(db_, zoneId, {apex});
+    return std::make_pair(before, soa.record);
 }
 
 std::vector<Record> ZoneStore::listRecords(const Name& apex, const std::optional<Name>& owner,

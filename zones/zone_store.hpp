@@ -53,7 +53,8 @@ class ZoneStore {
     // Advances the zone's SOA serial by one (RFC 1982) and marks its apex changed, inside the
     // caller's transaction: for writers whose change alters what the zone serves without
     // touching its records (a pool decision), so secondaries see a new serial and refetch.
-    void bumpSerialOf(int64_t zoneId);
+    // Returns the SOA before and after (nullopt if the zone has none).
+    std::optional<std::pair<Record, Record>> bumpSerialOf(int64_t zoneId);
     std::vector<ZoneInfo> listZones();
 
     // All records of the zone (throws if there is no such zone), in insertion order.

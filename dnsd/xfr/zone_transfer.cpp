@@ -97,6 +97,8 @@ const char* xfrOutcomeName(XfrOutcome o) {
     switch (o) {
         case XfrOutcome::Axfr:
             return "axfr";
+        case XfrOutcome::Ixfr:
+            return "ixfr";
         case XfrOutcome::IxfrFull:
             return "ixfr-full";
         case XfrOutcome::IxfrCurrent:
@@ -176,6 +178,29 @@ ZoneTransfer::Start ZoneTransfer::begin(std::shared_ptr<const ServedState> state
 
     s.outcome = req.qtype == rrtype::IXFR ? XfrOutcome::IxfrFull : XfrOutcome::Axfr;
     auto t = std::unique_ptr<ZoneTransfer>(new ZoneTransfer());
+    // RFC 1995 §4: the differences when the journal reaches back to the client's serial as
+    // one unbroken chain to ours; otherwise the full zone.
+    if (req.qtype == rrtype::IXFR && state->journals) {
+        auto j = state->journals->find(std::string(key));
+        if (j != state->journals->end()) {
+            const auto& entries = j->second;
+            size_t i = 0;
+            while (i < entries.size() && entries[i].from != *req.clientSerial) ++i;
+            bool chain = i < entries.size();
+            for (size_t k = i; chain && k + 1 < entries.size(); ++k)
+                chain = entries[k].to == entries[k + 1].from;
+            if (chain && entries.back().to == serial) {
+                for (size_t k = i; k < entries.size(); ++k) {
+                    t->ixfr_.push_back(&entries[k].oldSoa);
+                    for (const auto& r : entries[k].removed) t->ixfr_.push_back(&r);
+                    t->ixfr_.push_back(&entries[k].newSoa);
+                    for (const auto& r : entries[k].added) t->ixfr_.push_back(&r);
+                }
+                t->incremental_ = true;
+                s.outcome = XfrOutcome::Ixfr;
+            }
+        }
+    }
     t->state_ = std::move(state);
     t->zone_ = zone;
     t->question_.assign(query.begin(), query.begin() + ptrdiff_t(req.questionEnd));
@@ -216,6 +241,19 @@ size_t ZoneTransfer::next(std::span<uint8_t> out) {
     if (phase_ == 0) {
         put(apex, rrtype::SOA, soa.ttl, z.bytes(soa));
         phase_ = 1;
+    }
+    while (phase_ == 1 && !full && incremental_) {
+        if (rdata_ >= ixfr_.size()) {
+            phase_ = 2;
+            break;
+        }
+        const zones::Record& r = *ixfr_[rdata_];
+        if (!put(Owner{-1, r.owner.wire().data()}, r.type, r.ttl, r.rdata)) {
+            full = true;
+            break;
+        }
+        ++rdata_;
+        ++records_;
     }
     while (phase_ == 1 && !full) {
         if (node_ >= z.nodeCount()) {

@@ -31,6 +31,7 @@ namespace dnsd {
 
 enum class XfrOutcome : uint8_t {
     Axfr,         // a full zone, asked for as AXFR
+    Ixfr,         // IXFR answered with the differences from the client's serial (the journal)
     IxfrFull,     // IXFR answered with the full zone (no journal reaches the client's serial)
     IxfrCurrent,  // IXFR from a secondary already at our serial: the SOA alone
     Refused,      // address not allowed, or not signed with the key its entry names
@@ -72,6 +73,10 @@ class ZoneTransfer {
     // Where the walk stands: phase, node, RRset (static sets, then pool bindings), record.
     uint8_t phase_ = 0;  // 0 opening SOA, 1 records, 2 closing SOA, 3 done
     size_t node_ = 0, set_ = 0, rdata_ = 0;
+    // An incremental IXFR: the journal's difference sequences (old SOA, removed, new SOA,
+    // added, per serial step), pointing into state_'s journal; walked instead of the zone.
+    std::vector<const zones::Record*> ixfr_;
+    bool incremental_ = false;
     uint64_t messages_ = 0, records_ = 0;
 
     friend class TransferWalk;

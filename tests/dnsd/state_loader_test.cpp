@@ -1,6 +1,7 @@
 // StateLoader against a real SQLite file: what dnsd serves follows the database, zones are
 // rebuilt only when they change, and a bad database keeps the previous state.
 #include "dnsd/state_loader.hpp"
+#include "zones/served_pool.hpp"
 
 #include <gtest/gtest.h>
 
@@ -136,12 +137,12 @@ TEST_F(StateLoaderTest, DataVersionNoticesOtherConnections) {
 
 TEST(PoolValue, ParsesEachTypeAndRefusesTheWrongFamily) {
     std::vector<uint8_t> out;
-    EXPECT_TRUE(poolValueToRdata(1, "192.0.2.1", out));
-    EXPECT_FALSE(poolValueToRdata(1, "2001:db8::1", out));
-    EXPECT_TRUE(poolValueToRdata(28, "2001:db8::1", out));
+    EXPECT_TRUE(zones::poolValueToRdata(1, "192.0.2.1", out));
+    EXPECT_FALSE(zones::poolValueToRdata(1, "2001:db8::1", out));
+    EXPECT_TRUE(zones::poolValueToRdata(28, "2001:db8::1", out));
     EXPECT_EQ(out.size(), 16u);
-    EXPECT_TRUE(poolValueToRdata(5, "backup.other.net.", out));
-    EXPECT_FALSE(poolValueToRdata(5, "", out));
+    EXPECT_TRUE(zones::poolValueToRdata(5, "backup.other.net.", out));
+    EXPECT_FALSE(zones::poolValueToRdata(5, "", out));
 }
 
 }  // namespace

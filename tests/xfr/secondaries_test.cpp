@@ -100,6 +100,17 @@ class Secondaries : public ::testing::Test {
         return r.out;
     }
 
+    struct Transfers {
+        double ixfr = 0, full = 0;  // incremental; whole zone (AXFR or IXFR answered in full)
+    };
+    Transfers transfers() {
+        std::string m = httpGet(httpPort_, "/metrics");
+        auto v = [&](const char* o) {
+            return promValue(m, std::string("dnsd_xfr_requests_total{outcome=\"") + o + "\"}");
+        };
+        return {v("ixfr"), v("axfr") + v("ixfr-full")};
+    }
+
     std::optional<uint32_t> dnsdSerial() {
         auto out = digShort(dnsd_->port(), kZone, "SOA");
         std::istringstream in(out);
@@ -178,7 +189,9 @@ TEST_F(Secondaries, EachTakesTheZoneWithTsigAndFollowsARecordEdit) {
     for (auto& s : secondaries_)
         EXPECT_EQ(axfr(s->port()), primary) << secondaryKindName(s->kind());
 
-    // A record edit: a new serial, NOTIFY, and each secondary serves the record.
+    // A record edit: a new serial, NOTIFY, and each secondary fetches the difference by IXFR
+    // (not the whole zone) and serves the record.
+    const Transfers before = transfers();
     dnsctl({"record", "add", kZone, "fresh 60 IN A 192.0.2.77"});
     ASSERT_TRUE(waitUntil([&] { return dnsdSerial() != serial; }, std::chrono::seconds(5)));
     auto next = dnsdSerial();
@@ -186,6 +199,12 @@ TEST_F(Secondaries, EachTakesTheZoneWithTsigAndFollowsARecordEdit) {
     for (auto& s : secondaries_)
         EXPECT_EQ(digShort(s->port(), "fresh." + kZone, "A"), "192.0.2.77\n")
             << secondaryKindName(s->kind());
+    const Transfers after = transfers();
+    EXPECT_GE(after.ixfr - before.ixfr, 3) << "each secondary took the difference";
+    EXPECT_EQ(after.full, before.full) << "nobody needed the whole zone";
+    primary = dnsdAxfr();
+    for (auto& s : secondaries_)
+        EXPECT_EQ(axfr(s->port()), primary) << secondaryKindName(s->kind()) << " after IXFR";
     // The dead secondary: NOTIFYs sent again and again, never acknowledged, counted.
     std::string labels = "{zone=\"" + kZone + "\",secondary=\"" + dead_ + "\"}";
     ASSERT_TRUE(waitUntil(
@@ -225,13 +244,17 @@ TEST_F(Secondaries, EachFailoverAndFailbackReachesEverySecondary) {
     // The primary dies: the decision bumps the serial, dnsd NOTIFYs, every secondary serves
     // the standby.
     auto before = dnsdSerial();
+    const Transfers xfrBefore = transfers();
     primary_->stop();
     ASSERT_TRUE(onEvery("127.0.0.22\n")) << state() << probe.describe();
     EXPECT_NE(dnsdSerial(), before);
     // It comes back: after the 1 s hold-down, failback reaches every secondary too.
     primary_->start();
     ASSERT_TRUE(onEvery("127.0.0.21\n")) << state() << probe.describe();
-    // And each copy is still exactly dnsd's zone.
+    // Both by IXFR, and each copy is still exactly dnsd's zone.
+    const Transfers xfrAfter = transfers();
+    EXPECT_GE(xfrAfter.ixfr - xfrBefore.ixfr, 6);
+    EXPECT_EQ(xfrAfter.full, xfrBefore.full);
     auto primary = dnsdAxfr();
     for (auto& s : secondaries_)
         EXPECT_EQ(axfr(s->port()), primary) << secondaryKindName(s->kind());
