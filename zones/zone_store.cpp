@@ -282,11 +282,21 @@ ZoneInfo ZoneStore::importZone(const Name& apex, const std::vector<Record>& reco
     return inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
         auto existing = selectZone(db_, apex);
         int64_t zoneId;
+        std::vector<Record> incoming = records;
         if (existing) {
             if (!replace) {
                 throw std::runtime_error("zone " + apex.toText() +
                                          " already exists (use --replace to replace its records)");
             }
+            // The serial never goes backwards (secondaries would ignore every later change):
+            // a file whose serial is not ahead of the zone's continues from the zone's.
+            if (existing->serial)
+                for (Record& r : incoming)
+                    if (r.type == rrtype::SOA && r.owner == apex) {
+                        auto fileSerial = soaSerial(r.rdata);
+                        if (fileSerial && !serialAhead(*fileSerial, *existing->serial))
+                            setSerial(r.rdata, *existing->serial + 1);
+                    }
             zoneId = existing->id;
             SQLite::Statement del(db_, "DELETE FROM records WHERE zone_id = ?");
             del.bind(1, zoneId);
@@ -311,7 +321,7 @@ ZoneInfo ZoneStore::importZone(const Name& apex, const std::vector<Record>& reco
             ins.exec();
             zoneId = db_.getLastInsertRowid();
         }
-        insertRecords(db_, zoneId, records);
+        insertRecords(db_, zoneId, incoming);
         if (replaced) *replaced = existing.has_value();
         return requireZone(db_, apex);
     });

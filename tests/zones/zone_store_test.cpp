@@ -110,7 +110,12 @@ TEST_F(ZoneStoreTest, ImportOfAnExistingZoneNeedsReplace) {
     EXPECT_EQ(info.id, id);
     EXPECT_EQ(info.generation, g0 + 1);
     EXPECT_EQ(info.recordCount, 2);
-    EXPECT_EQ(info.serial, 7u);  // an import keeps the serial the file sets
+    // The serial never goes backwards (secondaries would ignore every later change): a file
+    // whose serial is behind the zone's continues from it; one ahead keeps its own.
+    EXPECT_EQ(info.serial, 101u);
+    ZoneFile ahead = parseZoneText(
+        "$ORIGIN example.com.\n$TTL 60\n@ SOA ns1 hm 500 1 1 1 1\n@ NS ns.other.net.\n", "v3.zone");
+    EXPECT_EQ(store_->importZone(ahead.origin, ahead.records, true, "v3.zone").serial, 500u);
 }
 
 TEST_F(ZoneStoreTest, InvalidImportWritesNothing) {
