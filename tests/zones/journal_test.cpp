@@ -123,11 +123,10 @@ TEST_F(JournalTest, TheSerialWrapsAndTheChainHolds) {
 }
 
 TEST_F(JournalTest, EncodingRoundTrips) {
+    const Name ns = N("ns.example.com.");
     std::vector<Record> rrs = {{N("a.example.com."), rrtype::A, rrclass::IN, 60, {192, 0, 2, 1}, 0},
                                {N("example.com."), rrtype::NS, rrclass::IN, 3600,
-                                std::vector<uint8_t>(N("ns.example.com.").wire().begin(),
-                                                     N("ns.example.com.").wire().end()),
-                                0}};
+                                std::vector<uint8_t>(ns.wire().begin(), ns.wire().end()), 0}};
     auto blob = Journal::encode(rrs);
     auto back = Journal::decode(blob.data(), blob.size());
     ASSERT_EQ(back.size(), 2u);
