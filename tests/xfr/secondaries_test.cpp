@@ -260,4 +260,61 @@ TEST_F(Secondaries, EachFailoverAndFailbackReachesEverySecondary) {
         EXPECT_EQ(axfr(s->port()), primary) << secondaryKindName(s->kind());
 }
 
+TEST_F(Secondaries, AStoppedSecondaryCatchesUpByIxfrUnlessTheJournalWasOutrun) {
+    ASSERT_TRUE(waitUntil([&] { return !dnsdAxfr().empty(); }, std::chrono::seconds(5)));
+    startSecondaries();
+    ASSERT_TRUE(allAt(*dnsdSerial(), std::chrono::seconds(20))) << state();
+    // BIND keeps its copy in a file across a restart, so it comes back asking for IXFR.
+    SecondaryServer& bind = *secondaries_[2];
+    ASSERT_EQ(bind.kind(), SecondaryKind::Bind);
+    auto editWhileDown = [&](int n, const std::string& tag) {
+        bind.stop();
+        for (int i = 0; i < n; ++i)
+            dnsctl({"record", "add", kZone,
+                    tag + std::to_string(i) + " 60 IN A 192.0.2." + std::to_string(100 + i)});
+    };
+    // Three changes while it is down: the journal covers them, one IXFR catches up.
+    editWhileDown(3, "down");
+    ASSERT_TRUE(waitUntil([&] { return secondaries_[0]->serial() == dnsdSerial(); },
+                          std::chrono::seconds(10)));
+    Transfers before = transfers();
+    bind.start();
+    ASSERT_TRUE(waitUntil([&] { return bind.serial() == dnsdSerial(); }, std::chrono::seconds(15)))
+        << state();
+    Transfers after = transfers();
+    EXPECT_GE(after.ixfr - before.ixfr, 1);
+    EXPECT_EQ(after.full, before.full);
+    EXPECT_EQ(axfr(bind.port()), dnsdAxfr());
+    // Four more with a journal of two: outrun, so the answer to its IXFR is the whole zone.
+    dnsctl({"zone", "journal", kZone, "--max-entries", "2"});
+    editWhileDown(4, "outrun");
+    before = transfers();
+    bind.start();
+    ASSERT_TRUE(waitUntil([&] { return bind.serial() == dnsdSerial(); }, std::chrono::seconds(15)))
+        << state();
+    after = transfers();
+    EXPECT_GE(after.full - before.full, 1);
+    EXPECT_EQ(axfr(bind.port()), dnsdAxfr());
+}
+
+TEST_F(Secondaries, ChangesMadeWhileDnsdWasDownReachThemByIxfrAfterItsRestart) {
+    ASSERT_TRUE(waitUntil([&] { return !dnsdAxfr().empty(); }, std::chrono::seconds(5)));
+    startSecondaries();
+    ASSERT_TRUE(allAt(*dnsdSerial(), std::chrono::seconds(20))) << state();
+    const uint16_t port = dnsd_->port();
+    dnsd_.reset();  // stopped
+    dnsctl({"record", "add", kZone, "whiledown 60 IN A 192.0.2.55"});
+    dnsctl({"record", "add", kZone, "whiledown2 60 IN A 192.0.2.56"});
+    dnsd_ = std::make_unique<DnsdServer>(
+        db_, port, std::vector<std::string>{"--http", "127.0.0.1:" + std::to_string(httpPort_)},
+        kZone);
+    // At start dnsd NOTIFYs every secondary; the journal in the database has both changes.
+    ASSERT_TRUE(allAt(*dnsdSerial(), std::chrono::seconds(15))) << state();
+    Transfers t = transfers();
+    EXPECT_GE(t.ixfr, 3);
+    EXPECT_EQ(t.full, 0);
+    for (auto& s : secondaries_)
+        EXPECT_EQ(digShort(s->port(), "whiledown2." + kZone, "A"), "192.0.2.56\n");
+}
+
 }  // namespace
