@@ -229,6 +229,20 @@ TEST_F(Secondaries, EachTakesTheZoneWithTsigAndFollowsARecordEdit) {
             std::chrono::seconds(5)))
             << l;
     }
+    // A pool edit by dnsctl (no dnsd-probe here: the pool answers by its all-down rule, which
+    // leaves a drained member out) is journaled like a decision and reaches every secondary.
+    const Transfers beforeDrain = transfers();
+    dnsctl({"member", "drain", "web", "127.0.0.21"});
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            for (auto& s : secondaries_)
+                if (digShort(s->port(), "app." + kZone, "A") != "127.0.0.22\n") return false;
+            return true;
+        },
+        std::chrono::seconds(10)))
+        << state();
+    EXPECT_EQ(transfers().full, beforeDrain.full);
+    EXPECT_GE(transfers().ixfr - beforeDrain.ixfr, 3);
 }
 
 TEST_F(Secondaries, EachFailoverAndFailbackReachesEverySecondary) {

@@ -11,6 +11,7 @@
 #include "tools/dnsctl/options.hpp"
 #include "zones/pool_store.hpp"
 #include "zones/schema.hpp"
+#include "zones/served_pool.hpp"
 
 namespace dnsctl {
 namespace {
@@ -145,8 +146,7 @@ int memberAdd(const std::vector<std::string>& args, Context& context) {
             "missing argument VALUE (usage: dnsctl member add POOL VALUE... or --from-file FILE)");
     }
     auto db = openDatabase(context);
-    SQLite::Transaction tx(
-        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
+    zones::JournaledTransaction tx(*db);  // the write lock up front; served changes journaled
     zones::PoolStore store(*db);
     auto pool = store.getPool(vm["pool"].as<std::string>());
     if (members.size() == 1 && !fromFile) {
@@ -180,8 +180,7 @@ int memberRemove(const std::vector<std::string>& args, Context& context) {
                    options, pos, vm))
         return 0;
     auto db = openDatabase(context);
-    SQLite::Transaction tx(
-        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
+    zones::JournaledTransaction tx(*db);  // the write lock up front; served changes journaled
     zones::PoolStore store(*db);
     auto pool = store.getPool(vm["pool"].as<std::string>());
     store.removeMember(pool, vm["value"].as<std::string>());
@@ -195,8 +194,7 @@ int memberRemove(const std::vector<std::string>& args, Context& context) {
 template <typename F>
 int modifyMember(Context& context, const po::variables_map& vm, const std::string& kind, F change) {
     auto db = openDatabase(context);
-    SQLite::Transaction tx(
-        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
+    zones::JournaledTransaction tx(*db);  // the write lock up front; served changes journaled
     zones::PoolStore store(*db);
     auto pool = store.getPool(vm["pool"].as<std::string>());
     auto m = store.findMember(pool, vm["value"].as<std::string>());

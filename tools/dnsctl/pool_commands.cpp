@@ -14,6 +14,7 @@
 #include "zones/pool_store.hpp"
 #include "zones/probe_store.hpp"
 #include "zones/schema.hpp"
+#include "zones/served_pool.hpp"
 
 namespace dnsctl {
 
@@ -163,8 +164,7 @@ int poolCreate(const std::vector<std::string>& args, Context& context) {
     p.rtype = settingFlag(vm, "type", zones::parsePoolType);
     applyPolicy(vm, p);
     auto db = openDatabase(context);
-    SQLite::Transaction tx(
-        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
+    zones::JournaledTransaction tx(*db);  // the write lock up front; served changes journaled
     zones::PoolStore(*db).createPool(p, vm.count("zone") ? vm["zone"].as<std::string>() : "",
                                      vm["name"].as<std::string>());
     tx.commit();
@@ -184,8 +184,7 @@ int poolSet(const std::vector<std::string>& args, Context& context) {
                    "Changes the given policy settings of a pool.", options, pos, vm))
         return 0;
     auto db = openDatabase(context);
-    SQLite::Transaction tx(
-        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
+    zones::JournaledTransaction tx(*db);  // the write lock up front; served changes journaled
     zones::PoolStore store(*db);
     auto p = store.getPool(vm["pool"].as<std::string>());
     applyPolicy(vm, p);
@@ -207,8 +206,7 @@ int poolDelete(const std::vector<std::string>& args, Context& context) {
                    "Deletes a pool with its members; its probes stop.", options, pos, vm))
         return 0;
     auto db = openDatabase(context);
-    SQLite::Transaction tx(
-        *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
+    zones::JournaledTransaction tx(*db);  // the write lock up front; served changes journaled
     zones::PoolStore(*db).deletePool(vm["pool"].as<std::string>());
     tx.commit();
     std::cout << "pool " << vm["pool"].as<std::string>() << " deleted\n";
@@ -292,8 +290,7 @@ int poolRequest(const std::vector<std::string>& args, Context& context, const st
     zones::PoolStore store(*db);
     int64_t id;
     {
-        SQLite::Transaction tx(
-            *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
+        zones::JournaledTransaction tx(*db);  // the write lock up front; served changes journaled
         auto p = store.getPool(vm["pool"].as<std::string>());
         if (kind == "approve") {
             auto d = store.decision(p.id);
