@@ -12,8 +12,9 @@
 #include "tools/dnsctl/options.hpp"
 
 namespace dnsctl {
-void registerDrillCommand(Registry& registry);  // drill_command.cpp
-void registerXfrCommands(Registry& registry);   // xfr_commands.cpp
+void registerDrillCommand(Registry& registry);      // drill_command.cpp
+void registerXfrCommands(Registry& registry);       // xfr_commands.cpp
+void registerProbeTestCommand(Registry& registry);  // probe_test_command.cpp
 }  // namespace dnsctl
 
 namespace {
@@ -86,6 +87,7 @@ int main(int argc, char** argv) {
     dnsctl::registerEventCommands(registry);
     dnsctl::registerDrillCommand(registry);
     dnsctl::registerXfrCommands(registry);
+    dnsctl::registerProbeTestCommand(registry);
 
     std::vector<std::string> args(argv + 1, argv + argc);
     dnsctl::Context context;
