@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
@@ -48,10 +49,23 @@ class CheckOp : public std::enable_shared_from_this<CheckOp> {
         r.latencyUs = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - start_)
                           .count();
+        r.seen = std::move(seen_);
         auto done = std::move(done_);
         done(std::move(r));
     }
     bool finished() const { return finished_; }
+    // Notes what the check saw, for a traced run (CheckResult::seen); else does nothing.
+    // `what` is a callable returning the text, so an untraced check does not build it.
+    template <typename F>
+    void saw(F&& what) {
+        if (!trace_) return;
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - start_)
+                      .count();
+        char at[32];
+        std::snprintf(at, sizeof at, "+%.1fms ", double(us) / 1000.0);
+        seen_.push_back(at + std::string(what()));
+    }
 
   protected:
     // Resolves `host` and connects `socket` (the op's own) to the first of its addresses that
@@ -68,12 +82,14 @@ class CheckOp : public std::enable_shared_from_this<CheckOp> {
     boost::asio::io_context& io_;
     boost::asio::steady_timer timer_;
     int timeoutMs_;
-    std::string stage_;  // what we were waiting for, for the timeout message
+    std::string stage_;   // what we were waiting for, for the timeout message
+    bool trace_ = false;  // set by a check's start() from CheckTarget::trace
 
   private:
     CheckDone done_;
     std::chrono::steady_clock::time_point start_;
     bool finished_ = false;
+    std::vector<std::string> seen_;
 };
 
 // Per-kind entry points (check_runner.cpp dispatches).

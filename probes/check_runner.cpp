@@ -116,10 +116,12 @@ void runExecCheck(asio::io_context& io, const zones::ProbeDef& probe, const std:
     });
 }
 
-void CheckRunner::run(const zones::ProbeDef& probe, const std::string& member, CheckDone done) {
+void CheckRunner::run(const zones::ProbeDef& probe, const std::string& member, CheckDone done,
+                      bool trace) {
     CheckTarget target;
     try {
         target = resolveTarget(probe, member);
+        target.trace = trace;
     } catch (const std::exception& e) {
         CheckResult r;
         r.message = std::string("error: ") + e.what();

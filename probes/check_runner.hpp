@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "zones/probe_store.hpp"
 
@@ -22,6 +23,11 @@ struct CheckResult {
     bool ok = false;
     int64_t latencyUs = 0;
     std::string message;  // "ok", "connect: Connection refused", "timeout after 500ms", ...
+    // What the check saw on the way, in order, each line starting with the time since the
+    // start ("+0.4ms connected to 127.0.0.2:80", the TLS version and certificate, the HTTP
+    // status, the DNS answer). Filled only when the run asked for it (`dnsctl probe test`);
+    // dnsd-probe does not, so its checks build no strings they would throw away.
+    std::vector<std::string> seen;
 };
 using CheckDone = std::function<void(CheckResult)>;
 
@@ -31,6 +37,7 @@ struct CheckTarget {
     int port = 0;
     std::string path;  // from a URL target, else the probe's path
     bool tls = false;
+    bool trace = false;  // fill CheckResult::seen
 };
 // Throws std::runtime_error on a malformed target.
 CheckTarget resolveTarget(const zones::ProbeDef& probe, const std::string& member);
@@ -41,7 +48,9 @@ class CheckRunner {
   public:
     explicit CheckRunner(boost::asio::io_context& io);
     ~CheckRunner();
-    void run(const zones::ProbeDef& probe, const std::string& member, CheckDone done);
+    // `trace` asks the check to report what it saw (CheckResult::seen).
+    void run(const zones::ProbeDef& probe, const std::string& member, CheckDone done,
+             bool trace = false);
     // What ICMP can do here, for the start-up log ("icmp: using ping sockets", or why not).
     std::string icmpStatus() const;
     // False if ICMP checks of either family cannot run here (icmpStatus says why).

@@ -2,6 +2,9 @@
 // headers, Connection: close), healthy when the status is in the expected ranges and, if
 // asked, the body contains the substring. HTTPS sends SNI and verifies the certificate
 // chain and host name unless verification is off.
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -33,6 +36,7 @@ class HttpCheck : public CheckOp {
         : CheckOp(io, timeoutMs, std::move(done)), stream_(std::forward<Args>(args)...) {}
 
     void start(const zones::ProbeDef& probe, const CheckTarget& target) {
+        trace_ = target.trace;
         armDeadline();
         probe_ = probe;
         target_ = target;
@@ -77,15 +81,23 @@ class HttpCheck : public CheckOp {
             if (!sni.empty()) SSL_set_tlsext_host_name(stream_.native_handle(), sni.c_str());
             if (probe_.verify) {
                 stream_.set_verify_mode(asio::ssl::verify_peer);
+                asio::ssl::host_name_verification byName(sni.empty() ? target_.host : sni);
+                // The stream is this op's member, so the callback cannot outlive `this`.
                 stream_.set_verify_callback(
-                    asio::ssl::host_name_verification(sni.empty() ? target_.host : sni));
+                    [this, byName](bool preverified, asio::ssl::verify_context& ctx) mutable {
+                        bool ok = byName(preverified, ctx);
+                        if (trace_) noteVerify(preverified, ok, ctx.native_handle());
+                        return ok;
+                    });
             } else {
                 stream_.set_verify_mode(asio::ssl::verify_none);
             }
             stage_ = "tls handshake";
+            saw([&] { return "TLS handshake, SNI " + (sni.empty() ? "none" : sni); });
             stream_.async_handshake(asio::ssl::stream_base::client,
                                     [self](const boost::system::error_code& ec) {
                                         if (self->finished()) return;
+                                        self->saw([&] { return self->tlsText(!ec); });
                                         if (ec) return self->finish(false, "tls: " + ec.message());
                                         self->sendRequest();
                                     });
@@ -116,6 +128,10 @@ class HttpCheck : public CheckOp {
             start = end + 1;
         }
         stage_ = "request";
+        saw([&] {
+            return "sent " + std::string(request_.method_string()) + " " +
+                   std::string(request_.target()) + ", Host " + hostHeader();
+        });
         http::async_write(stream_, request_, [self](const boost::system::error_code& ec, size_t) {
             if (self->finished()) return;
             if (ec) return self->finish(false, "write: " + ec.message());
@@ -131,9 +147,74 @@ class HttpCheck : public CheckOp {
         });
     }
 
+    // The negotiated TLS and the server's certificate, for a traced run.
+    static std::string certificateText(X509* cert) {
+        auto name = [](X509_NAME* n) {
+            char buf[256];
+            X509_NAME_oneline(n, buf, sizeof buf);
+            return std::string(buf);
+        };
+        std::string out = "certificate subject " + name(X509_get_subject_name(cert)) + ", issuer " +
+                          name(X509_get_issuer_name(cert));
+        if (BIO* bio = BIO_new(BIO_s_mem())) {
+            ASN1_TIME_print(bio, X509_get0_notAfter(cert));
+            char* data = nullptr;
+            long n = BIO_get_mem_data(bio, &data);
+            out += ", valid until " + std::string(data, size_t(n));
+            BIO_free(bio);
+        }
+        return out;
+    }
+
+    // Called for each certificate of the chain while verifying (traced runs only): keeps the
+    // server's own certificate and the first reason it was refused, because a failed
+    // handshake leaves no peer certificate to look at afterwards.
+    void noteVerify(bool preverified, bool ok, X509_STORE_CTX* ctx) {
+        X509* cert = X509_STORE_CTX_get_current_cert(ctx);
+        if (cert && X509_STORE_CTX_get_error_depth(ctx) == 0 && serverCert_.empty())
+            serverCert_ = certificateText(cert);
+        if (!ok && verifyError_.empty())
+            verifyError_ = preverified
+                               ? std::string("the name does not match the certificate")
+                               : X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+    }
+
+    // The negotiated TLS and the server's certificate, for a traced run.
+    std::string tlsText(bool ok) {
+        if constexpr (std::is_same_v<Stream, tcp::socket>) {
+            return "";
+        } else {
+            SSL* ssl = stream_.native_handle();
+            std::string out =
+                ok ? std::string("TLS ") + SSL_get_version(ssl) + " " + SSL_get_cipher_name(ssl)
+                   : std::string("TLS handshake failed");
+            if (X509* cert = SSL_get1_peer_certificate(ssl)) {
+                out += "; " + certificateText(cert);
+                X509_free(cert);
+            } else if (!serverCert_.empty()) {
+                out += "; " + serverCert_;
+            } else {
+                out += "; no certificate seen";
+            }
+            if (!probe_.verify) return out + ", not verified (verify off)";
+            if (!verifyError_.empty()) return out + ", verification failed: " + verifyError_;
+            return out + (ok ? ", verified" : "");
+        }
+    }
+
     void judge() {
         const auto& res = parser_.get();
         int status = int(res.result_int());
+        saw([&] {
+            return "HTTP " + std::to_string(status) + " " + std::string(res.reason()) + ", " +
+                   std::to_string(res.body().size()) + " body bytes";
+        });
+        if (!probe_.body.empty())
+            saw([&] {
+                return std::string("body ") +
+                       (res.body().find(probe_.body) == std::string::npos ? "lacks" : "contains") +
+                       " '" + probe_.body + "'";
+            });
         std::string s = "HTTP " + std::to_string(status);
         if (!zones::statusMatches(probe_.expect, status))
             return finish(false, s + " not in " + probe_.expect);
@@ -143,6 +224,7 @@ class HttpCheck : public CheckOp {
     }
 
     Stream stream_;
+    std::string serverCert_, verifyError_;  // seen while verifying, for a traced run
     zones::ProbeDef probe_;
     CheckTarget target_;
     http::request<http::empty_body> request_;

@@ -16,6 +16,21 @@ namespace probes {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+namespace {
+
+std::string addressList(const std::vector<asio::ip::address>& addrs) {
+    std::string out;
+    for (const auto& a : addrs) out += (out.empty() ? "" : ", ") + a.to_string();
+    return out;
+}
+
+std::string endpointText(const tcp::endpoint& ep) {
+    std::string a = ep.address().to_string();
+    return (ep.address().is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
 void CheckOp::resolveAndConnect(tcp::socket& socket, const std::string& host, int port,
                                 std::function<void()> next) {
     stage_ = "resolve";
@@ -28,12 +43,14 @@ void CheckOp::resolveAndConnect(tcp::socket& socket, const std::string& host, in
                 return self->finish(false, "resolve: " + (ec ? ec.message() : "no address"));
             std::vector<tcp::endpoint> eps;
             for (const auto& a : addrs) eps.emplace_back(a, uint16_t(port));
+            self->saw([&] { return "resolved to " + addressList(addrs); });
             self->stage_ = "connect";
             asio::async_connect(socket, eps,
                                 [self, next = std::move(next)](const boost::system::error_code& ec,
-                                                               const tcp::endpoint&) {
+                                                               const tcp::endpoint& ep) {
                                     if (self->finished()) return;
                                     if (ec) return self->finish(false, "connect: " + ec.message());
+                                    self->saw([&] { return "connected to " + endpointText(ep); });
                                     next();
                                 });
         });
@@ -99,6 +116,7 @@ class TcpCheck : public CheckOp {
         : CheckOp(io, timeoutMs, std::move(done)), socket_(io) {}
 
     void start(const CheckTarget& target) {
+        trace_ = target.trace;
         boost::system::error_code ec;
         auto addr = asio::ip::make_address(target.host, ec);
         if (!ec) return connect(tcp::endpoint(addr, uint16_t(target.port)));
@@ -116,12 +134,14 @@ class TcpCheck : public CheckOp {
                                                 "resolve: " + (ec ? ec.message() : "no address"));
                         std::vector<tcp::endpoint> eps;
                         for (const auto& a : addrs) eps.emplace_back(a, uint16_t(port));
+                        self->saw([&] { return "resolved to " + addressList(addrs); });
                         self->stage_ = "connect";
                         asio::async_connect(
                             self->socket_, eps,
-                            [self](const boost::system::error_code& ec, const tcp::endpoint&) {
+                            [self](const boost::system::error_code& ec, const tcp::endpoint& ep) {
                                 if (self->finished()) return;
                                 if (ec) return self->finish(false, "connect: " + ec.message());
+                                self->saw([&] { return "connected to " + endpointText(ep); });
                                 self->closeAndFinish(0);
                             });
                     });
@@ -149,6 +169,7 @@ class TcpCheck : public CheckOp {
     // is done; only a connect still in flight is handed to asio (epoll) and given a deadline.
     void connect(const tcp::endpoint& endpoint) {
         stage_ = "connect";
+        endpoint_ = endpoint;
         SocketGuard guard;
         guard.fd =
             ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -177,6 +198,8 @@ class TcpCheck : public CheckOp {
         report(err);
     }
     void report(int err) {
+        if (err == 0 && endpoint_.port() != 0)
+            saw([&] { return "connected to " + endpointText(endpoint_); });
         if (err == 0)
             finish(true, "connected");
         else
@@ -184,6 +207,7 @@ class TcpCheck : public CheckOp {
     }
 
     tcp::socket socket_;
+    tcp::endpoint endpoint_;  // an IP literal's, for the trace
 };
 
 }  // namespace

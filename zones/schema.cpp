@@ -1,10 +1,15 @@
 #include "zones/schema.hpp"
 
 #include <SQLiteCpp/Transaction.h>
+#include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <vector>
 
@@ -245,6 +250,107 @@ std::string resolveDatabasePath(const std::string& fromFlag) {
     throw std::runtime_error("no database given: pass --db PATH or set DNSD_DB");
 }
 
+namespace {
+
+// Creates the database file with the mode it keeps: the database and its WAL hold operator
+// data and must not be world-readable. SQLite creates the -wal and -shm files with the mode of
+// the database file, so this one file decides all three (no process-wide umask change).
+void createPrivateFile(const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        if (errno == EEXIST) return;  // another `dnsctl init` was faster: open what it made
+        throw std::runtime_error("database " + path + ": cannot create: " + std::strerror(errno));
+    }
+    // Exactly 0640 whatever the umask, so the daemons' group can read it (dist/README.md).
+    int err = ::fchmod(fd, 0640) == 0 ? 0 : errno;
+    ::close(fd);
+    if (err) throw std::runtime_error("database " + path + ": chmod: " + std::strerror(err));
+}
+
+bool isPermissionError(const SQLite::Exception& e) {
+    int primary = e.getErrorCode() & 0xff;
+    return primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM;
+}
+
+std::string notWritable(const std::string& path) {
+    return "database " + path +
+           " is read-only for this process (writing needs write access to the file and its "
+           "directory, on a writable file system; commands that only read work without it)";
+}
+
+bool directoryWritable(const std::string& path) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    return ::access(dir.c_str(), W_OK) == 0;
+}
+
+// Checks the schema of a connection that may not migrate it.
+void checkVersionReadOnly(SQLite::Database& db, const std::string& path) {
+    int version = db.execAndGet("PRAGMA user_version").getInt();
+    if (version == 0) {
+        if (db.execAndGet("SELECT count(*) FROM sqlite_master").getInt() == 0)
+            throw std::runtime_error(
+                "is empty, not a dnsd database (create one with: dnsctl --db " + path + " init)");
+        throw std::runtime_error("not a dnsd database (unknown tables, no schema version)");
+    }
+    if (version > schemaVersion()) {
+        throw std::runtime_error("schema version " + std::to_string(version) +
+                                 " is newer than this binary understands (" +
+                                 std::to_string(schemaVersion()) + "); upgrade dnsd");
+    }
+    if (version < schemaVersion()) {
+        throw std::runtime_error(
+            "schema version " + std::to_string(version) + " is older than this binary's (" +
+            std::to_string(schemaVersion()) +
+            "), and reading does not migrate it: run `dnsctl --db " + path +
+            " init` (or any write command) as a user who may write the database");
+    }
+}
+
+std::unique_ptr<SQLite::Database> openReadOnly(const std::string& path, int busyTimeoutMs) {
+    try {
+        auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, busyTimeoutMs);
+        checkVersionReadOnly(*db, path);
+        return db;
+    } catch (const SQLite::Exception& e) {
+        // A WAL database needs its -wal and -shm files even to be read. They exist while any
+        // writer has it open; with none running, the last one removed them (or left an empty
+        // -wal), and a reader that may not write the directory or open the -shm cannot set
+        // them up. A -wal file that is missing or empty holds no commit the database file
+        // lacks, so the file alone is the whole database: read it as an immutable snapshot (no
+        // locks, no side files). A writer that starts while this command reads goes
+        // unnoticed, as if it had started just after.
+        struct stat wal;
+        bool walEmpty = ::stat((path + "-wal").c_str(), &wal) != 0 || wal.st_size == 0;
+        if (!isPermissionError(e) || !walEmpty) throw;
+    }
+    std::string uri = "file:";
+    for (char c : path) {
+        if (c == '%' || c == '?' || c == '#') {
+            static const char* hex = "0123456789abcdef";
+            uri += {'%', hex[uint8_t(c) >> 4], hex[uint8_t(c) & 15]};
+        } else {
+            uri.push_back(c);
+        }
+    }
+    uri += "?immutable=1";
+    auto db = std::make_unique<SQLite::Database>(uri, SQLite::OPEN_READONLY | SQLite::OPEN_URI,
+                                                 busyTimeoutMs);
+    checkVersionReadOnly(*db, path);
+    return db;
+}
+
+}  // namespace
+
+void requireWritable(SQLite::Database& db, const std::string& path) {
+    if (sqlite3_db_readonly(db.getHandle(), "main") == 1)
+        throw std::runtime_error(notWritable(path));
+}
+
+bool isSnapshot(SQLite::Database& db) {
+    return sqlite3_uri_boolean(sqlite3_db_filename(db.getHandle(), "main"), "immutable", 0) != 0;
+}
+
 std::unique_ptr<SQLite::Database> openDatabase(const std::string& path, OpenMode mode,
                                                int busyTimeoutMs) {
     bool existed = fileExists(path);
@@ -252,13 +358,19 @@ std::unique_ptr<SQLite::Database> openDatabase(const std::string& path, OpenMode
         throw std::runtime_error("database " + path +
                                  " does not exist (create it with: dnsctl --db " + path + " init)");
     }
-    std::unique_ptr<SQLite::Database> db;
-    int flags =
-        SQLite::OPEN_READWRITE | (mode == OpenMode::CreateReadWrite ? SQLite::OPEN_CREATE : 0);
-    // The database and its WAL hold operator data: not world-readable.
-    mode_t old = ::umask(027);
     try {
-        db = std::make_unique<SQLite::Database>(path, flags, busyTimeoutMs);
+        if (mode == OpenMode::ReadOnly) return openReadOnly(path, busyTimeoutMs);
+    } catch (const SQLite::Exception& e) {
+        throw std::runtime_error("database " + path + ": " + e.what());
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string(e.what()).rfind("database ", 0) == 0
+                                     ? e.what()
+                                     : "database " + path + ": " + e.what());
+    }
+    if (!existed) createPrivateFile(path);
+    std::unique_ptr<SQLite::Database> db;
+    try {
+        db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE, busyTimeoutMs);
         db->exec("PRAGMA foreign_keys = ON");
         if (existed && mode != OpenMode::CreateReadWrite &&
             db->execAndGet("PRAGMA user_version").getInt() == 0 &&
@@ -293,15 +405,17 @@ std::unique_ptr<SQLite::Database> openDatabase(const std::string& path, OpenMode
             tx.commit();
         }
     } catch (const SQLite::Exception& e) {
-        ::umask(old);
+        // SQLite opened the file read-only (no write access to it), or cannot create the
+        // -wal file beside it (none to the directory): either way this process cannot write.
+        if (db && isPermissionError(e) &&
+            (sqlite3_db_readonly(db->getHandle(), "main") == 1 || !directoryWritable(path)))
+            throw std::runtime_error(notWritable(path));
         throw std::runtime_error("database " + path + ": " + e.what());
     } catch (const std::runtime_error& e) {
-        ::umask(old);
         throw std::runtime_error(std::string(e.what()).rfind("database ", 0) == 0
                                      ? e.what()
                                      : "database " + path + ": " + e.what());
     }
-    ::umask(old);
     return db;
 }
 

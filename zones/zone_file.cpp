@@ -17,6 +17,7 @@ namespace {
 struct Entry {
     int line = 0;                     // where its first token is
     bool ownerOmitted = false;        // the physical line started with blank space
+    bool bad = false;                 // its syntax failed: reported once, then skipped
     std::vector<std::string> tokens;  // raw text: quotes and backslash escapes kept
 };
 
@@ -30,8 +31,10 @@ class Failure : public std::runtime_error {
 };
 
 // Splits master-file text into entries (RFC 1035 §5.1): `;` comments, "quoted strings",
-// \escapes, and ( ) that let an entry continue over line ends.
-std::vector<Entry> splitEntries(std::string_view text) {
+// \escapes, and ( ) that let an entry continue over line ends. A syntax error is appended to
+// `failures` (one per entry) and the scan goes on at the next entry, so that one run names
+// every bad line; the bad entry is dropped.
+std::vector<Entry> splitEntries(std::string_view text, std::vector<Failure>& failures) {
     std::vector<Entry> entries;
     Entry current;
     std::string token;
@@ -50,17 +53,30 @@ std::vector<Entry> splitEntries(std::string_view text) {
     };
     auto endEntry = [&] {
         endToken();
-        if (!current.tokens.empty()) entries.push_back(std::move(current));
+        if (!current.tokens.empty() && !current.bad) entries.push_back(std::move(current));
         current = Entry();
+    };
+    auto fail = [&](int at, const std::string& message) {
+        if (!current.bad) failures.emplace_back(at, message);
+        current.bad = true;
     };
 
     for (size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         bool lineStart = atLineStart;
         atLineStart = false;
-        if (c == '\0') throw Failure(line, "NUL byte in the file");
+        if (c == '\0') {
+            fail(line, "NUL byte in the file");
+            continue;
+        }
         if (quoted) {
-            if (c == '\n') throw Failure(quoteLine, "quoted string not closed on its line");
+            if (c == '\n') {
+                // Resume after the line end, as if the quote had been closed there.
+                fail(quoteLine, "quoted string not closed on its line");
+                quoted = false;
+                --i;
+                continue;
+            }
             token.push_back(c);
             if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
                 token.push_back(text[++i]);
@@ -97,8 +113,11 @@ std::vector<Entry> splitEntries(std::string_view text) {
                 break;
             case ')':
                 endToken();
-                if (parenDepth == 0) throw Failure(line, "')' without a matching '('");
-                --parenDepth;
+                if (parenDepth == 0) {
+                    fail(line, "')' without a matching '('");
+                } else {
+                    --parenDepth;
+                }
                 break;
             case '"':
                 startToken();
@@ -116,8 +135,8 @@ std::vector<Entry> splitEntries(std::string_view text) {
                 token.push_back(c);
         }
     }
-    if (quoted) throw Failure(quoteLine, "quoted string not closed");
-    if (parenDepth > 0) throw Failure(parenLine, "'(' is never closed");
+    if (quoted) fail(quoteLine, "quoted string not closed");
+    if (parenDepth > 0) fail(parenLine, "'(' is never closed");
     endEntry();
     return entries;
 }
@@ -299,6 +318,9 @@ Record parseRecordEntry(const Entry& entry, ParseState& state, bool& ttlGiven) {
     } else {
         owner = *resolveName(tokens[pos++], state, entry.line, "owner name");
     }
+    // Set now, not on success only: after a bad record, the lines that omit the owner still
+    // mean this one, so their own problems are reported against the right name.
+    state.previousOwner = owner;
     std::optional<uint32_t> ttl;
     bool classSeen = false;
     for (int k = 0; k < 2 && pos < tokens.size(); ++k) {
@@ -346,7 +368,6 @@ Record parseRecordEntry(const Entry& entry, ParseState& state, bool& ttlGiven) {
             throw Failure(entry.line, "RFC 3597 RDATA is not a valid " + ldnsw::typeToText(*type) +
                                           " record (RDATA: '" + rdata + "')");
         }
-        state.previousOwner = owner;
         return record;
     }
     std::string text =
@@ -360,7 +381,6 @@ Record parseRecordEntry(const Entry& entry, ParseState& state, bool& ttlGiven) {
                                       owner.toText() + ": " + parsed.error + " (RDATA: '" + rdata +
                                       "')");
     }
-    state.previousOwner = owner;
     Record record = std::move(*parsed.record);
     record.owner = owner;
     record.line = entry.line;
@@ -385,6 +405,14 @@ std::string rrKey(const Record& r) {
 
 }  // namespace
 
+ZoneFileError::ZoneFileError(std::vector<std::string> problems)
+    : std::runtime_error([&] {
+          std::string joined;
+          for (const auto& p : problems) joined += (joined.empty() ? "" : "\n") + p;
+          return joined;
+      }()),
+      problems_(std::move(problems)) {}
+
 ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
                        const std::optional<Name>& zone) {
     ZoneFile result{fileName, Name(), {}};
@@ -392,8 +420,10 @@ ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
     state.origin = zone;
     if (zone) state.originText = zone->toText();
     std::unordered_set<std::string> seen;
-    try {
-        for (const Entry& entry : splitEntries(text)) {
+    std::vector<Failure> failures;
+    for (const Entry& entry : splitEntries(text, failures)) {
+        // A bad entry is reported and skipped; the state it would have set stays as it was.
+        try {
             if (!entry.ownerOmitted && entry.tokens[0][0] == '$') {
                 applyDirective(entry, state);
                 continue;
@@ -405,9 +435,17 @@ ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
             // Duplicates are one RR (RFC 2181 §5); keep the first. A duplicate with another
             // TTL is kept so that the validator names the conflict.
             if (seen.insert(rrKey(record)).second) result.records.push_back(std::move(record));
+        } catch (const Failure& f) {
+            failures.push_back(f);
         }
-    } catch (const Failure& f) {
-        throw std::runtime_error(fileName + ":" + std::to_string(f.line()) + ": " + f.what());
+    }
+    if (!failures.empty()) {
+        std::stable_sort(failures.begin(), failures.end(),
+                         [](const Failure& a, const Failure& b) { return a.line() < b.line(); });
+        std::vector<std::string> problems;
+        for (const auto& f : failures)
+            problems.push_back(fileName + ":" + std::to_string(f.line()) + ": " + f.what());
+        throw ZoneFileError(std::move(problems));
     }
     if (zone) {
         result.origin = *zone;
@@ -415,8 +453,8 @@ ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
         auto soa = std::find_if(result.records.begin(), result.records.end(),
                                 [](const Record& r) { return r.type == rrtype::SOA; });
         if (soa == result.records.end())
-            throw std::runtime_error(
-                fileName + ": no SOA record, so the zone name is unknown (pass --zone NAME)");
+            throw ZoneFileError(
+                {fileName + ": no SOA record, so the zone name is unknown (pass --zone NAME)"});
         result.origin = soa->owner;
     }
     return result;
@@ -436,7 +474,9 @@ RecordText parseRecordText(std::string_view text, const Name& origin) {
     state.origin = origin;
     state.originText = origin.toText();
     try {
-        auto entries = splitEntries(text);
+        std::vector<Failure> failures;
+        auto entries = splitEntries(text, failures);
+        if (!failures.empty()) throw failures.front();
         if (entries.size() != 1)
             throw Failure(1, entries.empty() ? "empty record" : "more than one record given");
         if (entries[0].ownerOmitted) throw Failure(1, "the record needs an owner name first");

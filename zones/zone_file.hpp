@@ -7,8 +7,9 @@
 // unknown types in RFC 3597 form (TYPE65534 \# 2 abcd). $INCLUDE and $GENERATE are refused.
 // A record without a TTL takes $TTL, else the last explicit TTL (RFC 1035 §5.1). Exact
 // duplicate records are dropped (RFC 2181 §5). The zone name is `zone` if given, else the
-// owner of the first SOA record. Any problem throws std::runtime_error("FILE:LINE: message"),
-// one clear message for the first problem; syntax only — zone rules are ZoneValidator's job.
+// owner of the first SOA record. Syntax problems throw ZoneFileError, which lists every bad
+// entry of the file in line order ("FILE:LINE: message" each; the parser skips a bad entry and
+// goes on), so one run shows them all; syntax only — zone rules are ZoneValidator's job.
 //
 // `formatZoneFile` writes a file NSD, Knot and this parser all load unchanged ($ORIGIN, then
 // the SOA, then every record in canonical order with absolute owners and explicit TTLs).
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +33,17 @@ struct ZoneFile {
     std::vector<Record> records;  // in file order; Record::line is the record's first line
 };
 
+// Every syntax problem of a file. what() is the problems joined by newlines.
+class ZoneFileError : public std::runtime_error {
+  public:
+    explicit ZoneFileError(std::vector<std::string> problems);
+    const std::vector<std::string>& problems() const { return problems_; }
+
+  private:
+    std::vector<std::string> problems_;
+};
+
+// Throws ZoneFileError for syntax, std::runtime_error if the file cannot be read.
 ZoneFile loadZoneFile(const std::string& path, const std::optional<Name>& zone = std::nullopt);
 ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
                        const std::optional<Name>& zone = std::nullopt);

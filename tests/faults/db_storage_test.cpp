@@ -49,11 +49,11 @@ TEST_F(StorageFault, ReadOnlyDatabase) {
     // dnsctl: one clear message, non-zero, nothing changed; reading still works.
     auto r = dnsctl({"member", "drain", "web", kSecondary});
     EXPECT_EQ(r.exitCode, 1) << r.out << r.err;
-    EXPECT_NE(r.err.find("readonly database"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("is read-only for this process"), std::string::npos) << r.err;
     EXPECT_EQ(lines(r.err), 1) << r.err;
     auto add = dnsctl({"record", "add", "svc.test", "late", "300", "A", "127.0.0.5"});
     EXPECT_EQ(add.exitCode, 1) << add.out << add.err;
-    EXPECT_NE(add.err.find("readonly database"), std::string::npos) << add.err;
+    EXPECT_NE(add.err.find("is read-only for this process"), std::string::npos) << add.err;
     auto status = dnsctl({"status"});
     EXPECT_TRUE(status.ok()) << status.err;
     EXPECT_EQ(definitions(), defs);

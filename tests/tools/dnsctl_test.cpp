@@ -337,6 +337,57 @@ TEST_F(DnsctlTest, BadZoneFilesChangeNothing) {
                 wrong + ":54: CNAME at www.svc.example.com.");
 }
 
+// A file with three bad lines: one run of `zone check` or `zone import` names all three, each
+// as FILE:LINE: message, then how many there were; import writes nothing.
+TEST_F(DnsctlTest, EveryBadLineOfAFileInOneRun) {
+    std::string bad = dir_.writeFile("three.zone",
+                                     "$ORIGIN b.test.\n$TTL 60\n@ SOA ns hm 1 2 3 4 5\n"
+                                     "@ NS ns\nns A 192.0.2.1\n"
+                                     "a A 192.0.2.300\n"     // 6: bad address
+                                     "b 1h30 A 192.0.2.2\n"  // 7: bad TTL
+                                     "c A 192.0.2.3\n"
+                                     "d TXT \"unclosed\n"  // 9: quote not closed
+                                     "e A 192.0.2.5\n");
+    const std::vector<std::string> expected = {
+        bad + ":6: bad A record for a.b.test.: ",
+        bad + ":7: bad TTL '1h30'",
+        bad + ":9: quoted string not closed on its line",
+        "dnsctl: " + bad + ": 3 problems",
+    };
+    auto check = [&](const CommandResult& r) {
+        EXPECT_EQ(r.exitCode, 1) << r.command;
+        auto got = lines(r.err);
+        ASSERT_EQ(got.size(), expected.size()) << r.err;
+        for (size_t i = 0; i < got.size(); ++i)
+            EXPECT_EQ(got[i].rfind(expected[i], 0), 0u)
+                << "line " << i << ": " << got[i] << "\nexpected start: " << expected[i];
+    };
+    check(dnsctl({"zone", "check", bad}));
+    EXPECT_FALSE(std::filesystem::exists(db_));
+
+    initWithExample();
+    std::string before = dump();
+    check(dnsctl({"zone", "import", bad}));
+    check(dnsctl({"zone", "import", bad, "--zone", "svc.example.com", "--replace"}));
+    EXPECT_EQ(dump(), before) << "a bad file changed the database";
+
+    // Fixed syntax, broken zone rules: every rule problem, also in one run.
+    std::string rules = dir_.writeFile("rules.zone",
+                                       "$ORIGIN r.test.\n$TTL 60\n@ SOA ns hm 1 2 3 4 5\n"
+                                       "@ NS ns\nns A 192.0.2.1\nwww CNAME ns\nwww A 192.0.2.2\n"
+                                       "out.example. A 192.0.2.3\n");
+    CommandResult r = dnsctl({"zone", "import", rules});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find(rules + ":7: CNAME at www.r.test. (line 6) cannot coexist"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find(rules + ":8: out.example. A is outside the zone r.test."),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("dnsctl: " + rules + ": 2 problems\n"), std::string::npos) << r.err;
+    EXPECT_EQ(dump(), before);
+}
+
 TEST_F(DnsctlTest, BadRecordChangesChangeNothing) {
     initWithExample();
     expectFails({"record", "add", "svc.example.com", "www 60 IN A 192.0.2"},

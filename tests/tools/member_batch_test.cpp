@@ -1,7 +1,7 @@
 // `dnsctl member add POOL VALUE...` and `dnsctl member add POOL --from-file FILE` with the real
 // dnsctl on a real SQLite file: every member lands with its own options (the command line's
 // are the defaults), one transaction for all, and a bad line names FILE:LINE, exits non-zero
-// and adds nothing (the database stays byte-for-byte the same).
+// and adds nothing (the database stays byte-for-byte the same). Also `member drain` windows.
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
@@ -169,6 +169,32 @@ TEST_F(MemberBatch, TenThousandMembersInOneQuickCommand) {
     EXPECT_EQ(count("SELECT COUNT(*) FROM member_probes"), 10000);
     // Generous bound (ASan, a busy 2-core machine); one add per process took ~40 ms each.
     EXPECT_LT(took, std::chrono::seconds(30));
+}
+
+}  // namespace
+
+namespace {
+
+// `member drain` with a window: a window that is already over is refused (it would be stored
+// and never drain anything); one that has begun or lies ahead is taken.
+TEST_F(MemberBatch, DrainWindowInThePastIsRefused) {
+    ok({"member", "add", "web", "192.0.2.1"});
+    refused({"member", "drain", "web", "192.0.2.1", "--start", "@1000", "--end", "@2000"},
+            "dnsctl member drain: the drain window ends 1970-01-01T00:33:20.000Z, which is in "
+            "the past (now ");
+    refused({"member", "drain", "web", "192.0.2.1", "--start", "2020-01-01T00:00Z", "--end",
+             "2020-01-02T00:00Z"},
+            "which is in the past");
+    refused({"member", "drain", "web", "192.0.2.1", "--end", "@2000"}, "which is in the past");
+    refused({"member", "drain", "web", "192.0.2.1", "--start", "+2h", "--end", "+1h"},
+            "--end must be after the start of the window");
+    EXPECT_EQ(count("SELECT drained FROM members WHERE value = '192.0.2.1'"), 0);
+
+    ok({"member", "drain", "web", "192.0.2.1", "--start", "@1000", "--end", "+10m"});
+    EXPECT_EQ(count("SELECT drained FROM members WHERE value = '192.0.2.1'"), 1);
+    ok({"member", "drain", "web", "192.0.2.1", "--start", "+1h", "--end", "+2h"});
+    EXPECT_GT(count("SELECT drain_start FROM members WHERE value = '192.0.2.1'"),
+              count("SELECT max(at) FROM events"));
 }
 
 }  // namespace

@@ -177,6 +177,43 @@ TEST(ZoneFile, ErrorsNameFileAndLine) {
     }
 }
 
+// One parse reports every bad entry, in line order, and goes on after each: a bad line does
+// not hide the next one, and the entries around them do not turn into false problems.
+TEST(ZoneFile, EveryBadEntryIsReported) {
+    const std::string text =
+        "$ORIGIN x.\n$TTL 60\n"
+        "a A 192.0.2.300\n"           // 3
+        "  A 192.0.2.1\n"             // owner a. from the bad line before: fine
+        "b 60 FOO 1\n"                // 5
+        "c ( 60 A\n 192.0.2.1 ) )\n"  // 7: the second ')'
+        "d TXT \"open\n"              // 8
+        "e A 192.0.2.5\n"
+        "$TTL 1x\n"                             // 10
+        "f MX 10\n"                             // 11
+        + std::string("g A 192.0.2.7\0\n", 15)  // 12: a NUL byte
+        + "h A 192.0.2.8\n";
+    try {
+        parseZoneText(std::string_view(text.data(), text.size()), "t.zone");
+        FAIL() << "no error";
+    } catch (const ZoneFileError& e) {
+        std::vector<std::string> starts = {
+            "t.zone:3: bad A record for a.x.: ",
+            "t.zone:5: unknown RR type 'FOO'",
+            "t.zone:7: ')' without a matching '('",
+            "t.zone:8: quoted string not closed on its line",
+            "t.zone:10: bad $TTL value '1x'",
+            "t.zone:11: bad MX record for f.x.: ",
+            "t.zone:12: NUL byte in the file",
+        };
+        const auto& got = e.problems();
+        ASSERT_EQ(got.size(), starts.size()) << e.what();
+        for (size_t i = 0; i < got.size(); ++i)
+            EXPECT_EQ(got[i].rfind(starts[i], 0), 0u) << got[i] << "\nexpected: " << starts[i];
+        std::string what = e.what();
+        EXPECT_EQ(std::count(what.begin(), what.end(), '\n'), long(starts.size() - 1)) << what;
+    }
+}
+
 TEST(ZoneFile, MissingFileIsAClearError) {
     try {
         loadZoneFile("/nonexistent/dir/x.zone");

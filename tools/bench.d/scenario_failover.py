@@ -206,7 +206,7 @@ def run(ctx):
         f"pool {qname}: {ADDRS[0]} and {ADDRS[1]} (one tier); backends are TCP listeners closed by the bench",
         "time = from closing one backend's listening socket to the first answer without its address"
         f" (polled every ~2 ms); {args.repeat} kills per setting, at random probe phases",
-        "aim = interval x fall + 100 ms (issue 3)",
+        "aim = interval x fall + 100 ms",
     ]
     text = "\n".join(head) + "\n\n" + t.text()
     print("\n" + text)

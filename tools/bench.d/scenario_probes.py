@@ -173,7 +173,7 @@ def run(ctx):
         f"command: tools/bench {' '.join(os.sys.argv[1:])}",
         f"{n} members in {len(pools)} pools, one tcp probe each (interval {args.interval_ms} ms, rise/fall 2),"
         " backends: listeners opened by the bench on 127.x.y.z",
-        f"CPU: utime+stime of dnsd-probe over {wall:.0f} s after {args.settle} s of settling; aim (issue 4): < 50% of a core",
+        f"CPU: utime+stime of dnsd-probe over {wall:.0f} s after {args.settle} s of settling; aim: < 50% of a core",
         "accepted/s: connections the bench's listeners accepted; kernel opens/s: TCP PassiveOpens of the whole"
         " machine (includes anything else running); listen overflows: connects dropped because the bench's"
         " acceptor fell behind (then the probe rate is limited by the bench, not dnsd-probe)",

@@ -466,8 +466,8 @@ def render(ctx, args, blocks, mixes, results, phases, zone, qfiles, elapsed, war
         tt = report.Table([("target", "str"), ("measured", "str"), ("", "str")])
         for wlabel, target, measured, verdict in tg:
             tt.add(f"{wlabel} worker(s)", [target, measured, verdict])
-        text.append("== issue 4 targets (qps part)\n" + tt.text())
-        md.append("### Issue 4 targets (qps part)\n\n" + tt.markdown())
+        text.append("== aims (qps part, see tools/BENCH.md)\n" + tt.text())
+        md.append("### Aims (qps part, see tools/BENCH.md)\n\n" + tt.markdown())
     md.append(raw_rounds_md(blocks, mixes, results, phases))
     return "\n\n".join(text), "\n\n".join(md) + "\n"
 

@@ -17,11 +17,19 @@ volatile std::sig_atomic_t stopFollowing = 0;
 
 void print(const zones::EventRow& e, bool json) {
     if (json) {
-        std::cout << "{\"id\":" << e.id << ",\"at\":" << e.at << ",\"time\":\""
-                  << formatTimeMs(e.at) << "\",\"pool\":\"" << jsonEscape(e.pool)
-                  << "\",\"member\":\"" << jsonEscape(e.member) << "\",\"kind\":\""
-                  << jsonEscape(e.kind) << "\",\"message\":\"" << jsonEscape(e.message)
-                  << "\",\"details\":" << (e.details.empty() ? "{}" : e.details) << "}\n";
+        // details is stored as a JSON object; one that does not parse is shown as its text.
+        auto details = e.details.empty() ? nlohmann::ordered_json::object()
+                                         : nlohmann::ordered_json::parse(e.details, nullptr, false);
+        if (details.is_discarded()) details = e.details;
+        nlohmann::ordered_json o = {{"id", e.id},
+                                    {"at", e.at},
+                                    {"time", formatTimeMs(e.at)},
+                                    {"pool", e.pool},
+                                    {"member", e.member},
+                                    {"kind", e.kind},
+                                    {"message", e.message},
+                                    {"details", std::move(details)}};
+        std::cout << jsonText(o) << "\n";
     } else {
         std::cout << formatTimeMs(e.at) << "  " << e.kind << "  " << e.message << "\n";
     }
@@ -51,7 +59,7 @@ int events(const std::vector<std::string>& args, Context& context) {
     int limit = vm.count("limit") ? vm["limit"].as<int>() : (vm.count("since") ? 0 : 100);
     std::string pool = vm.count("pool") ? vm["pool"].as<std::string>() : "";
     bool json = vm.count("json") > 0;
-    auto db = openDatabase(context);
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     int64_t last = 0;
     auto show = [&](const std::vector<zones::EventRow>& rows) {
         for (const auto& e : rows) {
@@ -67,6 +75,8 @@ int events(const std::vector<std::string>& args, Context& context) {
     std::signal(SIGTERM, [](int) { stopFollowing = 1; });
     while (!stopFollowing) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        // A snapshot (read-only user, no writer running) never sees new rows: look again.
+        if (zones::isSnapshot(*db)) db = openDatabase(context, zones::OpenMode::ReadOnly);
         show(zones::readEvents(*db, last, since));
         if (!std::cout) break;  // reader went away
     }

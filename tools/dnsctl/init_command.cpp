@@ -17,7 +17,7 @@ void registerInitCommand(Registry& registry) {
                                      "migrates an existing dnsd database forward. Safe to repeat.",
                                      options, {}, vm))
                           return 0;
-                      auto db = openDatabase(context, /*create=*/true);
+                      auto db = openDatabase(context, zones::OpenMode::CreateReadWrite);
                       std::cout << "database " << db->getFilename() << " ready (schema version "
                                 << zones::schemaVersion() << ")\n";
                       return 0;

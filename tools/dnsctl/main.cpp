@@ -10,11 +10,13 @@
 #include "tools/dnsctl/command.hpp"
 #include "tools/dnsctl/failover_commands.hpp"
 #include "tools/dnsctl/options.hpp"
+#include "zones/schema.hpp"
 
 namespace dnsctl {
-void registerDrillCommand(Registry& registry);    // drill_command.cpp
-void registerXfrCommands(Registry& registry);     // xfr_commands.cpp
-void registerJournalCommand(Registry& registry);  // journal_command.cpp
+void registerDrillCommand(Registry& registry);      // drill_command.cpp
+void registerXfrCommands(Registry& registry);       // xfr_commands.cpp
+void registerJournalCommand(Registry& registry);    // journal_command.cpp
+void registerProbeTestCommand(Registry& registry);  // probe_test_command.cpp
 }  // namespace dnsctl
 
 namespace {
@@ -88,6 +90,7 @@ int main(int argc, char** argv) {
     dnsctl::registerDrillCommand(registry);
     dnsctl::registerXfrCommands(registry);
     dnsctl::registerJournalCommand(registry);
+    dnsctl::registerProbeTestCommand(registry);
 
     std::vector<std::string> args(argv + 1, argv + argc);
     dnsctl::Context context;
@@ -130,9 +133,18 @@ int main(int argc, char** argv) {
         std::cerr << "\n";
         return 2;
     } catch (const SQLite::Exception& e) {
+        // Errors met after the open (a page found corrupt by a query) name the file too.
+        std::string path;
+        try {
+            path = zones::resolveDatabasePath(context.dbPath);
+        } catch (const std::exception&) {
+        }
+        std::string db = path.empty() ? "database" : "database " + path;
         std::string what = e.what();
         if (e.getErrorCode() == 5 /* SQLITE_BUSY */ || e.getErrorCode() == 6 /* LOCKED */)
-            what = "database is locked by another writer (" + what + ")";
+            what = db + " is locked by another writer (" + what + ")";
+        else
+            what = db + ": " + what;
         std::cerr << "dnsctl: " << what << "\n";
         return 1;
     } catch (const std::exception& e) {

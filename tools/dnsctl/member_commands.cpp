@@ -252,8 +252,14 @@ int memberDrain(const std::vector<std::string>& args, Context& context) {
     std::optional<int64_t> start, end;
     if (vm.count("start")) start = parseTimeMs(vm["start"].as<std::string>(), "--start");
     if (vm.count("end")) end = parseTimeMs(vm["end"].as<std::string>(), "--end");
-    if (end && *end <= (start ? *start : zones::nowMs()))
+    if (end && start && *end <= *start)
         throw UsageError("--end must be after the start of the window");
+    // A window that is over would be stored and never drain anything: the operator meant
+    // another date (a wrong year, local time read as UTC), so say so instead.
+    if (int64_t now = zones::nowMs(); end && *end <= now)
+        throw UsageError("the drain window ends " + formatTimeMs(*end) +
+                         ", which is in the past (now " + formatTimeMs(now) +
+                         "): nothing would be drained");
     return modifyMember(context, vm, "admin-drain", [&](zones::MemberDef& m) {
         m.drained = true;
         m.drainStart = start;

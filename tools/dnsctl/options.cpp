@@ -1,7 +1,6 @@
 #include "tools/dnsctl/options.hpp"
 
 #include <cctype>
-#include <cstdio>
 #include <iostream>
 
 #include "zones/schema.hpp"
@@ -45,11 +44,12 @@ bool parseArgs(const std::vector<std::string>& args, const std::string& usage,
     return true;
 }
 
-std::unique_ptr<SQLite::Database> openDatabase(const Context& context, bool create) {
+std::unique_ptr<SQLite::Database> openDatabase(const Context& context, zones::OpenMode mode) {
     std::string path = zones::resolveDatabasePath(context.dbPath);
-    return zones::openDatabase(
-        path, create ? zones::OpenMode::CreateReadWrite : zones::OpenMode::ReadWrite,
-        context.busyTimeoutMs);
+    auto db = zones::openDatabase(path, mode, context.busyTimeoutMs);
+    // Every command that opens for writing writes: refuse now, with one clear line.
+    if (mode != zones::OpenMode::ReadOnly) zones::requireWritable(*db, path);
+    return db;
 }
 
 zones::Name parseZoneName(const std::string& text) {
@@ -58,33 +58,8 @@ zones::Name parseZoneName(const std::string& text) {
     return *name;
 }
 
-std::string jsonEscape(const std::string& text) {
-    std::string out;
-    for (unsigned char c : text) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out.push_back(char(c));
-                }
-        }
-    }
-    return out;
+std::string jsonText(const nlohmann::ordered_json& value) {
+    return value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 }  // namespace dnsctl

@@ -218,23 +218,27 @@ int poolList(const std::vector<std::string>& args, Context& context) {
     options.add_options()("json", "JSON output");
     po::variables_map vm;
     if (!parseArgs(args, "dnsctl pool list [--json]", "Lists pools.", options, {}, vm)) return 0;
-    auto db = openDatabase(context);
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     zones::PoolStore store(*db);
     auto pools = store.listPools();
     if (vm.count("json")) {
         std::cout << "[";
         for (size_t i = 0; i < pools.size(); ++i) {
             const auto& p = pools[i];
-            std::cout << (i ? "," : "") << "\n  {\"name\":\"" << jsonEscape(p.name)
-                      << "\",\"zone\":\"" << jsonEscape(p.zone) << "\",\"owner\":\""
-                      << jsonEscape(p.owner) << "\",\"type\":\"" << zones::toText(p.rtype)
-                      << "\",\"ttl\":" << p.ttl << ",\"degraded_ttl\":" << p.degradedTtl
-                      << ",\"max_answers\":" << p.maxAnswers << ",\"all_down\":\""
-                      << zones::toText(p.allDown) << "\",\"fallback\":\"" << jsonEscape(p.fallback)
-                      << "\",\"failback\":\"" << zones::toText(p.failback)
-                      << "\",\"hold_down_ms\":" << p.holdDownMs << ",\"approval\":\""
-                      << zones::toText(p.approval)
-                      << "\",\"members\":" << store.members(p.id).size() << "}";
+            nlohmann::ordered_json o = {{"name", p.name},
+                                        {"zone", p.zone},
+                                        {"owner", p.owner},
+                                        {"type", zones::toText(p.rtype)},
+                                        {"ttl", p.ttl},
+                                        {"degraded_ttl", p.degradedTtl},
+                                        {"max_answers", p.maxAnswers},
+                                        {"all_down", zones::toText(p.allDown)},
+                                        {"fallback", p.fallback},
+                                        {"failback", zones::toText(p.failback)},
+                                        {"hold_down_ms", p.holdDownMs},
+                                        {"approval", zones::toText(p.approval)},
+                                        {"members", store.members(p.id).size()}};
+            std::cout << (i ? "," : "") << "\n  " << jsonText(o);
         }
         std::cout << (pools.empty() ? "]\n" : "\n]\n");
         return 0;
@@ -261,7 +265,7 @@ int poolShow(const std::vector<std::string>& args, Context& context) {
     // The status command renders pools; show is status filtered to one pool.
     std::vector<std::string> statusArgs = {"--pool", vm["pool"].as<std::string>()};
     if (vm.count("json")) statusArgs.push_back("--json");
-    auto db = openDatabase(context);
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     zones::PoolStore(*db).getPool(vm["pool"].as<std::string>());  // clear error if missing
     Registry r;
     registerStatusCommands(r);

@@ -193,24 +193,30 @@ int probeList(const std::vector<std::string>& args, Context& context) {
     po::variables_map vm;
     if (!parseArgs(args, "dnsctl probe list [--json]", "Lists probe definitions.", options, {}, vm))
         return 0;
-    auto db = openDatabase(context);
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     auto probes = zones::ProbeStore(*db).list();
     if (vm.count("json")) {
         std::cout << "[";
         bool first = true;
         for (const auto& p : probes) {
-            std::cout << (first ? "" : ",") << "\n  {\"name\":\"" << jsonEscape(p.name)
-                      << "\",\"type\":\"" << p.type
-                      << "\",\"port\":" << (p.port ? std::to_string(*p.port) : "null")
-                      << ",\"interval_ms\":" << p.intervalMs << ",\"timeout_ms\":" << p.timeoutMs
-                      << ",\"rise\":" << p.rise << ",\"fall\":" << p.fall << ",\"target\":\""
-                      << jsonEscape(p.target) << "\",\"method\":\"" << jsonEscape(p.method)
-                      << "\",\"path\":\"" << jsonEscape(p.path) << "\",\"host\":\""
-                      << jsonEscape(p.hostHeader) << "\",\"expect\":\"" << jsonEscape(p.expect)
-                      << "\",\"body\":\"" << jsonEscape(p.body)
-                      << "\",\"verify\":" << (p.verify ? "true" : "false") << ",\"query\":\""
-                      << jsonEscape(p.query) << "\",\"command\":\"" << jsonEscape(p.command)
-                      << "\"}";
+            nlohmann::ordered_json o = {{"name", p.name},
+                                        {"type", p.type},
+                                        {"port", nullptr},
+                                        {"interval_ms", p.intervalMs},
+                                        {"timeout_ms", p.timeoutMs},
+                                        {"rise", p.rise},
+                                        {"fall", p.fall},
+                                        {"target", p.target},
+                                        {"method", p.method},
+                                        {"path", p.path},
+                                        {"host", p.hostHeader},
+                                        {"expect", p.expect},
+                                        {"body", p.body},
+                                        {"verify", bool(p.verify)},
+                                        {"query", p.query},
+                                        {"command", p.command}};
+            if (p.port) o["port"] = *p.port;
+            std::cout << (first ? "" : ",") << "\n  " << jsonText(o);
             first = false;
         }
         std::cout << (probes.empty() ? "]\n" : "\n]\n");

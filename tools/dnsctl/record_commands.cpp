@@ -124,17 +124,19 @@ int recordList(const std::vector<std::string>& args, Context& context) {
     if (vm.count("name")) owner = parseOwner(vm["name"].as<std::string>(), zone);
     std::optional<uint16_t> type;
     if (vm.count("type")) type = parseType(vm["type"].as<std::string>());
-    auto db = openDatabase(context);
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     zones::ZoneStore store(*db);
     auto records = store.listRecords(zone, owner, type);
     if (vm.count("json")) {
         std::cout << "[";
         for (size_t i = 0; i < records.size(); ++i) {
             const auto& r = records[i];
-            std::cout << (i ? ",\n " : "") << "{\"owner\":\"" << jsonEscape(r.owner.toText())
-                      << "\",\"ttl\":" << r.ttl << ",\"class\":\"IN\",\"type\":\""
-                      << jsonEscape(zones::rrTypeToText(r.type)) << "\",\"rdata\":\""
-                      << jsonEscape(zones::formatRdata(r, false)) << "\"}";
+            nlohmann::ordered_json o = {{"owner", r.owner.toText()},
+                                        {"ttl", r.ttl},
+                                        {"class", "IN"},
+                                        {"type", zones::rrTypeToText(r.type)},
+                                        {"rdata", zones::formatRdata(r, false)}};
+            std::cout << (i ? ",\n " : "") << jsonText(o);
         }
         std::cout << "]\n";
         return 0;

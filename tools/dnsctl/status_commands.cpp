@@ -40,7 +40,7 @@ int status(const std::vector<std::string>& args, Context& context) {
             "health, since when, last probe result and latency; and whether dnsd-probe is alive.",
             options, {}, vm))
         return 0;
-    auto db = openDatabase(context);
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     zones::PoolStore store(*db);
     int64_t now = zones::nowMs();
     int64_t pid = 0;

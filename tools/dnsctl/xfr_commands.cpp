@@ -62,7 +62,7 @@ int tsigList(const std::vector<std::string>& args, Context& context) {
     if (!parseArgs(args, "dnsctl tsig list [--json] [--show-secrets]",
                    "Lists the TSIG keys; secrets only with --show-secrets.", options, {}, vm))
         return 0;
-    auto db = openDatabase(context);
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     bool secrets = vm.count("show-secrets") > 0;
     auto keys = zones::XfrStore(*db).keys();
     if (vm.count("json")) {
@@ -143,7 +143,7 @@ int secondaryList(const std::vector<std::string>& args, Context& context) {
     if (!parseArgs(args, "dnsctl secondary list [ZONE] [--json]",
                    "Lists the secondaries of every zone, or of one.", options, pos, vm))
         return 0;
-    auto db = openDatabase(context);
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     auto list = zones::XfrStore(*db).secondaries(positional(vm, "zone"));
     if (vm.count("json")) {
         json out = json::array();
@@ -249,7 +249,7 @@ int secondaryConfigCommand(const std::vector<std::string>& args, Context& contex
         throw UsageError(std::string("--primary: ") + e.what());
     }
     auto [address, port] = endpointArg(vm);
-    auto db = openDatabase(context);
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     zones::XfrStore store(*db);
     auto list = store.secondaries(vm["zone"].as<std::string>());
     const zones::SecondaryRow* found = nullptr;

@@ -51,6 +51,30 @@ void writeFileAtomically(const std::string& path, const std::string& text) {
     }
 }
 
+// Reads and checks a zone file as `zone import` and `zone check` both must: every syntax
+// problem of the file, else every zone-rule problem (the rules need the records the syntax
+// gave, so they are checked only once the syntax is right).
+std::vector<std::string> findFileProblems(const std::string& file,
+                                          const std::optional<zones::Name>& zone,
+                                          zones::ZoneFile& parsed) {
+    try {
+        parsed = zones::loadZoneFile(file, zone);
+    } catch (const zones::ZoneFileError& e) {
+        return e.problems();
+    }
+    return zones::ZoneValidator::findProblems(parsed.origin, parsed.records, file);
+}
+
+// One problem is one line; several are one line each, then how many there were.
+void printProblems(const std::string& file, const std::vector<std::string>& problems) {
+    if (problems.size() == 1) {
+        std::cerr << "dnsctl: " << problems.front() << "\n";
+        return;
+    }
+    for (const auto& p : problems) std::cerr << p << "\n";
+    std::cerr << "dnsctl: " << file << ": " << problems.size() << " problems\n";
+}
+
 int zoneImport(const std::vector<std::string>& args, Context& context) {
     po::options_description options("Options");
     options.add_options()("file", po::value<std::string>()->required(), "zone file")(
@@ -61,14 +85,18 @@ int zoneImport(const std::vector<std::string>& args, Context& context) {
     po::variables_map vm;
     if (!parseArgs(args, "dnsctl zone import FILE [--zone NAME] [--replace]",
                    "Reads an RFC 1035 master file, validates it and stores it as one zone in one "
-                   "transaction. The SOA serial is kept as the file has it.",
+                   "transaction. The SOA serial is kept as the file has it. Prints every problem "
+                   "of the file and writes nothing if there is any.",
                    options, positional, vm))
         return 0;
     std::optional<zones::Name> zone;
     if (vm.count("zone")) zone = parseZoneName(vm["zone"].as<std::string>());
     const std::string& file = vm["file"].as<std::string>();
-    zones::ZoneFile parsed = zones::loadZoneFile(file, zone);
-    zones::ZoneValidator::validate(parsed.origin, parsed.records, file);
+    zones::ZoneFile parsed;
+    if (auto problems = findFileProblems(file, zone, parsed); !problems.empty()) {
+        printProblems(file, problems);
+        return 1;
+    }
     auto db = openDatabase(context);
     zones::ZoneStore store(*db);
     bool replaced = false;
@@ -92,7 +120,7 @@ int zoneExport(const std::vector<std::string>& args, Context& context) {
                    options, positional, vm))
         return 0;
     zones::Name zone = parseZoneName(vm["zone"].as<std::string>());
-    auto db = openDatabase(context);
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     zones::ZoneStore store(*db);
     std::string text = zones::formatZoneFile(zone, store.zoneRecords(zone));
     if (vm.count("output")) {
@@ -111,18 +139,21 @@ int zoneList(const std::vector<std::string>& args, Context& context) {
                    "Lists every zone with its record count, SOA serial and last change.", options,
                    {}, vm))
         return 0;
-    auto db = openDatabase(context);
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     zones::ZoneStore store(*db);
     auto zonesList = store.listZones();
     if (vm.count("json")) {
         std::cout << "[";
         for (size_t i = 0; i < zonesList.size(); ++i) {
             const auto& z = zonesList[i];
-            std::cout << (i ? ",\n " : "") << "{\"name\":\"" << jsonEscape(z.name.toText())
-                      << "\",\"records\":" << z.recordCount
-                      << ",\"serial\":" << (z.serial ? std::to_string(*z.serial) : "null")
-                      << ",\"generation\":" << z.generation << ",\"updated\":\""
-                      << isoTime(z.updatedAtMs) << "\",\"updated_at_ms\":" << z.updatedAtMs << "}";
+            nlohmann::ordered_json o = {{"name", z.name.toText()},
+                                        {"records", z.recordCount},
+                                        {"serial", nullptr},
+                                        {"generation", z.generation},
+                                        {"updated", isoTime(z.updatedAtMs)},
+                                        {"updated_at_ms", z.updatedAtMs}};
+            if (z.serial) o["serial"] = *z.serial;
+            std::cout << (i ? ",\n " : "") << jsonText(o);
         }
         std::cout << "]\n";
         return 0;
@@ -169,12 +200,9 @@ int zoneCheck(const std::vector<std::string>& args, Context&) {
     std::optional<zones::Name> zone;
     if (vm.count("zone")) zone = parseZoneName(vm["zone"].as<std::string>());
     const std::string& file = vm["file"].as<std::string>();
-    zones::ZoneFile parsed = zones::loadZoneFile(file, zone);
-    auto problems = zones::ZoneValidator::findProblems(parsed.origin, parsed.records, file);
-    for (const auto& p : problems) std::cerr << p << "\n";
-    if (!problems.empty()) {
-        std::cerr << "dnsctl: " << file << ": " << problems.size() << " problem"
-                  << (problems.size() > 1 ? "s" : "") << "\n";
+    zones::ZoneFile parsed;
+    if (auto problems = findFileProblems(file, zone, parsed); !problems.empty()) {
+        printProblems(file, problems);
         return 1;
     }
     std::cout << file << ": zone " << parsed.origin.toText() << " OK, " << parsed.records.size()
