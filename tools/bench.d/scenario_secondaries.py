@@ -157,13 +157,13 @@ class PrimaryDnsd(servers.Dnsd):
             raise RuntimeError("dnsd did not answer its SOA")
         return secondaries.soa_serial(vals[0])
 
-    def secondaries(self, suffix=""):
+    def secondaries(self, suffix="", cpus=None):
         out = []
         for kind, port in self.sec_ports.items():
             block = self.dnsctl("secondary", "config", self.zone.origin, f"127.0.0.1:{port}", "--for", kind,
                                 "--primary", f"127.0.0.1:{self.port}")
             out.append(secondaries.Secondary(self.ctx, kind, self.zone.origin, port, block,
-                                             f"{os.path.basename(self.dir)}-{kind}{suffix}"))
+                                             f"{os.path.basename(self.dir)}-{kind}{suffix}", cpus))
         return out
 
 
@@ -416,6 +416,10 @@ def busy_share(cycles, a, b):
 def qps_leg(ctx):
     args = ctx.args
     server_cpu, client_cpu = bench.pinning(args)
+    # With CPUs to spare, the secondaries get their own, so only the transfers themselves
+    # compete with dnsd's answers; on a 2-CPU machine they share with dnsd and dnsperf.
+    rest = [c for c in sorted(os.sched_getaffinity(0)) if c not in (server_cpu, client_cpu)]
+    sec_cpus = ",".join(map(str, rest)) if server_cpu is not None and rest else None
     path = os.path.join(ctx.tmp, "big.zone")
     zone = zonegen.generate_large(path, args.big_records)
     zone.hosts = [f"h{i}" for i in range(hosts_of(args.big_records))]
@@ -428,13 +432,15 @@ def qps_leg(ctx):
     dnsd.start(cpu=server_cpu, ready_timeout=600, taken=taken)
     ctx.log(f"[qps] dnsd with {zone.records:,} records on :{dnsd.port} (init + import + load"
             f" {time.monotonic() - t:.0f} s)")
-    out = {"records": zone.records, "windows": [], "server_cpu": server_cpu, "client_cpu": client_cpu}
+    out = {"records": zone.records, "windows": [], "server_cpu": server_cpu, "client_cpu": client_cpu,
+           "secondary_cpus": sec_cpus}
+    make = lambda suffix: dnsd.secondaries(suffix, sec_cpus)  # noqa: E731
     perf = measure.Dnsperf(4, 1, 256, cpu=client_cpu, workdir=ctx.tmp)
     try:
         serial = dnsd.soa_serial()
         m0 = metrics(dnsd.http_port)
         t = time.monotonic()
-        secs = dnsd.secondaries("-0")
+        secs = make("-0")
         try:
             start_all(secs, serial, args.max_transfer_s)
         finally:
@@ -449,7 +455,7 @@ def qps_leg(ctx):
             for xfer in (False, True):
                 loop = None
                 if xfer:
-                    loop = TransferLoop(dnsd.secondaries, serial, args.max_transfer_s)
+                    loop = TransferLoop(make, serial, args.max_transfer_s)
                     loop.start()
                     time.sleep(0.5)  # the first cycle's secondaries are starting
                 ma = metrics(dnsd.http_port)
@@ -621,7 +627,9 @@ def render(args, s):
                    [w["qps"], w["cpu_us_per_query"], w["server_cpu_pct"],
                     w["busy_share"] * 100 if w["transfer"] else None, w["xfr_bytes"] / 1e6,
                     " ".join(f"{c:g}" for c in w.get("cycle_s", [])) or "-"])
-        pin = (f"dnsd on CPU {q['server_cpu']}, dnsperf on CPU {q['client_cpu']} (taskset), secondaries unpinned"
+        sec = (f"secondaries on CPUs {q['secondary_cpus']}" if q.get("secondary_cpus")
+               else "secondaries unpinned (no CPU left for them: they share with dnsd and dnsperf)")
+        pin = (f"dnsd on CPU {q['server_cpu']}, dnsperf on CPU {q['client_cpu']} (taskset), {sec}"
                if q["server_cpu"] is not None else "no pinning")
         text += (f"\n\nq/s while transferring: dnsd serving {q['records']:,} records, dnsperf saturated"
                  f" (`{q['windows'][0]['command'] if q['windows'] else ''}`), {args.window_s} s windows; {pin}."

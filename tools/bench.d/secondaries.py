@@ -38,8 +38,9 @@ def version(kind):
 class Secondary:
     """One secondary of `zone` on 127.0.0.1:port; `block` is what dnsctl secondary config printed."""
 
-    def __init__(self, ctx, kind, zone, port, block, dirname):
+    def __init__(self, ctx, kind, zone, port, block, dirname, cpus=None):
         self.ctx, self.kind, self.zone, self.port, self.block = ctx, kind, zone, port, block
+        self.cpus = cpus  # taskset -c list, or None: unpinned
         self.title = TITLES[kind]
         self.dir = os.path.join(ctx.tmp, dirname)
         self.proc = None
@@ -75,6 +76,8 @@ class Secondary:
             f.write(text)
         cmd = {"nsd": ["nsd", "-d", "-c", conf], "knot": ["knotd", "-c", conf],
                "bind": ["named", "-g", "-c", conf]}[self.kind]
+        if self.cpus:
+            cmd = ["taskset", "-c", self.cpus] + cmd
         self.log_path = os.path.join(self.dir, "server.log")
         with open(self.log_path, "a") as log:
             self.proc = self.ctx.children.add(subprocess.Popen(
