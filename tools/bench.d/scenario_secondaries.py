@@ -31,6 +31,7 @@ import bisect
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -362,7 +363,8 @@ def anchor_leg(ctx, hosts):
     for kind, _m, _b in xfrs:
         kinds[kind] = kinds.get(kind, 0) + 1
     total = sum(b for _k, _m, b in xfrs)
-    row = dict(lag_row(lags(w.samples, decisions)), notify_sent=(a1 - a0) + (f1 - f0), notify_acked=a1 - a0, polls=len(w.samples),
+    row = dict(lag_row(lags(w.samples, decisions)), notify_sent=(a1 - a0) + (f1 - f0), notify_acked=a1 - a0,
+               polls=len(w.samples),
                poll_lost=w.lost, error=w.error, behind=None)
     return {"hosts": hosts, "records": zone.records, "decisions": len(decisions), "xfr_bytes": total,
             "xfr_requests": kinds, "bytes_per_decision": total / max(1, len(decisions)),
@@ -510,11 +512,11 @@ def run(ctx):
         sizes = [int(x) for x in args.hosts.split(",") if x.strip()]
     except ValueError:
         raise SystemExit(f"bench: --hosts: '{args.hosts}' is not a comma list of numbers")
-    need = [k for k in KINDS if secondaries.missing(k)] + ([] if "qps" not in legs or
-                                                          subprocess.run(["which", "dnsperf"], capture_output=True).returncode == 0
-                                                          else ["dnsperf"])
+    need = [secondaries.missing(k) for k in KINDS if secondaries.missing(k)]
+    if "qps" in legs and not shutil.which("dnsperf"):
+        need.append("dnsperf not installed (apt-get install dnsperf)")
     if need:
-        raise RuntimeError("missing: " + "; ".join(secondaries.missing(k) or k for k in need))
+        raise RuntimeError("; ".join(need))
     bench.ensure_dnsd(ctx, ("dnsd", "dnsctl", "dnsd-probe"))
     if ctx.dnsd_skip:
         raise RuntimeError(ctx.dnsd_skip)
@@ -648,7 +650,8 @@ def aims(s):
     for r in s["flip"]:
         for kind, row in r["secondaries"].items():
             med, p99 = row["median"], row["p99"]
-            ok = med is not None and p99 is not None and med <= AIM_MEDIAN_MS and p99 <= AIM_P99_MS and not row["unseen"]
+            ok = (med is not None and p99 is not None and med <= AIM_MEDIAN_MS and p99 <= AIM_P99_MS
+                  and not row["unseen"])
             t.add(f"dnsd -> {secondaries.TITLES[kind]}, {r['records']:,} records",
                   [f"median {fmt(med)} ms, p99 {fmt(p99)} ms, {row['unseen']} unseen",
                    f"median <= {AIM_MEDIAN_MS} ms, p99 <= {AIM_P99_MS} ms", "met" if ok else "NOT met"])
