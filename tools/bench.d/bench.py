@@ -7,6 +7,7 @@ Subcommands (one module each, all sharing servers.py / measure.py / report.py):
   failover  time from killing a backend to the first answer without it (dnsd, gdnsd)
   probes    dnsd-probe CPU for many tcp members
   soak      fixed rate with decisions flipping every second: consistency, errors, memory
+  secondaries  dnsd as primary of NSD, Knot, BIND: decision -> secondary answer, bytes, q/s during transfers
 See tools/BENCH.md.
 """
 
@@ -123,9 +124,9 @@ def parse(argv):
         epilog="Without a subcommand, 'qps' runs. Details: tools/BENCH.md",
     )
     sub = ap.add_subparsers(dest="cmd")
-    import scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak  # noqa: E401
+    import scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak, scenario_secondaries  # noqa: E401
 
-    for mod in (scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak):
+    for mod in (scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak, scenario_secondaries):
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         common_options(p)
         mod.options(p)
