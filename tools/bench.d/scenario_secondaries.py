@@ -671,4 +671,4 @@ def aims(s):
         t.add(f"q/s during full transfers ({q['records']:,} records)",
               [f"{fmt(xfer, 'int')} vs {fmt(base, 'int')} without ({fmt(drop)}% lower)", f"within {AIM_QPS_PCT}%",
                "met" if drop is not None and drop <= AIM_QPS_PCT else "NOT met"])
-    return "aims (issue 11):\n\n" + t.markdown()
+    return "aims:\n\n" + t.markdown()
