@@ -1,5 +1,7 @@
 #include "probes/controller.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -87,8 +89,13 @@ bool sameAdmin(const zones::MemberDef& a, const zones::MemberDef& b) {
            a.probes == b.probes;
 }
 
-std::string tierText(const std::optional<int>& t) {
-    return t ? std::to_string(*t) : "null";
+nlohmann::ordered_json tierJson(const std::optional<int>& t) {
+    return t ? nlohmann::ordered_json(*t) : nlohmann::ordered_json(nullptr);
+}
+
+// Event details as JSON text (invalid UTF-8 in a probe's message is replaced, not thrown).
+std::string jsonText(const nlohmann::ordered_json& j) {
+    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 // The level of an event's log line: bad news the service handles (a member down, a
@@ -518,10 +525,11 @@ void Controller::updateMemberHealth(MemberRt& member, const std::string& cause) 
         member.def.admin != zones::AdminState::Auto
             ? " (remains administratively forced " + zones::toText(member.def.admin) + ")"
             : "";
-    std::string details = "{\"pool\":" + zones::jsonString(member.poolName) +
-                          ",\"member\":" + zones::jsonString(member.def.value) + ",\"from\":\"" +
-                          healthName(before) + "\",\"to\":\"" + healthName(h) +
-                          "\",\"cause\":" + zones::jsonString(cause) + "}";
+    std::string details = jsonText({{"pool", member.poolName},
+                                    {"member", member.def.value},
+                                    {"from", healthName(before)},
+                                    {"to", healthName(h)},
+                                    {"cause", cause}});
     emit(member.poolName, member.def.value, h == Health::Up ? "member-up" : "member-down",
          "member " + member.def.value + " of pool " + member.poolName + " is " + healthName(h) +
              " (was " + healthName(before) + "): " + cause + forced,
@@ -599,14 +607,15 @@ void Controller::decidePool(PoolRt& pool) {
         pool.written = row;
         pool.haveWritten = true;
         std::string kind = d.move != Move::None ? moveName(d.move) : "served";
-        std::string details =
-            "{\"pool\":" + zones::jsonString(pool.def.name) +
-            ",\"owner\":" + zones::jsonString(pool.def.owner) +
-            ",\"from_tier\":" + tierText(fromTier) + ",\"to_tier\":" + tierText(d.activeTier) +
-            ",\"served\":" + zones::jsonString(row.served) + ",\"ttl\":" + std::to_string(row.ttl) +
-            ",\"all_down\":" + (d.allDown ? "true" : "false") +
-            ",\"pending_tier\":" + tierText(d.pendingTier) +
-            ",\"reason\":" + zones::jsonString(d.reason) + "}";
+        std::string details = jsonText({{"pool", pool.def.name},
+                                        {"owner", pool.def.owner},
+                                        {"from_tier", tierJson(fromTier)},
+                                        {"to_tier", tierJson(d.activeTier)},
+                                        {"served", row.served},
+                                        {"ttl", row.ttl},
+                                        {"all_down", d.allDown},
+                                        {"pending_tier", tierJson(d.pendingTier)},
+                                        {"reason", d.reason}});
         emit(pool.def.name, "", kind,
              "pool " + pool.def.name + ": " + d.reason + " -> " +
                  (row.served.empty() ? "NODATA" : row.served) + " ttl " + std::to_string(row.ttl),
@@ -651,10 +660,7 @@ void Controller::emit(const std::string& pool, const std::string& member, const 
 
 void Controller::runHook(const EventWrite& e) {
     if (options_.onChange.empty()) return;
-    std::string json =
-        "{\"at\":" + std::to_string(e.at) + ",\"kind\":" + zones::jsonString(e.kind) +
-        ",\"pool\":" + zones::jsonString(e.pool) + ",\"message\":" + zones::jsonString(e.message) +
-        ",\"details\":" + e.details + "}\n";
+    std::string json = zones::eventJson(e.at, e.kind, e.pool, e.message, e.details) + "\n";
     std::vector<std::string> env = {"DNSD_EVENT=" + e.kind, "DNSD_POOL=" + e.pool,
                                     "DNSD_MESSAGE=" + e.message,
                                     "DNSD_EVENT_AT=" + std::to_string(e.at),

@@ -1,5 +1,7 @@
 #include "probes/db_follower.hpp"
 
+#include "zones/event_writer.hpp"
+
 #include <SQLiteCpp/Statement.h>
 
 #include <algorithm>
@@ -109,11 +111,9 @@ void DbFollower::round() {
             metrics_.event(pool, kind);
             if (notify_ && isNotification(kind)) {
                 std::string details = q.getColumn(5).getString();
-                notify_(kind, "{\"at\":" + std::to_string(q.getColumn(1).getInt64()) +
-                                  ",\"kind\":" + zones::jsonString(kind) +
-                                  ",\"pool\":" + zones::jsonString(pool) +
-                                  ",\"message\":" + zones::jsonString(q.getColumn(4).getString()) +
-                                  ",\"details\":" + (details.empty() ? "{}" : details) + "}\n");
+                notify_(kind, zones::eventJson(q.getColumn(1).getInt64(), kind, pool,
+                                               q.getColumn(4).getString(), details) +
+                                  "\n");
             }
         }
     }

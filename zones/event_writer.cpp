@@ -1,5 +1,7 @@
 #include "zones/event_writer.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace zones {
 
 EventWriter::EventWriter(SQLite::Database& db)
@@ -17,6 +19,16 @@ void EventWriter::write(const EventWrite& e) {
     insert_.bind(5, e.message);
     insert_.bind(6, e.details);
     insert_.exec();
+}
+
+std::string eventJson(int64_t at, const std::string& kind, const std::string& pool,
+                      const std::string& message, const std::string& details) {
+    using nlohmann::ordered_json;
+    ordered_json d = ordered_json::parse(details.empty() ? "{}" : details, nullptr, false);
+    if (d.is_discarded() || !d.is_object()) d = ordered_json::object();
+    ordered_json e = {
+        {"at", at}, {"kind", kind}, {"pool", pool}, {"message", message}, {"details", d}};
+    return e.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
 }  // namespace zones

@@ -22,6 +22,13 @@ struct EventWrite {
     std::string details = "{}";  // a JSON object
 };
 
+// The JSON an event is announced as (the --on-change hook's stdin and DNSD_EVENT_JSON, each
+// webhook POST): {"at", "kind", "pool", "message", "details"}, one line, no newline. One
+// function, so the hook and the webhook cannot drift; `details` must be a JSON object (an
+// unparsable one becomes {}).
+std::string eventJson(int64_t at, const std::string& kind, const std::string& pool,
+                      const std::string& message, const std::string& details);
+
 class EventWriter {
   public:
     explicit EventWriter(SQLite::Database& db);

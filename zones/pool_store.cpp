@@ -56,25 +56,6 @@ PoolDef readPool(SQLite::Statement& q) {
 
 }  // namespace
 
-std::string jsonString(const std::string& in) {
-    std::string out = "\"";
-    for (unsigned char c : in) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += char(c);
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else {
-            out += char(c);
-        }
-    }
-    return out + "\"";
-}
-
 void appendEvent(SQLite::Database& db, const std::string& pool, const std::string& member,
                  const std::string& kind, const std::string& message, const std::string& details) {
     EventWriter(db).write({nowMs(), pool, member, kind, message, details});

@@ -141,6 +141,5 @@ void appendEvent(SQLite::Database& db, const std::string& pool, const std::strin
 std::vector<EventRow> readEvents(SQLite::Database& db, int64_t afterId, int64_t sinceMs,
                                  int limit = 0);
 // A JSON string literal, quotes included.
-std::string jsonString(const std::string& text);
 
 }  // namespace zones

@@ -226,9 +226,13 @@ size_t ZoneTransfer::next(std::span<uint8_t> out) {
     // One record; false when it did not fit. A record that does not fit an empty message is
     // given the whole buffer (a 64 KB TXT), so the walk always moves on.
     auto put = [&](Owner owner, uint16_t type, uint32_t ttl, std::span<const uint8_t> rd) {
-        RRsetWriter one(w, counts, Section::Answer, owner, type);
-        one.add(ttl, rd);
-        if (one.commit()) return true;
+        {
+            // Scoped: a failed writer rolls back when it goes, and must go before `again`
+            // writes, or its rollback would take `again`'s bytes with it.
+            RRsetWriter one(w, counts, Section::Answer, owner, type);
+            one.add(ttl, rd);
+            if (one.commit()) return true;
+        }
         if (counts[Section::Answer] != 0) return false;
         w.setLimit(room);
         RRsetWriter again(w, counts, Section::Answer, owner, type);
