@@ -14,7 +14,8 @@
 //   and names its key unless BADKEY.
 // - every response and every transfer message passes testsupport::strictMessageProblem, is at
 //   least a header, echoes the ID with QR set, has at most one question, and fits 65535 octets
-//   over TCP, the UDP maximum over UDP, and 512 octets over UDP when the query has no OPT;
+//   over TCP and, over UDP, the payload size the query's OPT advertises (512 without one, at
+//   least 512, at most the UDP maximum) whether signed or not;
 // - the answer to a query whose TSIG is Valid verifies with the query's key and MAC, as the
 //   client would verify it; BADKEY and BADSIG answers are NOTAUTH;
 // - a transfer starts only for a valid or unsigned request, never with a single response as
@@ -27,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -125,10 +127,21 @@ zones::TsigRequest checkTsig(std::span<const uint8_t> q) {
     return req;
 }
 
-bool hasOpt(std::span<const uint8_t> q) {
-    std::vector<uint16_t> types;
-    recordTypes(q, types);
-    return std::find(types.begin(), types.end(), kOpt) != types.end();
+// The UDP payload size the query's OPT advertises, if it has one.
+std::optional<uint16_t> optPayload(std::span<const uint8_t> q) {
+    if (q.size() < 12) return std::nullopt;
+    size_t pos = 12;
+    for (uint16_t i = 0; i < get16(q, 4); ++i) {
+        if (!zones::readMessageName(q, pos) || pos + 4 > q.size()) return std::nullopt;
+        pos += 4;
+    }
+    const uint32_t rrs = uint32_t(get16(q, 6)) + get16(q, 8) + get16(q, 10);
+    for (uint32_t i = 0; i < rrs; ++i) {
+        if (!zones::readMessageName(q, pos) || pos + 10 > q.size()) return std::nullopt;
+        if (get16(q, pos) == kOpt) return get16(q, pos + 2);
+        pos += 10 + get16(q, pos + 8);
+    }
+    return std::nullopt;
 }
 
 // Pulls a transfer to its end, checking every message.
@@ -168,7 +181,12 @@ void run(std::span<const uint8_t> q, const zones::TsigRequest& tsig, dnsd::Trans
     const bool tcp = t == dnsd::Transport::Tcp;
     // The UDP worker's buffer (udp_worker.cpp: the UDP maximum, at least 512).
     const size_t room = tcp ? 65535 : std::max<size_t>(config.maxUdpPayload, 512);
-    const size_t limit = tcp ? 65535 : hasOpt(q) ? config.maxUdpPayload : 512;
+    // Over UDP, no more than the client said it takes (RFC 6891 §6.2.5: at least 512), and
+    // no more than our maximum.
+    const std::optional<uint16_t> payload = optPayload(q);
+    const size_t limit =
+        tcp ? 65535
+            : std::min<size_t>(config.maxUdpPayload, std::max<size_t>(512, payload.value_or(512)));
     std::span<uint8_t> o(out.data(), room);
     const dnsd::Client client = fuzzsupport::xfrClient(t);
     dnsd::AnswerResult r =

@@ -164,6 +164,13 @@ std::vector<Seed> seeds() {
         auto [body, t] = unsign(signedWith(QueryBuilder("big.example.com.", kTxt).build(), key(2)));
         s.push_back(
             {"txt-signed-key-name-compressed", withTsig(body, {0xC0, 16}, t, t.mac), std::nullopt});
+        // The same with EDNS, offering 833 octets: the answer (722) and the TSIG of the query
+        // as received fit; the answer's TSIG, its key name written out, is 11 octets longer.
+        // dnsd once sent 838 octets here.
+        auto [body2, t2] =
+            unsign(signedWith(QueryBuilder("big.example.com.", kTxt).edns(833).build(), key(2)));
+        s.push_back({"txt-signed-key-name-compressed-edns-833",
+                     withTsig(body2, {0xC0, 16}, t2, t2.mac), std::nullopt});
     }
     return s;
 }
