@@ -581,8 +581,12 @@ bool readQuery(std::span<const uint8_t> query, size_t outSize, const EngineConfi
         q.limit =
             std::clamp<size_t>(q.ednsPayload, 512, std::min<size_t>(config.maxUdpPayload, outSize));
     if (q.tsigSize) {
+        // Never below header, question and OPT: every response has them (a query whose own
+        // TSIG leaves no room gets them with TC, and the transport signs or refuses that).
         const size_t keep = q.tsigSize + kTsigExtra;
-        q.limit = q.limit > keep + kHeaderSize ? q.limit - keep : kHeaderSize;
+        const size_t floor =
+            std::max<size_t>(kHeaderSize, q.questionEnd) + (q.edns ? optSize(config, q) : 0);
+        q.limit = q.limit > keep + floor ? q.limit - keep : floor;
     }
     return true;
 }
