@@ -80,6 +80,28 @@ bool skipName(std::span<const uint8_t> q, size_t& pos) {
     }
 }
 
+// The size of the name at `at` written out without compression (0 if it does not parse):
+// the same rules as zones::readMessageName, without building the name.
+size_t expandedNameSize(std::span<const uint8_t> q, size_t at) {
+    size_t total = 0;
+    for (int hops = 0; hops < 64;) {
+        if (at >= q.size()) return 0;
+        uint8_t len = q[at];
+        if ((len & 0xC0) == 0xC0) {
+            if (at + 1 >= q.size()) return 0;
+            at = size_t(len & 0x3F) << 8 | q[at + 1];
+            ++hops;
+            continue;
+        }
+        if (len > 63 || total + 1 + len > zones::Name::kMaxWire || at + 1 + len > q.size())
+            return 0;
+        total += 1 + len;
+        if (len == 0) return total;
+        at += 1 + len;
+    }
+    return 0;
+}
+
 // Parses the question (no compression allowed: nothing precedes it) into scratch.qname.
 bool parseQuestion(std::span<const uint8_t> q, Query& query, Scratch& s) {
     size_t pos = kHeaderSize;
@@ -120,7 +142,14 @@ bool parseRest(std::span<const uint8_t> q, Query& query, uint16_t an, uint16_t n
             // RFC 8945 §5.1: the last record. Verified and answered by the transport (dnsd/xfr/
             // signs what the engine wrote); the engine only keeps room for it.
             if (i + 1 != total) return false;
+            // The answer's TSIG writes the key and algorithm names out in full, and either may
+            // be a compression pointer here: keep room for their full length, or a signed
+            // answer can outgrow what the client takes.
             query.tsigSize = pos + rdlen - nameStart;
+            size_t algEnd = pos;
+            const size_t owner = expandedNameSize(q, nameStart), alg = expandedNameSize(q, pos);
+            if (owner && alg && skipName(q, algEnd) && algEnd <= pos + rdlen)
+                query.tsigSize += owner - (pos - 10 - nameStart) + alg - (algEnd - pos);
         }
         if (type == rrtype::OPT) {
             // RFC 6891 §6.1.1: one OPT, owned by the root, in the additional section only.
@@ -552,8 +581,12 @@ bool readQuery(std::span<const uint8_t> query, size_t outSize, const EngineConfi
         q.limit =
             std::clamp<size_t>(q.ednsPayload, 512, std::min<size_t>(config.maxUdpPayload, outSize));
     if (q.tsigSize) {
+        // Never below header, question and OPT: every response has them (a query whose own
+        // TSIG leaves no room gets them with TC, and the transport signs or refuses that).
         const size_t keep = q.tsigSize + kTsigExtra;
-        q.limit = q.limit > keep + kHeaderSize ? q.limit - keep : kHeaderSize;
+        const size_t floor =
+            std::max<size_t>(kHeaderSize, q.questionEnd) + (q.edns ? optSize(config, q) : 0);
+        q.limit = q.limit > keep + floor ? q.limit - keep : floor;
     }
     return true;
 }

@@ -86,7 +86,8 @@ inline FuzzWorld* makeFuzzWorld(bool withPools) {
         // Reached through palias's CNAME and too big for 512 bytes: truncation after a CNAME.
         dnsd::PoolAnswer big;
         big.type = zones::rrtype::A;
-        for (uint8_t i = 1; i <= 40; ++i) big.rdatas.push_back({30, {198, 51, 100, i}});
+        for (uint8_t i = 1; i <= 40; ++i)
+            big.rdatas.push_back({30, {198, 51, 100, i}, nullptr, {}});
         w->pools->set(3, big);
     }
     built.push_back(zones::ZoneSnapshot::build(ex.origin, ex.records, bindings, 1));
