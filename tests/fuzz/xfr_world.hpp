@@ -64,6 +64,10 @@ inline std::string bigZoneText() {
     for (size_t i = 0; i < kBigZoneRecords; ++i)
         t += "r" + std::to_string(i) + " IN TXT \"record " + std::to_string(i) +
              " of a zone that needs several messages, padded to about a hundred octets\"\n";
+    // One record larger than a transfer message (16 KB): it gets a message of its own.
+    t += "huge IN TXT";
+    for (int i = 0; i < 80; ++i) t += " \"" + std::string(250, 'h') + "\"";
+    t += "\n";
     return t;
 }
 
