@@ -99,6 +99,16 @@ class FailoverScenario : public ::testing::Test {
     std::unique_ptr<SQLite::Database> open() const {
         return std::make_unique<SQLite::Database>(db_, SQLite::OPEN_READONLY, 2000);
     }
+    // How many of `member`'s probes have reported a result (member_probes.last_*).
+    int probesReported(const std::string& member) const {
+        auto db = open();
+        SQLite::Statement q(*db,
+                            "SELECT count(*) FROM member_probes mp JOIN members m ON m.id = "
+                            "mp.member_id WHERE m.value = ? AND mp.last_checked_at > 0");
+        q.bind(1, member);
+        q.executeStep();
+        return q.getColumn(0).getInt();
+    }
     // pool_decisions.served for a pool, or "<none>" when there is no decision row.
     std::string served(const std::string& pool = "web") const {
         auto db = open();

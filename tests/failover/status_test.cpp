@@ -79,17 +79,7 @@ TEST_F(StatusScenario, EachProbeOfAMemberShowsItsOwnLastResult) {
     ok({"member", "set", "web", kPrimary, "--probe", "web-http", "--probe", "dead-tcp"});
     startProbe();
     ASSERT_TRUE(waitServed(kSecondary)) << eventDump();
-    ASSERT_TRUE(waitUntil(
-        [&] {
-            auto db = open();
-            SQLite::Statement q(*db,
-                                "SELECT count(*) FROM member_probes mp JOIN members m ON m.id = "
-                                "mp.member_id WHERE m.value = ? AND mp.last_checked_at > 0");
-            q.bind(1, kPrimary);
-            q.executeStep();
-            return q.getColumn(0).getInt() == 2;
-        },
-        5s));
+    ASSERT_TRUE(waitUntil([&] { return probesReported(kPrimary) == 2; }, 5s));
     auto status = dnsctl({"status"});
     EXPECT_NE(status.out.find("      probe dead-tcp: last FAIL"), std::string::npos) << status.out;
     EXPECT_NE(status.out.find("      probe web-http: last ok"), std::string::npos) << status.out;

@@ -113,17 +113,7 @@ TEST_F(StatusPage, ShowsNeverRanAWaitingFailbackAndEachProbe) {
     ok({"probe", "add", "dead-tcp", "--type", "tcp", "--port", std::to_string(freePort()),
         "--interval", "100ms", "--timeout", "80ms"});
     ok({"member", "set", "web", kSecondary, "--probe", "web-http", "--probe", "dead-tcp"});
-    ASSERT_TRUE(waitUntil(
-        [&] {
-            auto db = open();
-            SQLite::Statement q(*db,
-                                "SELECT count(*) FROM member_probes mp JOIN members m ON m.id = "
-                                "mp.member_id WHERE m.value = ? AND mp.last_checked_at > 0");
-            q.bind(1, kSecondary);
-            q.executeStep();
-            return q.getColumn(0).getInt() == 2;
-        },
-        5s));
+    ASSERT_TRUE(waitUntil([&] { return probesReported(kSecondary) == 2; }, 5s));
     std::string row = memberRow(dumpDom(http), kSecondary);
     EXPECT_NE(row.find("data-probe=\"dead-tcp\">dead-tcp: FAIL"), std::string::npos) << row;
     EXPECT_NE(row.find("data-probe=\"web-http\">web-http: ok"), std::string::npos) << row;
