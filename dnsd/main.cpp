@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
         logInfo("loaded " + std::to_string(first->zones->zones().size()) + " zones, " +
                 std::to_string(records) + " records from " + path);
         control = std::make_unique<ControlThread>(std::move(loader), state, pollMs, stop);
-        notifier = std::make_unique<Notifier>(state, stop);
+        notifier = std::make_unique<Notifier>(state, stop, path);
         for (const std::string& l : listen) addresses.push_back(ListenAddress::parse(l));
         for (const ListenAddress& a : addresses) {
             for (unsigned i = 0; i < udpThreads; ++i) {

@@ -16,7 +16,8 @@ namespace {
 
 bool isNotification(const std::string& kind) {
     return kind == "failover" || kind == "failback" || kind == "all-down" || kind == "recovered" ||
-           kind == "failover-pending";
+           kind == "failover-pending" || kind == "secondary-behind" ||
+           kind == "secondary-caught-up";
 }
 
 int64_t maxId(SQLite::Database& db, const char* table) {

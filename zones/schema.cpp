@@ -224,6 +224,28 @@ CREATE INDEX zone_journal_by_zone ON zone_journal(zone_id, id);
 ALTER TABLE zones ADD COLUMN journal_max_entries INTEGER NOT NULL DEFAULT 1000;
 ALTER TABLE zones ADD COLUMN journal_max_age_ms INTEGER NOT NULL DEFAULT 604800000;  -- 7 days
 )sql",
+        // v7: what dnsd knows of each secondary (written by its NOTIFY thread), for dnsctl
+        // status and the status page.
+        R"sql(
+CREATE TABLE secondary_state (
+    zone             TEXT NOT NULL,
+    endpoint         TEXT NOT NULL,     -- 192.0.2.1:53, [2001:db8::1]:53
+    serial           INTEGER NOT NULL,  -- the zone's serial dnsd serves
+    notified_serial  INTEGER,
+    acked_serial     INTEGER,
+    confirmed_serial INTEGER,           -- what the secondary answered for its SOA
+    last_notify_at   INTEGER,           -- ms
+    acked_at         INTEGER,
+    confirmed_at     INTEGER,
+    behind_since     INTEGER,           -- ms; NULL when it serves the current serial
+    notifies         INTEGER NOT NULL DEFAULT 0,
+    retries          INTEGER NOT NULL DEFAULT 0,
+    errors           INTEGER NOT NULL DEFAULT 0,
+    last_error       TEXT,
+    updated_at       INTEGER NOT NULL,
+    PRIMARY KEY (zone, endpoint)
+);
+)sql",
     };
     return list;
 }

@@ -1,5 +1,7 @@
 #include "zones/status_report.hpp"
 
+#include "zones/xfr_store.hpp"
+
 #include <SQLiteCpp/Transaction.h>
 
 #include <nlohmann/json.hpp>
@@ -128,6 +130,27 @@ std::string statusJson(SQLite::Database& db, int64_t now,
         list.push_back(std::move(j));
     }
     doc["pools"] = std::move(list);
+    Json secondaries = Json::array();
+    for (const auto& s : XfrStore(db).states()) {
+        auto o32 = [](const std::optional<uint32_t>& v) { return v ? Json(*v) : Json(nullptr); };
+        secondaries.push_back(
+            {{"zone", s.zone},
+             {"endpoint", s.endpoint},
+             {"serial", s.serial},
+             {"confirmed_serial", o32(s.confirmedSerial)},
+             {"behind_serials",
+              s.confirmedSerial ? Json(uint32_t(s.serial - *s.confirmedSerial)) : Json(nullptr)},
+             {"behind_since", opt(s.behindSince)},
+             {"last_notify_at", opt(s.lastNotifyAt)},
+             {"acked_serial", o32(s.ackedSerial)},
+             {"acked_at", opt(s.ackedAt)},
+             {"notifies", s.notifies},
+             {"retries", s.retries},
+             {"errors", s.errors},
+             {"last_error", s.lastError},
+             {"updated_at", s.updatedAt}});
+    }
+    doc["secondaries"] = std::move(secondaries);
     tx.commit();
     // A probe message may hold bytes that are not UTF-8 (an HTTP body excerpt): replace them
     // rather than throw.

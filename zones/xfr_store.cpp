@@ -213,4 +213,83 @@ std::pair<std::string, int> XfrStore::parseEndpoint(const std::string& text, int
     return {canonicalAddress(host), port};
 }
 
+void XfrStore::saveStates(const std::vector<SecondaryStateRow>& rows, int64_t now) {
+    db_.exec("DELETE FROM secondary_state");
+    SQLite::Statement ins(db_,
+                          "INSERT INTO secondary_state (zone, endpoint, serial, notified_serial, "
+                          "acked_serial, confirmed_serial, last_notify_at, acked_at, confirmed_at, "
+                          "behind_since, notifies, retries, errors, last_error, updated_at) VALUES "
+                          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    auto opt32 = [&](int i, const std::optional<uint32_t>& v) {
+        if (v)
+            ins.bind(i, int64_t(*v));
+        else
+            ins.bind(i);
+    };
+    auto opt64 = [&](int i, const std::optional<int64_t>& v) {
+        if (v)
+            ins.bind(i, *v);
+        else
+            ins.bind(i);
+    };
+    for (const auto& r : rows) {
+        ins.bind(1, r.zone);
+        ins.bind(2, r.endpoint);
+        ins.bind(3, int64_t(r.serial));
+        opt32(4, r.notifiedSerial);
+        opt32(5, r.ackedSerial);
+        opt32(6, r.confirmedSerial);
+        opt64(7, r.lastNotifyAt);
+        opt64(8, r.ackedAt);
+        opt64(9, r.confirmedAt);
+        opt64(10, r.behindSince);
+        ins.bind(11, r.notifies);
+        ins.bind(12, r.retries);
+        ins.bind(13, r.errors);
+        ins.bind(14, r.lastError);
+        ins.bind(15, now);
+        ins.exec();
+        ins.reset();
+    }
+}
+
+std::vector<SecondaryStateRow> XfrStore::states() {
+    std::vector<SecondaryStateRow> out;
+    if (!db_.tableExists("secondary_state")) return out;
+    SQLite::Statement q(db_,
+                        "SELECT zone, endpoint, serial, notified_serial, acked_serial, "
+                        "confirmed_serial, last_notify_at, acked_at, confirmed_at, behind_since, "
+                        "notifies, retries, errors, coalesce(last_error, ''), updated_at FROM "
+                        "secondary_state ORDER BY zone, endpoint");
+    auto o32 = [&](int i) {
+        return q.getColumn(i).isNull()
+                   ? std::nullopt
+                   : std::optional<uint32_t>(uint32_t(q.getColumn(i).getInt64()));
+    };
+    auto o64 = [&](int i) {
+        return q.getColumn(i).isNull() ? std::nullopt
+                                       : std::optional<int64_t>(q.getColumn(i).getInt64());
+    };
+    while (q.executeStep()) {
+        SecondaryStateRow r;
+        r.zone = q.getColumn(0).getString();
+        r.endpoint = q.getColumn(1).getString();
+        r.serial = uint32_t(q.getColumn(2).getInt64());
+        r.notifiedSerial = o32(3);
+        r.ackedSerial = o32(4);
+        r.confirmedSerial = o32(5);
+        r.lastNotifyAt = o64(6);
+        r.ackedAt = o64(7);
+        r.confirmedAt = o64(8);
+        r.behindSince = o64(9);
+        r.notifies = q.getColumn(10).getInt64();
+        r.retries = q.getColumn(11).getInt64();
+        r.errors = q.getColumn(12).getInt64();
+        r.lastError = q.getColumn(13).getString();
+        r.updatedAt = q.getColumn(14).getInt64();
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
 }  // namespace zones

@@ -41,6 +41,17 @@ struct SecondaryRow {
     std::string endpoint() const;  // 192.0.2.1:53, [2001:db8::1]:53
 };
 
+// What dnsd knows of one secondary of one zone (table secondary_state, written by dnsd).
+struct SecondaryStateRow {
+    std::string zone, endpoint;
+    uint32_t serial = 0;
+    std::optional<uint32_t> notifiedSerial, ackedSerial, confirmedSerial;
+    std::optional<int64_t> lastNotifyAt, ackedAt, confirmedAt, behindSince;
+    int64_t notifies = 0, retries = 0, errors = 0;
+    std::string lastError;
+    int64_t updatedAt = 0;
+};
+
 class XfrStore {
   public:
     explicit XfrStore(SQLite::Database& db) : db_(db) {}
@@ -57,6 +68,10 @@ class XfrStore {
     void deleteSecondary(const std::string& zone, const std::string& address, int port);
     // All secondaries, or those of one zone.
     std::vector<SecondaryRow> secondaries(const std::string& zone = "");
+
+    // Replaces the secondary_state rows with `rows` (the caller owns the transaction).
+    void saveStates(const std::vector<SecondaryStateRow>& rows, int64_t now);
+    std::vector<SecondaryStateRow> states();  // empty if the table does not exist yet
 
     // "192.0.2.1", "192.0.2.1:5300", "2001:db8::1", "[2001:db8::1]:5300" -> address, port.
     // Throws naming the text if it is not an IP literal with an optional port.

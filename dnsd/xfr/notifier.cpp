@@ -12,7 +12,11 @@
 
 #include "dnsd/log.hpp"
 #include "dnsd/xfr/refusal_log.hpp"
+#include "zones/event_writer.hpp"
 #include "zones/schema.hpp"
+#include "zones/xfr_store.hpp"
+
+#include <SQLiteCpp/Transaction.h>
 
 namespace dnsd {
 namespace {
@@ -75,8 +79,12 @@ common::Fd udpSocket(int family) {
 
 }  // namespace
 
-Notifier::Notifier(const StateHolder& state, const std::atomic<bool>& stop)
-    : state_(state), stop_(stop), sock4_(udpSocket(AF_INET)), sock6_(udpSocket(AF_INET6)) {
+Notifier::Notifier(const StateHolder& state, const std::atomic<bool>& stop, std::string dbPath)
+    : state_(state),
+      stop_(stop),
+      sock4_(udpSocket(AF_INET)),
+      sock6_(udpSocket(AF_INET6)),
+      dbPath_(std::move(dbPath)) {
     nextId_ = uint16_t(::time(nullptr) ^ ::getpid());
 }
 
@@ -97,6 +105,75 @@ void Notifier::run() {
         sendDue(now);
         pollfd fds[2] = {{sock4_.get(), POLLIN, 0}, {sock6_.get(), POLLIN, 0}};
         if (::poll(fds, 2, 10) > 0) receive(zones::nowMs());
+        now = zones::nowMs();
+        if (!dbPath_.empty() && now - lastPersistMs_ >= 1000) {
+            lastPersistMs_ = now;
+            persist(now);
+        }
+    }
+}
+
+void Notifier::persist(int64_t now) {
+    std::vector<zones::SecondaryStateRow> rows;
+    std::vector<zones::EventWrite> events;
+    {
+        std::lock_guard lock(mutex_);
+        if (targets_.empty() && !db_) return;
+        for (auto& [id, t] : targets_) {
+            const SecondaryView& v = t.view;
+            zones::SecondaryStateRow r;
+            r.zone = v.zone;
+            r.endpoint = v.endpoint;
+            r.serial = v.serial;
+            if (v.notifiedSerial) r.notifiedSerial = v.notifiedSerial;
+            if (v.acked) r.ackedSerial = v.ackedSerial;
+            if (v.confirmedKnown) r.confirmedSerial = v.confirmedSerial;
+            if (v.lastNotifyAtMs) r.lastNotifyAt = v.lastNotifyAtMs;
+            if (v.ackedAtMs) r.ackedAt = v.ackedAtMs;
+            if (v.confirmedAtMs) r.confirmedAt = v.confirmedAtMs;
+            if (v.behindSinceMs) r.behindSince = v.behindSinceMs;
+            r.notifies = int64_t(v.sent);
+            r.retries = int64_t(v.retries);
+            r.errors = int64_t(v.errors);
+            r.lastError = v.lastError;
+            rows.push_back(std::move(r));
+            // A secondary that stays behind is news like a failover (events feed dnsd-probe's
+            // webhooks); so is its catching up.
+            const bool behind = v.behindSinceMs && now - v.behindSinceMs >= kBehindEventMs;
+            if (behind && !t.reportedBehind) {
+                t.reportedBehind = true;
+                std::string has = v.confirmedKnown ? "serial " + std::to_string(v.confirmedSerial)
+                                                   : std::string("no answer");
+                events.push_back({now, "", v.endpoint, "secondary-behind",
+                                  "secondary " + v.endpoint + " of " + v.zone + " has " + has +
+                                      ", not " + std::to_string(v.serial) + ", for " +
+                                      std::to_string((now - v.behindSinceMs) / 1000) + " s" +
+                                      (v.lastError.empty() ? "" : " (" + v.lastError + ")"),
+                                  "{}"});
+                logWarn(events.back().message);
+            } else if (!v.behindSinceMs && t.reportedBehind) {
+                t.reportedBehind = false;
+                events.push_back({now, "", v.endpoint, "secondary-caught-up",
+                                  "secondary " + v.endpoint + " of " + v.zone + " serves serial " +
+                                      std::to_string(v.serial) + " again",
+                                  "{}"});
+                logInfo(events.back().message);
+            }
+        }
+    }
+    try {
+        if (!db_) db_ = zones::openDatabase(dbPath_, zones::OpenMode::ReadWrite, 200);
+        SQLite::Transaction tx(*db_);
+        zones::XfrStore(*db_).saveStates(rows, now);
+        zones::EventWriter writer(*db_);
+        for (const auto& e : events) writer.write(e);
+        tx.commit();
+        lastPersistError_.clear();
+    } catch (const std::exception& e) {
+        // Status is best effort: a busy database is tried again in a second; say so once.
+        if (lastPersistError_ != e.what())
+            logWarn(std::string("cannot record the secondaries' state: ") + e.what());
+        lastPersistError_ = e.what();
     }
 }
 

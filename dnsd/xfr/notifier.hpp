@@ -23,6 +23,10 @@
 #include "common/fd.hpp"
 #include "dnsd/served_state.hpp"
 
+#include <SQLiteCpp/Database.h>
+
+#include <memory>
+
 namespace dnsd {
 
 // What dnsd knows of one secondary of one zone, for metrics and the status page.
@@ -44,7 +48,11 @@ struct SecondaryView {
 
 class Notifier {
   public:
-    Notifier(const StateHolder& state, const std::atomic<bool>& stop);
+    // `dbPath`: where it records what it knows of each secondary (table secondary_state, read
+    // by dnsctl status), at most once a second, and the events of a secondary falling behind
+    // for longer than kBehindEventMs and catching up again ("" = nowhere: tests).
+    Notifier(const StateHolder& state, const std::atomic<bool>& stop, std::string dbPath = {});
+    static constexpr int64_t kBehindEventMs = 10000;
     void run();
     std::vector<SecondaryView> secondaries() const;
 
@@ -61,6 +69,7 @@ class Notifier {
         int64_t confirmUntilMs = 0;
         uint16_t notifyId = 0, soaId = 0;
         std::vector<uint8_t> requestMac;
+        bool reportedBehind = false;  // a secondary-behind event was written
     };
 
     void onState(const std::shared_ptr<const ServedState>& state);
@@ -69,6 +78,7 @@ class Notifier {
     bool sendTo(const Target& t, const std::vector<uint8_t>& message);
     std::vector<uint8_t> notifyMessage(Target& t, uint64_t nowSeconds);
     std::vector<uint8_t> soaQuery(Target& t) const;
+    void persist(int64_t now);
 
     const StateHolder& state_;
     const std::atomic<bool>& stop_;
@@ -78,6 +88,10 @@ class Notifier {
     mutable std::mutex mutex_;               // guards targets_ against secondaries()
     std::map<std::string, Target> targets_;  // by zone key + endpoint
     uint16_t nextId_ = 1;
+    std::string dbPath_;
+    std::unique_ptr<SQLite::Database> db_;
+    int64_t lastPersistMs_ = 0;
+    std::string lastPersistError_;
 };
 
 }  // namespace dnsd

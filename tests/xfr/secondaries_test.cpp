@@ -229,6 +229,25 @@ TEST_F(Secondaries, EachTakesTheZoneWithTsigAndFollowsARecordEdit) {
             std::chrono::seconds(5)))
             << l;
     }
+    // dnsctl status shows each secondary as dnsd saw it: current ones at the serial, the dead
+    // one behind; after 10 s behind, that is an event (which feeds webhooks).
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            auto st = dnsctl({"status"});
+            return st.find("127.0.0.1:" + std::to_string(secondaries_[0]->port()) + "  at serial " +
+                           std::to_string(*next)) != std::string::npos &&
+                   st.find(dead_ + "  BEHIND") != std::string::npos;
+        },
+        std::chrono::seconds(5)))
+        << dnsctl({"status"});
+    EXPECT_NE(dnsctl({"status", "--json"}).find("\"endpoint\":\"" + dead_ + "\""),
+              std::string::npos);
+    EXPECT_TRUE(
+        waitUntil([&] { return dnsctl({"events"}).find("secondary-behind") != std::string::npos; },
+                  std::chrono::seconds(15)))
+        << dnsctl({"events"});
+    EXPECT_EQ(dnsctl({"events"}).find("secondary-behind  secondary 127.0.0.1:"), std::string::npos)
+        << "only the dead one is behind";
     // A pool edit by dnsctl (no dnsd-probe here: the pool answers by its all-down rule, which
     // leaves a drained member out) is journaled like a decision and reaches every secondary.
     const Transfers beforeDrain = transfers();

@@ -11,6 +11,7 @@
 #include "zones/probe_store.hpp"
 #include "zones/schema.hpp"
 #include "zones/status_report.hpp"
+#include "zones/xfr_store.hpp"
 
 namespace dnsctl {
 namespace {
@@ -136,6 +137,29 @@ int status(const std::vector<std::string>& args, Context& context) {
         }
     }
     if (pools.empty()) out << "no pools\n";
+    // The secondaries as dnsd last recorded them (its NOTIFY thread, once a second).
+    auto secondaries = zones::XfrStore(*db).states();
+    if (!secondaries.empty()) out << "\nsecondaries (as dnsd saw them)\n";
+    for (const auto& s : secondaries) {
+        out << "  " << s.zone << "  " << s.endpoint << "  ";
+        if (!s.behindSince) {
+            out << "at serial " << s.serial;
+        } else {
+            out << "BEHIND " << formatAge(now - *s.behindSince) << ": serves "
+                << (s.confirmedSerial ? std::to_string(*s.confirmedSerial) : std::string("?"))
+                << ", current " << s.serial;
+            if (s.confirmedSerial)
+                out << " (" << uint32_t(s.serial - *s.confirmedSerial) << " behind)";
+        }
+        if (s.lastNotifyAt)
+            out << "; last NOTIFY " << formatAge(now - *s.lastNotifyAt) << " ago"
+                << (s.ackedAt && *s.ackedAt >= *s.lastNotifyAt ? ", acknowledged" : ", unanswered");
+        if (s.retries) out << ", " << s.retries << " retries";
+        if (!s.lastError.empty()) out << "; " << s.lastError;
+        if (now - s.updatedAt > 5000)
+            out << " [recorded " << formatAge(now - s.updatedAt) << " ago: is dnsd running?]";
+        out << "\n";
+    }
     std::cout << out.str();
     return 0;
 }
