@@ -4,7 +4,8 @@
 // /status.json every two seconds and draws every pool, its members' health with since-when
 // and each probe's last result, what is served now (or, before dnsd-probe decided, what dnsd
 // answers by the all-down rule), pending approvals and failbacks, whether dnsd-probe is
-// running, stale or never ran, and the recent events.
+// running, stale or never ran, the secondaries (serial, behind, last NOTIFY), and the recent
+// events.
 #pragma once
 
 namespace dnsd {
@@ -25,6 +26,7 @@ table{border-collapse:collapse;width:100%} td,th{text-align:left;padding:.2em .6
 <h1>dnsd status</h1>
 <div class="meta" id="meta">loading…</div>
 <div id="pools"></div>
+<div id="secondaries"></div>
 <h2>Recent events</h2>
 <table id="events"><tbody></tbody></table>
 <script>
@@ -67,6 +69,15 @@ async function refresh(){
    h+='</table></div>';
   }
   document.getElementById("pools").innerHTML=h||"<p>no pools</p>";
+  let sh="";
+  for(const s of (st.secondaries||[])){
+   sh+='<tr data-secondary="'+esc(s.endpoint)+'"><td>'+esc(s.zone)+'</td><td class="served">'+esc(s.endpoint)+'</td><td>'+
+      (s.behind_since==null?'<span class="up">at '+s.serial+'</span>':'<span class="down">BEHIND '+age(now-s.behind_since)+'</span>: serves '+
+       (s.confirmed_serial==null?'?':s.confirmed_serial)+', current '+s.serial)+'</td><td>'+
+      (s.last_notify_at!=null?age(now-s.last_notify_at)+' ago'+(s.acked_at!=null&&s.acked_at>=s.last_notify_at?', acknowledged':', unanswered'):'')+
+      '</td><td>'+s.retries+'</td><td>'+esc(s.last_error)+'</td></tr>';
+  }
+  document.getElementById("secondaries").innerHTML=sh?'<h2>Secondaries</h2><table><tr><th>zone</th><th>secondary</th><th>serial</th><th>last NOTIFY</th><th>retries</th><th>error</th></tr>'+sh+'</table>':"";
   let e="";
   for(const ev of d.events.slice().reverse()){e+='<tr><td>'+when(ev.at)+'</td><td>'+esc(ev.kind)+'</td><td>'+esc(ev.message)+'</td></tr>'}
   document.querySelector("#events tbody").innerHTML=e;
