@@ -268,6 +268,7 @@ int main(int argc, char** argv) {
     }
     stats.push_back(std::make_unique<ThreadStats>());
     TcpServer tcpServer(std::move(tcpSockets), state, engine, tcp, *stats.back(), stop, "dnsd/tcp");
+    tcpServer.onTransfer([n = notifier.get()](const TransferReport& r) { n->transferDone(r); });
     for (auto& w : udpWorkers) threads.emplace_back([&w] { w->run(); });
     threads.emplace_back([&] { tcpServer.run(); });
     threads.emplace_back([&] { control->run(); });

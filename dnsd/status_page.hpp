@@ -75,9 +75,10 @@ async function refresh(){
       (s.behind_since==null?'<span class="up">at '+s.serial+'</span>':'<span class="down">BEHIND '+age(now-s.behind_since)+'</span>: serves '+
        (s.confirmed_serial==null?'?':s.confirmed_serial)+', current '+s.serial)+'</td><td>'+
       (s.last_notify_at!=null?age(now-s.last_notify_at)+' ago'+(s.acked_at!=null&&s.acked_at>=s.last_notify_at?', acknowledged':', unanswered'):'')+
+      '</td><td>'+(s.last_transfer?esc(s.last_transfer.kind)+' '+s.last_transfer.bytes+' B in '+s.last_transfer.ms+' ms, '+age(now-s.last_transfer.at)+' ago':'')+
       '</td><td>'+s.retries+'</td><td>'+esc(s.last_error)+'</td></tr>';
   }
-  document.getElementById("secondaries").innerHTML=sh?'<h2>Secondaries</h2><table><tr><th>zone</th><th>secondary</th><th>serial</th><th>last NOTIFY</th><th>retries</th><th>error</th></tr>'+sh+'</table>':"";
+  document.getElementById("secondaries").innerHTML=sh?'<h2>Secondaries</h2><table><tr><th>zone</th><th>secondary</th><th>serial</th><th>last NOTIFY</th><th>last transfer</th><th>retries</th><th>error</th></tr>'+sh+'</table>':"";
   let e="";
   for(const ev of d.events.slice().reverse()){e+='<tr><td>'+when(ev.at)+'</td><td>'+esc(ev.kind)+'</td><td>'+esc(ev.message)+'</td></tr>'}
   document.querySelector("#events tbody").innerHTML=e;

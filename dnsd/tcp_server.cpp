@@ -18,6 +18,7 @@
 #include "dnsd/xfr/refusal_log.hpp"
 #include "dnsd/xfr/tsig_answer.hpp"
 #include "dnsd/xfr/zone_transfer.hpp"
+#include "zones/schema.hpp"
 
 namespace dnsd {
 namespace {
@@ -43,6 +44,7 @@ struct Connection {
     std::string clientKey;  // address bytes, for the per-client connection count
     // A zone transfer being sent: its messages go out before the next query is answered.
     std::unique_ptr<ZoneTransfer> transfer;
+    int64_t transferStartMs = 0;
 };
 
 std::string clientText(const Client& c) {
@@ -123,10 +125,25 @@ void TcpServer::run() {
         c.out.insert(c.out.end(), data, data + size);
     };
     // Sends transfer messages until the output is full or the transfer is done.
+    auto report = [&](const Connection& c, const std::string& zoneKey, XfrOutcome outcome,
+                      uint64_t bytes, int64_t startMs) {
+        if (!onTransfer_ || zoneKey.empty()) return;
+        TransferReport r;
+        r.zoneKey = zoneKey;
+        r.family = c.client.family;
+        std::memcpy(r.addr, c.client.addr, sizeof r.addr);
+        r.outcome = outcome;
+        r.bytes = bytes;
+        r.atMs = zones::nowMs();
+        r.durationMs = monotonicMs() - startMs;
+        onTransfer_(r);
+    };
     auto pump = [&](Connection& c) {
         while (c.transfer && pending(c) < kMaxPendingOutput) {
             size_t n = c.transfer->next(response);
             if (n == 0) {
+                report(c, c.transfer->zoneKey(), c.transfer->outcome(), c.transfer->bytes(),
+                       c.transferStartMs);
                 c.transfer.reset();
                 break;
             }
@@ -152,6 +169,8 @@ void TcpServer::run() {
         }
         if (s.size) frame(c, response.data(), s.size);
         c.transfer = std::move(s.transfer);
+        c.transferStartMs = monotonicMs();
+        if (!c.transfer) report(c, s.zoneKey, s.outcome, s.size, c.transferStartMs);
     };
     // Answers complete messages in order until the input runs out or too much output waits:
     // a client that pipelines faster than it reads is slowed down (we stop reading from it),

@@ -14,6 +14,9 @@
 #include "common/fd.hpp"
 #include "dnsd/served_state.hpp"
 #include "dnsd/stats.hpp"
+#include "dnsd/xfr/zone_transfer.hpp"
+
+#include <functional>
 
 namespace dnsd {
 
@@ -32,6 +35,9 @@ class TcpServer {
     TcpServer(std::vector<Fd> listeners, const StateHolder& state, const EngineConfig& config,
               TcpConfig tcp, ThreadStats& stats, const std::atomic<bool>& stop, std::string name);
     void run();
+    // Called on the TCP thread when a transfer request has been answered (a whole stream, or
+    // one response): the Notifier keeps it as the secondary's last transfer. Set before run().
+    void onTransfer(std::function<void(const TransferReport&)> f) { onTransfer_ = std::move(f); }
 
   private:
     std::vector<Fd> listeners_;
@@ -41,6 +47,7 @@ class TcpServer {
     ThreadStats& stats_;
     const std::atomic<bool>& stop_;
     std::string name_;
+    std::function<void(const TransferReport&)> onTransfer_;
 };
 
 }  // namespace dnsd

@@ -242,6 +242,10 @@ CREATE TABLE secondary_state (
     retries          INTEGER NOT NULL DEFAULT 0,
     errors           INTEGER NOT NULL DEFAULT 0,
     last_error       TEXT,
+    last_xfr_kind    TEXT,              -- axfr, ixfr, ixfr-full, ixfr-current, refused, ...
+    last_xfr_at      INTEGER,           -- ms, when it ended
+    last_xfr_bytes   INTEGER,
+    last_xfr_ms      INTEGER,           -- how long the stream took
     updated_at       INTEGER NOT NULL,
     PRIMARY KEY (zone, endpoint)
 );

@@ -148,6 +148,11 @@ std::string statusJson(SQLite::Database& db, int64_t now,
              {"retries", s.retries},
              {"errors", s.errors},
              {"last_error", s.lastError},
+             {"last_transfer", s.lastTransferAt ? Json{{"kind", s.lastTransferKind},
+                                                       {"at", *s.lastTransferAt},
+                                                       {"bytes", *s.lastTransferBytes},
+                                                       {"ms", *s.lastTransferMs}}
+                                                : Json(nullptr)},
              {"updated_at", s.updatedAt}});
     }
     doc["secondaries"] = std::move(secondaries);

@@ -218,8 +218,9 @@ void XfrStore::saveStates(const std::vector<SecondaryStateRow>& rows, int64_t no
     SQLite::Statement ins(db_,
                           "INSERT INTO secondary_state (zone, endpoint, serial, notified_serial, "
                           "acked_serial, confirmed_serial, last_notify_at, acked_at, confirmed_at, "
-                          "behind_since, notifies, retries, errors, last_error, updated_at) VALUES "
-                          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                          "behind_since, notifies, retries, errors, last_error, last_xfr_kind, "
+                          "last_xfr_at, last_xfr_bytes, last_xfr_ms, updated_at) VALUES "
+                          "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     auto opt32 = [&](int i, const std::optional<uint32_t>& v) {
         if (v)
             ins.bind(i, int64_t(*v));
@@ -247,7 +248,11 @@ void XfrStore::saveStates(const std::vector<SecondaryStateRow>& rows, int64_t no
         ins.bind(12, r.retries);
         ins.bind(13, r.errors);
         ins.bind(14, r.lastError);
-        ins.bind(15, now);
+        ins.bind(15, r.lastTransferKind);
+        opt64(16, r.lastTransferAt);
+        opt64(17, r.lastTransferBytes);
+        opt64(18, r.lastTransferMs);
+        ins.bind(19, now);
         ins.exec();
         ins.reset();
     }
@@ -259,8 +264,9 @@ std::vector<SecondaryStateRow> XfrStore::states() {
     SQLite::Statement q(db_,
                         "SELECT zone, endpoint, serial, notified_serial, acked_serial, "
                         "confirmed_serial, last_notify_at, acked_at, confirmed_at, behind_since, "
-                        "notifies, retries, errors, coalesce(last_error, ''), updated_at FROM "
-                        "secondary_state ORDER BY zone, endpoint");
+                        "notifies, retries, errors, coalesce(last_error, ''), updated_at, "
+                        "coalesce(last_xfr_kind, ''), last_xfr_at, last_xfr_bytes, last_xfr_ms "
+                        "FROM secondary_state ORDER BY zone, endpoint");
     auto o32 = [&](int i) {
         return q.getColumn(i).isNull()
                    ? std::nullopt
@@ -287,6 +293,10 @@ std::vector<SecondaryStateRow> XfrStore::states() {
         r.errors = q.getColumn(12).getInt64();
         r.lastError = q.getColumn(13).getString();
         r.updatedAt = q.getColumn(14).getInt64();
+        r.lastTransferKind = q.getColumn(15).getString();
+        r.lastTransferAt = o64(16);
+        r.lastTransferBytes = o64(17);
+        r.lastTransferMs = o64(18);
         out.push_back(std::move(r));
     }
     return out;

@@ -49,6 +49,8 @@ struct SecondaryStateRow {
     std::optional<int64_t> lastNotifyAt, ackedAt, confirmedAt, behindSince;
     int64_t notifies = 0, retries = 0, errors = 0;
     std::string lastError;
+    std::string lastTransferKind;
+    std::optional<int64_t> lastTransferAt, lastTransferBytes, lastTransferMs;
     int64_t updatedAt = 0;
 };
 

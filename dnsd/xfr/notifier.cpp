@@ -95,6 +95,20 @@ std::vector<SecondaryView> Notifier::secondaries() const {
     return out;
 }
 
+void Notifier::transferDone(const TransferReport& r) {
+    std::lock_guard lock(mutex_);
+    const size_t len = r.family == 6 ? 16 : 4;
+    for (auto& [id, t] : targets_) {
+        if (t.zoneKey != r.zoneKey || t.sec.family != r.family ||
+            std::memcmp(t.sec.addr, r.addr, len) != 0)
+            continue;  // secondaries transfer from their address, on any port
+        t.view.lastTransferKind = xfrOutcomeName(r.outcome);
+        t.view.lastTransferBytes = r.bytes;
+        t.view.lastTransferMs = r.durationMs;
+        t.view.lastTransferAtMs = r.atMs;
+    }
+}
+
 void Notifier::run() {
     pthread_setname_np(pthread_self(), "dnsd/notify");
     StateHolder::Reader reader(state_);
@@ -136,6 +150,12 @@ void Notifier::persist(int64_t now) {
             r.retries = int64_t(v.retries);
             r.errors = int64_t(v.errors);
             r.lastError = v.lastError;
+            r.lastTransferKind = v.lastTransferKind;
+            if (v.lastTransferAtMs) {
+                r.lastTransferAt = v.lastTransferAtMs;
+                r.lastTransferBytes = int64_t(v.lastTransferBytes);
+                r.lastTransferMs = v.lastTransferMs;
+            }
             rows.push_back(std::move(r));
             // A secondary that stays behind is news like a failover (events feed dnsd-probe's
             // webhooks); so is its catching up.

@@ -22,6 +22,7 @@
 
 #include "common/fd.hpp"
 #include "dnsd/served_state.hpp"
+#include "dnsd/xfr/zone_transfer.hpp"
 
 #include <SQLiteCpp/Database.h>
 
@@ -44,6 +45,12 @@ struct SecondaryView {
     int64_t behindSinceMs = 0;  // when it first lacked the current serial (0: it has it)
     uint64_t sent = 0, acked = 0, retries = 0, errors = 0;
     std::string lastError;
+    // The last transfer request from the secondary's address (secondaries send from their
+    // address on any port, so several secondaries on one address share this): kind (axfr,
+    // ixfr, ixfr-full, ixfr-current, refused, ...), bytes sent, how long it took, when.
+    std::string lastTransferKind;
+    uint64_t lastTransferBytes = 0;
+    int64_t lastTransferMs = 0, lastTransferAtMs = 0;
 };
 
 class Notifier {
@@ -55,6 +62,8 @@ class Notifier {
     static constexpr int64_t kBehindEventMs = 10000;
     void run();
     std::vector<SecondaryView> secondaries() const;
+    // From the TCP thread: a transfer to one of the zone's secondaries ended.
+    void transferDone(const TransferReport& r);
 
   private:
     struct Target {

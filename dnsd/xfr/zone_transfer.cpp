@@ -119,7 +119,10 @@ ZoneTransfer::Start ZoneTransfer::begin(std::shared_ptr<const ServedState> state
     Start s;
     Request req;
     const bool parsed = parseRequest(query, req);
-    if (req.qname) s.zone = req.qname->toText();
+    if (req.qname) {
+        s.zone = req.qname->toText();
+        s.zoneKey = std::string(req.qname->key());
+    }
     static const XfrAcl kNoAcl;
     const XfrAcl& acl = state->xfr ? *state->xfr : kNoAcl;
     // TSIG first (RFC 8945 §5.2): a bad signature is answered as such whatever else is wrong.
@@ -204,6 +207,8 @@ ZoneTransfer::Start ZoneTransfer::begin(std::shared_ptr<const ServedState> state
     t->state_ = std::move(state);
     t->zone_ = zone;
     t->question_.assign(query.begin(), query.begin() + ptrdiff_t(req.questionEnd));
+    t->outcome_ = s.outcome;
+    t->zoneKey_ = std::string(key);
     if (tsig.status == zones::TsigStatus::Valid) {
         t->key_ = *tsig.key;
         t->signer_.emplace(t->key_, tsig.record.mac, now);
@@ -324,6 +329,7 @@ size_t ZoneTransfer::next(std::span<uint8_t> out) {
     ++messages_;
     size_t size = w.size();
     if (signer_) size = signer_->sign(o, size, room + reserve);
+    bytes_ += size;
     return size;
 }
 

@@ -40,14 +40,26 @@ enum class XfrOutcome : uint8_t {
 };
 const char* xfrOutcomeName(XfrOutcome o);
 
+// One transfer request's result, for the secondary's status (Notifier::transferDone).
+struct TransferReport {
+    std::string zoneKey;  // apex, zones::Name::key() form
+    uint8_t family = 4;
+    uint8_t addr[16] = {};
+    XfrOutcome outcome = XfrOutcome::Axfr;
+    uint64_t bytes = 0;
+    int64_t durationMs = 0;
+    int64_t atMs = 0;
+};
+
 class ZoneTransfer {
   public:
     struct Start {
         XfrOutcome outcome = XfrOutcome::FormErr;
         size_t size = 0;  // a single response written into `out`, if not 0
         std::unique_ptr<ZoneTransfer> transfer;
-        std::string zone;    // the zone asked for, presentation form ("" if unparsable)
-        std::string detail;  // why it was refused, for the log
+        std::string zone;     // the zone asked for, presentation form ("" if unparsable)
+        std::string zoneKey;  // the same as a zones::Name::key()
+        std::string detail;   // why it was refused, for the log
     };
 
     // Judges a request whose QTYPE is AXFR or IXFR, arriving over TCP.
@@ -59,6 +71,9 @@ class ZoneTransfer {
 
     uint64_t messages() const { return messages_; }
     uint64_t records() const { return records_; }
+    uint64_t bytes() const { return bytes_; }
+    XfrOutcome outcome() const { return outcome_; }
+    const std::string& zoneKey() const { return zoneKey_; }
 
   private:
     ZoneTransfer() = default;
@@ -77,7 +92,9 @@ class ZoneTransfer {
     // added, per serial step), pointing into state_'s journal; walked instead of the zone.
     std::vector<const zones::Record*> ixfr_;
     bool incremental_ = false;
-    uint64_t messages_ = 0, records_ = 0;
+    uint64_t messages_ = 0, records_ = 0, bytes_ = 0;
+    XfrOutcome outcome_ = XfrOutcome::Axfr;
+    std::string zoneKey_;
 
     friend class TransferWalk;
 };

@@ -236,7 +236,8 @@ TEST_F(Secondaries, EachTakesTheZoneWithTsigAndFollowsARecordEdit) {
             auto st = dnsctl({"status"});
             return st.find("127.0.0.1:" + std::to_string(secondaries_[0]->port()) + "  at serial " +
                            std::to_string(*next)) != std::string::npos &&
-                   st.find(dead_ + "  BEHIND") != std::string::npos;
+                   st.find(dead_ + "  BEHIND") != std::string::npos &&
+                   st.find("; last transfer ") != std::string::npos;
         },
         std::chrono::seconds(5)))
         << dnsctl({"status"});

@@ -155,6 +155,10 @@ int status(const std::vector<std::string>& args, Context& context) {
             out << "; last NOTIFY " << formatAge(now - *s.lastNotifyAt) << " ago"
                 << (s.ackedAt && *s.ackedAt >= *s.lastNotifyAt ? ", acknowledged" : ", unanswered");
         if (s.retries) out << ", " << s.retries << " retries";
+        if (s.lastTransferAt)
+            out << "; last transfer " << s.lastTransferKind << " " << *s.lastTransferBytes
+                << " B in " << *s.lastTransferMs << " ms, " << formatAge(now - *s.lastTransferAt)
+                << " ago";
         if (!s.lastError.empty()) out << "; " << s.lastError;
         if (now - s.updatedAt > 5000)
             out << " [recorded " << formatAge(now - s.updatedAt) << " ago: is dnsd running?]";
