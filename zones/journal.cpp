@@ -13,10 +13,6 @@ void put16(std::vector<uint8_t>& v, uint16_t x) {
     v.push_back(uint8_t(x));
 }
 
-bool sameRR(const Record& a, const Record& b) {
-    return a.owner == b.owner && a.type == b.type && a.ttl == b.ttl && a.rdata == b.rdata;
-}
-
 uint32_t serialOf(const Record& soa) {
     return ZoneStore::soaSerial(soa.rdata).value_or(0);
 }
@@ -44,6 +40,10 @@ void prune(SQLite::Database& db, int64_t zoneId) {
 }
 
 }  // namespace
+
+bool sameRR(const Record& a, const Record& b) {
+    return a.owner == b.owner && a.type == b.type && a.ttl == b.ttl && a.rdata == b.rdata;
+}
 
 std::vector<uint8_t> Journal::encode(const std::vector<Record>& rrs) {
     std::vector<uint8_t> out;

@@ -21,6 +21,9 @@
 
 namespace zones {
 
+// Owner, type, TTL and RDATA equal (the source line does not count): the same served RR.
+bool sameRR(const Record& a, const Record& b);
+
 struct JournalEntry {
     uint32_t from = 0, to = 0;
     int64_t at = 0;  // ms

@@ -103,15 +103,12 @@ void journalServedChanges(SQLite::Database& db, const ServedPools& before,
     std::set<int64_t> pools;
     for (int64_t id : before.poolIds()) pools.insert(id);
     for (int64_t id : after.poolIds()) pools.insert(id);
-    auto same = [](const Record& x, const Record& y) {
-        return x.owner == y.owner && x.type == y.type && x.ttl == y.ttl && x.rdata == y.rdata;
-    };
     std::map<int64_t, std::pair<std::vector<Record>, std::vector<Record>>> diff;
     for (int64_t id : pools) {
         auto zone = after.zoneOf(id);
         if (!zone) zone = before.zoneOf(id);
         auto was = before.records(id), is = after.records(id);
-        if (std::equal(was.begin(), was.end(), is.begin(), is.end(), same)) continue;
+        if (std::equal(was.begin(), was.end(), is.begin(), is.end(), sameRR)) continue;
         auto& [removed, added] = diff[*zone];
         removed.insert(removed.end(), was.begin(), was.end());
         added.insert(added.end(), is.begin(), is.end());
