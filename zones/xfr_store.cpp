@@ -161,9 +161,13 @@ void XfrStore::deleteSecondary(const std::string& zone, const std::string& addre
     del.bind(1, z);
     del.bind(2, a);
     del.bind(3, port);
-    if (del.exec() == 0)
-        throw std::runtime_error("no secondary " + SecondaryRow{0, z, a, port}.endpoint() + " of " +
-                                 z);
+    if (del.exec() == 0) {
+        SecondaryRow missing;
+        missing.zone = z;
+        missing.address = a;
+        missing.port = port;
+        throw std::runtime_error("no secondary " + missing.endpoint() + " of " + z);
+    }
 }
 
 std::vector<SecondaryRow> XfrStore::secondaries(const std::string& zone) {
