@@ -47,10 +47,8 @@ std::vector<uint8_t> ldnsSigned(TsigAlgorithm a, ldns_rdf** macOut = nullptr) {
     if (macOut) {
         TsigRecord t;
         EXPECT_EQ(findTsig(v, t), TsigFind::Found);
-        *macOut = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, 0, nullptr);
         std::vector<uint8_t> rdf = {uint8_t(t.mac.size() >> 8), uint8_t(t.mac.size())};
         rdf.insert(rdf.end(), t.mac.begin(), t.mac.end());
-        ldns_rdf_free(*macOut);
         *macOut = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, rdf.size(), rdf.data());
     }
     return v;
