@@ -132,6 +132,13 @@ class ZoneSnapshot {
     }
 
     const RRset& soa() const { return *rrset(nodes_[0], rrtype::SOA); }
+    // The SOA's serial (build validated the SOA RDATA).
+    uint32_t serial() const {
+        auto rd = bytes(rdatas(soa())[0]);
+        size_t m = wireNameLength(rd);
+        const uint8_t* p = rd.data() + m + wireNameLength(rd.subspan(m));
+        return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+    }
     // TTL for the SOA in negative answers: min(SOA TTL, SOA MINIMUM), RFC 2308 §5.
     uint32_t negativeTtl() const { return negativeTtl_; }
 

@@ -34,14 +34,6 @@ void put16(std::vector<uint8_t>& v, uint16_t x) {
     v.push_back(uint8_t(x));
 }
 
-uint32_t zoneSerial(const zones::ZoneSnapshot& z) {
-    auto rd = z.bytes(z.rdatas(z.soa())[0]);
-    size_t m = zones::wireNameLength(rd);
-    size_t r = zones::wireNameLength(rd.subspan(m));
-    const uint8_t* p = rd.data() + m + r;
-    return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
-}
-
 sockaddr_storage socketAddress(const XfrAcl::Secondary& s, socklen_t& len) {
     sockaddr_storage ss{};
     if (s.family == 6) {
@@ -206,7 +198,7 @@ void Notifier::onState(const std::shared_ptr<const ServedState>& state) {
     for (const XfrAcl::Zone& z : state->xfr->zones) {
         const zones::ZoneSnapshot* snap = state->zones->findZone(z.apexKey);
         if (!snap || snap->apex().key() != z.apexKey) continue;
-        const uint32_t serial = zoneSerial(*snap);
+        const uint32_t serial = snap->serial();
         auto seen = serials_.find(z.apexKey);
         const bool moved = seen == serials_.end() || seen->second != serial;
         serials_[z.apexKey] = serial;

@@ -24,13 +24,6 @@ bool serialBehind(uint32_t a, uint32_t b) {
     return a != b && int32_t(b - a) > 0;
 }
 
-uint32_t soaSerial(std::span<const uint8_t> rdata) {
-    size_t m = zones::wireNameLength(rdata);
-    size_t r = zones::wireNameLength(rdata.subspan(m));
-    const uint8_t* p = rdata.data() + m + r;
-    return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
-}
-
 // The request, taken apart.
 struct Request {
     uint16_t qtype = 0;
@@ -175,7 +168,7 @@ ZoneTransfer::Start ZoneTransfer::begin(std::shared_ptr<const ServedState> state
                                          ", not the one this secondary must use"
                                    : std::string("unsigned; this secondary must sign"));
 
-    const uint32_t serial = soaSerial(zone->bytes(zone->rdatas(zone->soa())[0]));
+    const uint32_t serial = zone->serial();
     if (req.qtype == rrtype::IXFR && !serialBehind(*req.clientSerial, serial))
         return finish(XfrOutcome::IxfrCurrent, kNoError, zone, "");
 
