@@ -246,7 +246,7 @@ CREATE TABLE secondary_state (
     last_xfr_at      INTEGER,           -- ms, when it ended
     last_xfr_bytes   INTEGER,
     last_xfr_ms      INTEGER,           -- how long the stream took
-    updated_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,  -- when dnsd last wrote a change (not rewritten unchanged)
     PRIMARY KEY (zone, endpoint)
 );
 )sql",

@@ -173,14 +173,24 @@ void Notifier::persist(int64_t now) {
             }
         }
     }
+    std::string fingerprint;
+    for (const auto& r : rows)
+        fingerprint += r.zone + r.endpoint + std::to_string(r.serial) + "|" +
+                       std::to_string(r.notifies) + "|" + std::to_string(r.errors) + "|" +
+                       std::to_string(r.ackedAt.value_or(0)) + "|" +
+                       std::to_string(r.confirmedAt.value_or(0)) + "|" +
+                       std::to_string(r.behindSince.value_or(0)) + "|" +
+                       std::to_string(r.lastTransferAt.value_or(0)) + r.lastError + "\n";
+    if (events.empty() && fingerprint == lastWritten_) return;
     try {
         if (!db_) db_ = zones::openDatabase(dbPath_, zones::OpenMode::ReadWrite, 200);
-        SQLite::Transaction tx(*db_);
+        SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
         zones::XfrStore(*db_).saveStates(rows, now);
         zones::EventWriter writer(*db_);
         for (const auto& e : events) writer.write(e);
         tx.commit();
         lastPersistError_.clear();
+        lastWritten_ = std::move(fingerprint);
     } catch (const std::exception& e) {
         // Status is best effort: a busy database is tried again in a second; say so once.
         if (lastPersistError_ != e.what())

@@ -101,6 +101,9 @@ class Notifier {
     std::unique_ptr<SQLite::Database> db_;
     int64_t lastPersistMs_ = 0;
     std::string lastPersistError_;
+    // What the last successful write held: an unchanged state is not written again, so dnsd
+    // does not wake every reader of the database (itself included) once a second for nothing.
+    std::string lastWritten_;
 };
 
 }  // namespace dnsd

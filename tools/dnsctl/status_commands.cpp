@@ -160,8 +160,6 @@ int status(const std::vector<std::string>& args, Context& context) {
                 << " B in " << *s.lastTransferMs << " ms, " << formatAge(now - *s.lastTransferAt)
                 << " ago";
         if (!s.lastError.empty()) out << "; " << s.lastError;
-        if (now - s.updatedAt > 5000)
-            out << " [recorded " << formatAge(now - s.updatedAt) << " ago: is dnsd running?]";
         out << "\n";
     }
     std::cout << out.str();

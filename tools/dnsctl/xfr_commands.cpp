@@ -46,7 +46,7 @@ int tsigAdd(const std::vector<std::string>& args, Context& context) {
         secret = zones::base64Encode(bytes);
     }
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(*db, SQLite::TransactionBehavior::IMMEDIATE);  // write lock up front
     auto key = zones::XfrStore(*db).addKey(vm["name"].as<std::string>(),
                                            vm["algorithm"].as<std::string>(), secret);
     tx.commit();
@@ -91,7 +91,7 @@ int tsigDelete(const std::vector<std::string>& args, Context& context) {
         return 0;
     if (!vm.count("name")) throw UsageError("a key NAME is needed");
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(*db, SQLite::TransactionBehavior::IMMEDIATE);  // write lock up front
     zones::XfrStore(*db).deleteKey(vm["name"].as<std::string>());
     tx.commit();
     std::cout << "deleted key " << vm["name"].as<std::string>() << "\n";
@@ -124,7 +124,7 @@ int secondaryAdd(const std::vector<std::string>& args, Context& context) {
     if (!vm.count("zone")) throw UsageError("a ZONE is needed");
     auto [address, port] = endpointArg(vm);
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(*db, SQLite::TransactionBehavior::IMMEDIATE);  // write lock up front
     auto s = zones::XfrStore(*db).addSecondary(vm["zone"].as<std::string>(), address, port,
                                                positional(vm, "key"), !vm.count("no-notify"));
     tx.commit();
@@ -176,7 +176,7 @@ int secondaryDelete(const std::vector<std::string>& args, Context& context) {
     if (!vm.count("zone")) throw UsageError("a ZONE is needed");
     auto [address, port] = endpointArg(vm);
     auto db = openDatabase(context);
-    SQLite::Transaction tx(*db);
+    SQLite::Transaction tx(*db, SQLite::TransactionBehavior::IMMEDIATE);  // write lock up front
     zones::XfrStore(*db).deleteSecondary(vm["zone"].as<std::string>(), address, port);
     tx.commit();
     std::cout << "deleted secondary " << address << " port " << port << "\n";
