@@ -54,6 +54,12 @@ void DbWriter::observation(ObservationRow row) {
 void DbWriter::memberState(int64_t memberId, MemberStateRow row) {
     members_[memberId] = std::move(row);
 }
+void DbWriter::memberView(int64_t memberId, const std::string& vantage, MemberViewRow row) {
+    views_[{memberId, vantage}] = std::move(row);
+}
+void DbWriter::vantage(const std::string& name, VantageRow row) {
+    vantages_[name] = std::move(row);
+}
 void DbWriter::decision(int64_t poolId, zones::DecisionRow row) {
     decisions_[poolId] = std::move(row);
 }
@@ -70,8 +76,8 @@ void DbWriter::heartbeat(int64_t pid, int64_t startedAt) {
 }
 
 size_t DbWriter::queued() const {
-    return observations_.size() + members_.size() + decisions_.size() + events_.size() +
-           requests_.size() + (heartbeat_ ? 1 : 0);
+    return observations_.size() + members_.size() + views_.size() + vantages_.size() +
+           decisions_.size() + events_.size() + requests_.size() + (heartbeat_ ? 1 : 0);
 }
 
 bool DbWriter::flush() {
@@ -159,8 +165,10 @@ void DbWriter::write() {
             Stmt::Decision,
             "INSERT INTO pool_decisions (pool_id, served, ttl, decided_at, reason, active_tier, "
             "all_down, "
-            "degraded, pending_tier, pending_since, pending_reason, failback_tier, failback_at) "
-            "SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13 WHERE EXISTS (SELECT 1 FROM pools "
+            "degraded, pending_tier, pending_since, pending_reason, failback_tier, failback_at, "
+            "quorum_lost, quorum_lost_since) "
+            "SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15 WHERE EXISTS (SELECT 1 "
+            "FROM pools "
             "WHERE "
             "id=?1) "
             "ON CONFLICT(pool_id) DO UPDATE SET served=excluded.served, ttl=excluded.ttl, "
@@ -169,7 +177,8 @@ void DbWriter::write() {
             "all_down=excluded.all_down, degraded=excluded.degraded, "
             "pending_tier=excluded.pending_tier, "
             "pending_since=excluded.pending_since, pending_reason=excluded.pending_reason, "
-            "failback_tier=excluded.failback_tier, failback_at=excluded.failback_at");
+            "failback_tier=excluded.failback_tier, failback_at=excluded.failback_at, "
+            "quorum_lost=excluded.quorum_lost, quorum_lost_since=excluded.quorum_lost_since");
         for (const auto& [poolId, d] : decisions_) {
             q.bind(1, poolId);
             q.bind(2, d.served);
@@ -193,6 +202,8 @@ void DbWriter::write() {
             }
             if (d.failbackTier) q.bind(12, *d.failbackTier);
             if (d.failbackAt) q.bind(13, *d.failbackAt);
+            q.bind(14, d.quorumLost ? 1 : 0);
+            if (d.quorumLostSince) q.bind(15, *d.quorumLostSince);
             q.exec();
             q.reset();
         }
@@ -211,6 +222,54 @@ void DbWriter::write() {
             q.bind(5, m.latencyUs);
             q.bind(6, m.checkedAt);
             q.bind(7, id);
+            q.exec();
+            q.reset();
+        }
+    }
+    if (!views_.empty()) {
+        SQLite::Statement& q = statement(
+            Stmt::MemberView,
+            "INSERT INTO member_views (member_id, vantage, health, health_since, last_ok, "
+            "last_message, checked_at) SELECT ?1,?2,?3,?4,?5,?6,?7 WHERE EXISTS (SELECT 1 FROM "
+            "members WHERE id=?1) ON CONFLICT(member_id, vantage) DO UPDATE SET "
+            "health=excluded.health, health_since=excluded.health_since, "
+            "last_ok=excluded.last_ok, last_message=excluded.last_message, "
+            "checked_at=excluded.checked_at");
+        for (const auto& [key, v] : views_) {
+            q.bind(1, key.first);
+            q.bind(2, key.second);
+            q.bind(3, v.health);
+            q.bind(4, v.healthSince);
+            q.bind(5, v.lastOk ? 1 : 0);
+            q.bind(6, v.lastMessage);
+            q.bind(7, v.checkedAt);
+            q.exec();
+            q.reset();
+        }
+    }
+    if (!vantages_.empty()) {
+        // Only vantages that exist: one deleted by dnsctl meanwhile is not brought back.
+        SQLite::Statement& q = statement(
+            Stmt::Vantage,
+            "UPDATE vantages SET last_report_at=?, last_address=?, last_agent_time=?, "
+            "offset_ms=?, lag_ms=?, checks_per_s=?, reports=?, results=?, dropped=?, refused=?, "
+            "last_refusal=?, silent_since=?, version=?, host=? WHERE name=?");
+        for (const auto& [name, v] : vantages_) {
+            if (v.lastReportAt) q.bind(1, v.lastReportAt);
+            q.bind(2, v.lastAddress);
+            if (v.lastAgentTime) q.bind(3, v.lastAgentTime);
+            q.bind(4, v.offsetMs);
+            q.bind(5, v.lagMs);
+            q.bind(6, v.checksPerS);
+            q.bind(7, v.reports);
+            q.bind(8, v.results);
+            q.bind(9, v.dropped);
+            q.bind(10, v.refused);
+            if (!v.lastRefusal.empty()) q.bind(11, v.lastRefusal);
+            if (v.silentSince) q.bind(12, *v.silentSince);
+            q.bind(13, v.version);
+            q.bind(14, v.host);
+            q.bind(15, name);
             q.exec();
             q.reset();
         }
@@ -234,7 +293,7 @@ void DbWriter::write() {
         SQLite::Statement& q =
             statement(Stmt::Observation,
                       "INSERT INTO observations (at, member_id, probe_id, ok, latency_us, "
-                      "message) VALUES (?,?,?,?,?,?)");
+                      "message, vantage) VALUES (?,?,?,?,?,?,?)");
         for (const auto& o : observations_) {
             q.bind(1, o.at);
             q.bind(2, o.memberId);
@@ -242,6 +301,7 @@ void DbWriter::write() {
             q.bind(4, o.ok ? 1 : 0);
             q.bind(5, o.latencyUs);
             q.bind(6, o.message);
+            q.bind(7, o.vantage ? *o.vantage : std::string("local"));
             q.exec();
             q.reset();
         }
@@ -279,6 +339,8 @@ void DbWriter::write() {
     for (auto& [key, w] : written) slotsWritten_[key] = std::move(w);
     observations_.clear();
     members_.clear();
+    views_.clear();
+    vantages_.clear();
     decisions_.clear();
     events_.clear();
     requests_.clear();

@@ -23,6 +23,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,7 @@ struct ObservationRow {
     bool ok = false;
     int64_t latencyUs = 0;
     std::string message;
+    const std::string* vantage = nullptr;  // nullptr = "local"; else owned by the controller
 };
 
 struct MemberStateRow {
@@ -45,6 +47,27 @@ struct MemberStateRow {
     bool lastOk = false;
     std::string lastMessage;
     int64_t latencyUs = 0, checkedAt = 0;
+};
+
+// One vantage's view of one member (member_views).
+struct MemberViewRow {
+    std::string health;
+    int64_t healthSince = 0;
+    bool lastOk = false;
+    std::string lastMessage;
+    int64_t checkedAt = 0;
+};
+
+// What the controller knows of one vantage (the vantages row; secret and created_at untouched).
+struct VantageRow {
+    int64_t lastReportAt = 0;
+    std::string lastAddress;
+    int64_t lastAgentTime = 0, offsetMs = 0, lagMs = 0;
+    double checksPerS = 0;
+    int64_t reports = 0, results = 0, dropped = 0, refused = 0;
+    std::string lastRefusal;
+    std::optional<int64_t> silentSince;
+    std::string version, host;
 };
 
 using EventWrite = zones::EventWrite;
@@ -58,6 +81,8 @@ class DbWriter {
 
     void observation(ObservationRow row);
     void memberState(int64_t memberId, MemberStateRow row);
+    void memberView(int64_t memberId, const std::string& vantage, MemberViewRow row);
+    void vantage(const std::string& name, VantageRow row);
     void decision(int64_t poolId, zones::DecisionRow row);
     void event(EventWrite row);
     void requestHandled(int64_t requestId, std::string result);
@@ -87,6 +112,8 @@ class DbWriter {
         Prune,
         PruneEvents,
         ProbeResult,
+        MemberView,
+        Vantage,
         Count
     };
     SQLite::Statement& statement(Stmt which, const char* sql);
@@ -115,6 +142,8 @@ class DbWriter {
     bool lockEscalated_ = false;
     std::deque<ObservationRow> observations_;
     std::map<int64_t, MemberStateRow> members_;
+    std::map<std::pair<int64_t, std::string>, MemberViewRow> views_;
+    std::map<std::string, VantageRow> vantages_;
     std::map<int64_t, zones::DecisionRow> decisions_;
     std::vector<EventWrite> events_;
     std::vector<std::pair<int64_t, std::string>> requests_;

@@ -76,6 +76,49 @@ ApprovalMode parseApprovalMode(std::string_view text) {
     bad("approval", "auto or manual", text);
 }
 
+Quorum parseQuorum(std::string_view text) {
+    Quorum q;
+    if (text == "majority") return q;
+    if (text == "all") return {Quorum::Kind::All, 0};
+    if (text == "any") return {Quorum::Kind::Any, 0};
+    int n = 0;
+    bool digits = !text.empty() && text.size() <= 2;
+    for (char c : text) {
+        digits &= c >= '0' && c <= '9';
+        n = n * 10 + (c - '0');
+    }
+    if (!digits || n < 1 || n > 64) bad("quorum", "majority, all, any or a number 1..64", text);
+    return {Quorum::Kind::Count, n};
+}
+
+std::string toText(Quorum q) {
+    switch (q.kind) {
+        case Quorum::Kind::Majority:
+            return "majority";
+        case Quorum::Kind::All:
+            return "all";
+        case Quorum::Kind::Any:
+            return "any";
+        case Quorum::Kind::Count:
+            return std::to_string(q.count);
+    }
+    return "majority";
+}
+
+int quorumNeeded(Quorum q, int of) {
+    switch (q.kind) {
+        case Quorum::Kind::Majority:
+            return of / 2 + 1;
+        case Quorum::Kind::All:
+            return std::max(of, 1);
+        case Quorum::Kind::Any:
+            return 1;
+        case Quorum::Kind::Count:
+            return q.count;
+    }
+    return of / 2 + 1;
+}
+
 AdminState parseAdminState(std::string_view text) {
     if (text == "auto") return AdminState::Auto;
     if (text == "up") return AdminState::ForceUp;

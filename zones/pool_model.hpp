@@ -30,6 +30,12 @@ enum class FailbackMode { Auto, Manual };
 enum class ApprovalMode { Auto, Manual };
 // A member's admin override: Auto lets the probes decide; force beats probes.
 enum class AdminState { Auto, ForceUp, ForceDown };
+// How many vantage points must see a member up (dnsctl pool --quorum; probes/README.md).
+struct Quorum {
+    enum class Kind { Majority, All, Any, Count } kind = Kind::Majority;
+    int count = 0;  // for Count
+    bool operator==(const Quorum& o) const { return kind == o.kind && count == o.count; }
+};
 // The record type a pool answers; values are the RR type codes.
 enum class PoolType : uint16_t { A = 1, CNAME = 5, AAAA = 28 };
 
@@ -40,6 +46,7 @@ std::string toText(FailbackMode mode);
 std::string toText(ApprovalMode mode);
 std::string toText(AdminState state);
 std::string toText(PoolType type);
+std::string toText(Quorum quorum);  // "majority" "all" "any" or the count
 
 // Each throws "<setting> must be ... (got 'TEXT')".
 AllDownMode parseAllDownMode(std::string_view text);
@@ -47,7 +54,10 @@ FailbackMode parseFailbackMode(std::string_view text);
 ApprovalMode parseApprovalMode(std::string_view text);
 AdminState parseAdminState(std::string_view text);
 PoolType parsePoolType(std::string_view text);  // any case
-PoolType poolTypeFromCode(int64_t code);        // as stored in pools.rtype
+Quorum parseQuorum(std::string_view text);      // majority|all|any|N (1..64)
+// Vantages that must agree, out of `of`: majority ⌊of/2⌋+1, all `of`, any 1, N itself.
+int quorumNeeded(Quorum quorum, int of);
+PoolType poolTypeFromCode(int64_t code);  // as stored in pools.rtype
 
 // Whether a drain with an optional window is in effect at `now` (ms): drained from `start`
 // (or at once) until `end` (or until undrained).

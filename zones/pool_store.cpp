@@ -33,7 +33,7 @@ void bindOpt(SQLite::Statement& q, int i, const std::optional<T>& v) {
 
 const char* kPoolColumns =
     "p.id, p.name, p.zone_id, z.name, p.owner, p.rtype, p.ttl, p.max_answers, p.all_down, "
-    "p.fallback, p.failback, p.hold_down_ms, p.approval, p.degraded_ttl";
+    "p.fallback, p.failback, p.hold_down_ms, p.approval, p.degraded_ttl, p.quorum";
 
 PoolDef readPool(SQLite::Statement& q) {
     PoolDef p;
@@ -51,6 +51,7 @@ PoolDef readPool(SQLite::Statement& q) {
     p.holdDownMs = q.getColumn(11).getInt64();
     p.approval = parseApprovalMode(q.getColumn(12).getText());
     p.degradedTtl = q.getColumn(13).getInt();
+    p.quorum = parseQuorum(q.getColumn(14).getText());
     return p;
 }
 
@@ -197,8 +198,8 @@ int64_t PoolStore::createPool(PoolDef& p, const std::string& zone, const std::st
     SQLite::Statement ins(
         db_,
         "INSERT INTO pools (name, zone_id, owner, rtype, ttl, max_answers, all_down, fallback, "
-        "failback, hold_down_ms, approval, degraded_ttl, created_at, updated_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?13)");
+        "failback, hold_down_ms, approval, degraded_ttl, created_at, updated_at, quorum) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?13,?)");
     ins.bind(1, p.name);
     ins.bind(2, p.zoneId);
     ins.bind(3, p.owner);
@@ -215,6 +216,7 @@ int64_t PoolStore::createPool(PoolDef& p, const std::string& zone, const std::st
     ins.bind(11, toText(p.approval));
     ins.bind(12, p.degradedTtl);
     ins.bind(13, nowMs());
+    ins.bind(14, toText(p.quorum));
     ins.exec();
     p.id = db_.getLastInsertRowid();
     appendEvent(db_, p.name, "", "admin-pool-create",
@@ -227,7 +229,7 @@ void PoolStore::updatePool(const PoolDef& p) {
     SQLite::Statement q(
         db_,
         "UPDATE pools SET ttl=?, max_answers=?, all_down=?, fallback=?, failback=?, "
-        "hold_down_ms=?, approval=?, degraded_ttl=?, updated_at=? WHERE id=?");
+        "hold_down_ms=?, approval=?, degraded_ttl=?, updated_at=?, quorum=? WHERE id=?");
     q.bind(1, p.ttl);
     q.bind(2, p.maxAnswers);
     q.bind(3, toText(p.allDown));
@@ -240,7 +242,8 @@ void PoolStore::updatePool(const PoolDef& p) {
     q.bind(7, toText(p.approval));
     q.bind(8, p.degradedTtl);
     q.bind(9, nowMs());
-    q.bind(10, p.id);
+    q.bind(10, toText(p.quorum));
+    q.bind(11, p.id);
     if (q.exec() != 1) throw std::runtime_error("no pool named " + p.name);
     appendEvent(db_, p.name, "", "admin-pool-set", "pool " + p.name + " settings changed");
 }
@@ -482,7 +485,8 @@ std::optional<DecisionRow> PoolStore::decision(int64_t poolId) {
     SQLite::Statement q(
         db_,
         "SELECT served, ttl, decided_at, reason, active_tier, all_down, degraded, pending_tier, "
-        "pending_since, pending_reason, failback_tier, failback_at FROM pool_decisions "
+        "pending_since, pending_reason, failback_tier, failback_at, quorum_lost, quorum_lost_since "
+        "FROM pool_decisions "
         "WHERE pool_id=?");
     q.bind(1, poolId);
     if (!q.executeStep()) return std::nullopt;
@@ -499,6 +503,8 @@ std::optional<DecisionRow> PoolStore::decision(int64_t poolId) {
     d.pendingReason = text(q, 9);
     if (auto t = optInt(q, 10)) d.failbackTier = int(*t);
     d.failbackAt = optInt(q, 11);
+    d.quorumLost = q.getColumn(12).getInt() != 0;
+    d.quorumLostSince = optInt(q, 13);
     return d;
 }
 

@@ -37,6 +37,7 @@ struct PoolDef {
     int64_t holdDownMs = 60000;
     ApprovalMode approval = ApprovalMode::Auto;
     int degradedTtl = 5;
+    Quorum quorum;  // of the vantages reporting (one vantage: always that one)
 };
 
 // One probe's last result for one member (member_probes.last_*).
@@ -79,6 +80,9 @@ struct DecisionRow {
     std::string pendingReason;
     std::optional<int> failbackTier;    // a better tier usable again, not yet served
     std::optional<int64_t> failbackAt;  // when the auto failback happens; nullopt = manual
+    // Too few vantages reporting for the pool's quorum: the decision above is kept as it was.
+    bool quorumLost = false;
+    std::optional<int64_t> quorumLostSince;
 };
 
 struct EventRow {

@@ -250,6 +250,45 @@ CREATE TABLE secondary_state (
     PRIMARY KEY (zone, endpoint)
 );
 )sql",
+        // v8: vantage points. Remote probe agents (and the controller's own checks, 'local')
+        // each keep their own view of every member; a pool's quorum decides from the views.
+        R"sql(
+CREATE TABLE vantages (
+    name            TEXT PRIMARY KEY,       -- 'local' is the controller's own checks
+    secret          TEXT,                   -- base64 HMAC-SHA256 key; NULL for 'local'
+    created_at      INTEGER NOT NULL,
+    -- written by dnsd-probe (the controller) about once a second while the vantage reports:
+    last_report_at  INTEGER,                -- ms, controller time
+    last_address    TEXT,                   -- where its last report came from
+    last_agent_time INTEGER,                -- ms, the agent's clock in its last accepted request
+    offset_ms       INTEGER,                -- agent clock minus controller clock (smoothed)
+    lag_ms          INTEGER,                -- report time minus check time, last report
+    checks_per_s    REAL,
+    reports         INTEGER NOT NULL DEFAULT 0,
+    results         INTEGER NOT NULL DEFAULT 0,
+    dropped         INTEGER NOT NULL DEFAULT 0,  -- results the agent dropped from a full buffer
+    refused         INTEGER NOT NULL DEFAULT 0,  -- its requests refused (skew, replay, signature)
+    last_refusal    TEXT,
+    silent_since    INTEGER,                -- ms; NULL while it reports
+    version         TEXT,                   -- dnsd-probe version the agent runs
+    host            TEXT                    -- the agent's host name, as it says
+);
+ALTER TABLE pools ADD COLUMN quorum TEXT NOT NULL DEFAULT 'majority';  -- majority|all|any|N
+ALTER TABLE pool_decisions ADD COLUMN quorum_lost INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pool_decisions ADD COLUMN quorum_lost_since INTEGER;
+ALTER TABLE observations ADD COLUMN vantage TEXT NOT NULL DEFAULT 'local';
+-- Each vantage's view of each member (rise/fall applied per vantage), for dnsctl status.
+CREATE TABLE member_views (
+    member_id    INTEGER NOT NULL REFERENCES members(id) ON DELETE CASCADE,
+    vantage      TEXT NOT NULL,
+    health       TEXT NOT NULL CHECK (health IN ('unknown', 'up', 'down')),
+    health_since INTEGER,
+    last_ok      INTEGER,
+    last_message TEXT,
+    checked_at   INTEGER,                -- ms, controller time
+    PRIMARY KEY (member_id, vantage)
+);
+)sql",
     };
     return list;
 }
