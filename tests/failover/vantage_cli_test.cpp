@@ -20,10 +20,6 @@ using nlohmann::json;
 
 class VantageCli : public FailoverScenario {
   protected:
-    void exec(const std::string& sql) const {
-        SQLite::Database db(db_, SQLite::OPEN_READWRITE, 5000);
-        db.exec(sql);
-    }
     // Every row of the tables the vantage and pool commands touch, as text.
     std::string fingerprint() const {
         auto db = open();
@@ -165,15 +161,15 @@ TEST_F(VantageCli, ListShowsWhatTheControllerRecorded) {
     // fra reports (its last report stamped ahead, so that no slow machine ages it past the 3 s
     // a reporting vantage has); sin went silent a minute ago; nyc never reported.
     int64_t silentAt = now - 60000;
-    exec("INSERT INTO vantages (name, created_at, last_report_at) VALUES ('local', 1, " +
-         std::to_string(now + 600000) + ")");
-    exec("UPDATE vantages SET last_report_at = " + std::to_string(now + 600000) +
-         ", last_address = '198.51.100.7', offset_ms = -4, lag_ms = 12, checks_per_s = 12.5, "
-         "reports = 40, results = 500, dropped = 7, version = '0.9.0', host = 'fra-probe-1' "
-         "WHERE name = 'fra'");
-    exec("UPDATE vantages SET last_report_at = " + std::to_string(silentAt - 3000) +
-         ", silent_since = " + std::to_string(silentAt) +
-         ", refused = 3, last_refusal = 'clock skew 45 s' WHERE name = 'sin'");
+    execSql("INSERT INTO vantages (name, created_at, last_report_at) VALUES ('local', 1, " +
+            std::to_string(now + 600000) + ")");
+    execSql("UPDATE vantages SET last_report_at = " + std::to_string(now + 600000) +
+            ", last_address = '198.51.100.7', offset_ms = -4, lag_ms = 12, checks_per_s = 12.5, "
+            "reports = 40, results = 500, dropped = 7, version = '0.9.0', host = 'fra-probe-1' "
+            "WHERE name = 'fra'");
+    execSql("UPDATE vantages SET last_report_at = " + std::to_string(silentAt - 3000) +
+            ", silent_since = " + std::to_string(silentAt) +
+            ", refused = 3, last_refusal = 'clock skew 45 s' WHERE name = 'sin'");
 
     auto r = dnsctl({"vantage", "list"});
     ASSERT_TRUE(r.ok()) << r.err;
@@ -220,8 +216,8 @@ TEST_F(VantageCli, ListShowsWhatTheControllerRecorded) {
 
     // A vantage whose reports stopped without the controller marking it (the controller is
     // gone too) is silent since its last report.
-    exec("UPDATE vantages SET last_report_at = " + std::to_string(now - 10000) +
-         " WHERE name = 'fra'");
+    execSql("UPDATE vantages SET last_report_at = " + std::to_string(now - 10000) +
+            " WHERE name = 'fra'");
     EXPECT_EQ(lineWith(dnsctl({"vantage", "list"}).out, "fra  ")
                   .rfind("fra  SILENT since " + utcClock(now - 10000), 0),
               0u);
@@ -231,10 +227,10 @@ TEST_F(VantageCli, DeleteRemovesTheVantageAndItsViews) {
     standardPool();
     ok({"vantage", "add", "fra"});
     ok({"vantage", "add", "nyc"});
-    exec(
+    execSql(
         "INSERT INTO member_views (member_id, vantage, health) SELECT id, 'fra', 'up' FROM "
         "members");
-    exec(
+    execSql(
         "INSERT INTO member_views (member_id, vantage, health) SELECT id, 'nyc', 'up' FROM "
         "members");
     auto r = dnsctl({"vantage", "delete", "fra"});
