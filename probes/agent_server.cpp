@@ -431,13 +431,16 @@ Server::Answer Server::handle(const http::request<http::string_body>& req, const
                        "bad signature from vantage " + r.vantage +
                            " (a wrong key, or the request was changed on the way)",
                        peer);
-    int64_t skew = r.agentTime - r.receivedAt;
-    if (std::llabs(skew) > options_.maxSkewMs)
+    // A time near the int64 limits (only a key holder can sign one) must not overflow.
+    int64_t skew = 0;
+    bool overflow = __builtin_sub_overflow(r.agentTime, r.receivedAt, &skew);
+    if (overflow || skew > options_.maxSkewMs || skew < -options_.maxSkewMs)
         return refusal(http::status::forbidden, r.vantage, "skew",
                        "clock skew: vantage " + r.vantage + " is " +
-                           seconds(std::fabs(double(skew)) / 1000.0) + " s " +
-                           (skew > 0 ? "ahead of" : "behind") + " the controller (limit ±" +
-                           limitSeconds(options_.maxSkewMs) + " s); fix its clock (NTP)",
+                           seconds(std::fabs(double(r.agentTime) - double(r.receivedAt)) / 1000.0) +
+                           " s " + (r.agentTime > r.receivedAt ? "ahead of" : "behind") +
+                           " the controller (limit ±" + limitSeconds(options_.maxSkewMs) +
+                           " s); fix its clock (NTP)",
                        peer);
     auto last = lastTime_.find(r.vantage);
     if (last != lastTime_.end() && r.agentTime <= last->second)
