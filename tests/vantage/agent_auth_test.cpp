@@ -83,6 +83,11 @@ TEST_F(VantageScenario, ForgedReplayedAndUnknownReportsAreRefused) {
         [&] { return scalar("SELECT refused FROM vantages WHERE name = 'sin'") >= 2; }, 5s))
         << logs();
     EXPECT_TRUE(controller_->alive()) << controller_->describe();
+    // Logged, naming who was refused (at most once a minute per vantage and reason).
+    std::string log = controller_->stderrText();
+    EXPECT_NE(log.find("refused a request from 127.0.0.1"), std::string::npos) << log;
+    EXPECT_NE(log.find("(vantage zzz)"), std::string::npos) << log;
+    EXPECT_NE(log.find("(vantage sin)"), std::string::npos) << log;
     int64_t fra = reports("fra"), nyc = reports("nyc");
     EXPECT_TRUE(waitUntil([&] { return reports("fra") > fra && reports("nyc") > nyc; }, 10s))
         << logs();
