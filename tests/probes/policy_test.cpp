@@ -55,8 +55,8 @@ TEST(Policy, MemberDownInActiveTierShrinksSetAndLowersTtl) {
 TEST(Policy, ServedMemberFailingButNotDownLowersTtlOnly) {
     auto failing = m("10.0.0.1", 1, U);
     failing.failing = true;
-    auto d = decide({}, {failing, m("10.0.0.2", 1, U), m("10.0.0.3", 2, U)}, on(1, {{1, 0}}), {},
-                    5000);
+    auto d =
+        decide({}, {failing, m("10.0.0.2", 1, U), m("10.0.0.3", 2, U)}, on(1, {{1, 0}}), {}, 5000);
     EXPECT_EQ(d.served, (V{"10.0.0.1", "10.0.0.2"}));  // still served: it is not down yet
     EXPECT_EQ(d.move, Move::None);
     EXPECT_TRUE(d.degraded);
