@@ -4,7 +4,8 @@
 // fra, nyc and sin made with `dnsctl vantage add`, the real controller
 // (`dnsd-probe --db --agents-listen 127.0.0.1:PORT --no-local-vantage`), each agent
 // (`dnsd-probe --vantage`) in its own network namespace (tests/support/net_namespace.hpp), so
-// a test can cut one agent's route to one backend, and, where a test asks, the real dnsd.
+// a test can cut one agent's route to one backend, and, where a test asks, the real dnsd. The
+// controller's --on-change hook logs each notified event to hook.log.
 //
 // Contract: helpers read the database the way an operator would (pool_decisions, events,
 // member_views, vantages, `dnsctl status --json`) and query dnsd over UDP; every wait is a
@@ -16,10 +17,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -120,6 +123,14 @@ class VantageScenario : public ::testing::Test {
         return file;
     }
 
+    // The controller's --on-change hook writes a line "KIND POOL" per notified event here.
+    std::string hookFile() const { return dir_->file("hook.log"); }
+    std::string hookLog() const {
+        std::ifstream in(hookFile());
+        std::stringstream s;
+        s << in.rdbuf();
+        return s.str();
+    }
     std::vector<std::string> controllerArgs() const {
         return {"--db",
                 db_,
@@ -127,7 +138,9 @@ class VantageScenario : public ::testing::Test {
                 "127.0.0.1:" + std::to_string(agentsPort_),
                 "--no-local-vantage",
                 "--http",
-                "none"};
+                "none",
+                "--on-change",
+                "echo \"$DNSD_EVENT $DNSD_POOL\" >> " + hookFile()};
     }
     // Starts the controller and waits until it says it accepts agents.
     void startController() {

@@ -42,6 +42,7 @@ TEST_F(VantageScenario, BackendKilledFailsOverOnceAtUsualSpeed) {
     EXPECT_EQ(events("failover"), 1) << eventDump();
     EXPECT_EQ(events("failback"), 0) << eventDump();
     EXPECT_EQ(eventMessages("member-down", kPrimary).size(), 1u) << eventDump();
+    EXPECT_EQ(hookLog(), "failover web\n") << "notified once";
     // member-down names the vantages' views (V > 1).
     auto down = eventMessages("member-down", kPrimary);
     ASSERT_FALSE(down.empty());
@@ -135,6 +136,10 @@ TEST_F(VantageScenario, AgentsStoppedOneByOneLoseQuorumAndKeepTheLastDecision) {
     Json pool = find(status()["pools"], "name", "web");
     EXPECT_TRUE(pool["quorum_lost_since"].is_number()) << pool.dump(2);
     ASSERT_TRUE(waitUntil([&] { return events("quorum-lost") == 1; }, 5s)) << eventDump();
+    // Quorum lost notifies (--on-change hook).
+    EXPECT_TRUE(
+        waitUntil([&] { return hookLog().find("quorum-lost web\n") != std::string::npos; }, 5s))
+        << hookLog();
     EXPECT_EQ(served(), kPrimary);
     EXPECT_EQ(dnsdAnswer(), kPrimary);
 
@@ -150,6 +155,9 @@ TEST_F(VantageScenario, AgentsStoppedOneByOneLoseQuorumAndKeepTheLastDecision) {
     // nyc comes back: quorum again, and now two of two see the primary down.
     startAgent("nyc");
     ASSERT_TRUE(waitUntil([&] { return events("quorum-regained") == 1; }, 10s)) << logs();
+    EXPECT_TRUE(
+        waitUntil([&] { return hookLog().find("quorum-regained web\n") != std::string::npos; }, 5s))
+        << hookLog();
     ASSERT_TRUE(waitUntil([&] { return served() == kSecondary; }, 10s)) << logs();
     EXPECT_EQ(events("failover"), 1) << eventDump();
     EXPECT_EQ(find(status()["pools"], "name", "web").value("quorum_lost", true), false);
@@ -161,6 +169,7 @@ TEST_F(VantageScenario, ControllerRestartIsNoDecision) {
     startDnsd();
     ASSERT_TRUE(waitRounds(*primary_, 15)) << logs();
     int64_t lastEvent = lastEventId(), decided = decidedAt();
+    std::string hooked = hookLog();
     std::string before = served();
 
     ASSERT_EQ(controller_->stop(), 0) << controller_->describe();
@@ -192,6 +201,7 @@ TEST_F(VantageScenario, ControllerRestartIsNoDecision) {
               0)
         << "a restart is not a quorum or view change:\n"
         << eventDump();
+    EXPECT_EQ(hookLog(), hooked) << "nothing to notify";
 }
 
 // An agent whose clock runs 120 s ahead (libfaketime) is refused, and its log names the skew.
