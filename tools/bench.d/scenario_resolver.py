@@ -181,6 +181,9 @@ def wait_normal(dnsd, ttl, deadline=60):
     """Until dnsd answers the primary alone at the full TTL (tier 1, nothing failing)."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
+        for proc, what in ((dnsd.probe_proc, "dnsd-probe"), (dnsd.proc, "dnsd")):
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited (status {proc.returncode}) during the run; logs in {dnsd.dir}")
         if dnsd.answer() == ({PRIMARY}, ttl):
             return
         time.sleep(0.05)
