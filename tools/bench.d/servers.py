@@ -467,11 +467,15 @@ class Dnsd(Server):
             for m in members:
                 self.dnsctl("member", "add", name, m, *probe)
 
+    def probe_args(self):
+        """Extra dnsd-probe options (a scenario's subclass adds its own)."""
+        return []
+
     def start_probe(self, deadline=60):
         """dnsd-probe on the same database; returns once every pool has a decision."""
         log = open(os.path.join(self.dir, "probe.log"), "a")
         self.probe_proc = self.ctx.children.add(subprocess.Popen(
-            [self.probe_bin(), "--db", self.db], stdin=subprocess.DEVNULL, stdout=log,
+            [self.probe_bin(), "--db", self.db, *self.probe_args()], stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True, preexec_fn=_die_with_parent))
         log.close()
         end = time.monotonic() + deadline
