@@ -46,6 +46,19 @@ void raiseDescriptorLimit() {
     }
 }
 
+// Runs the event loop until it is stopped; a handler that lets something escape is logged and
+// the loop goes on.
+void runLoop(boost::asio::io_context& io) {
+    while (true) {
+        try {
+            io.run();
+            return;
+        } catch (const std::exception& e) {
+            error(std::string("error in event loop (continuing): ") + e.what());
+        }
+    }
+}
+
 // Agent mode: probe what the controller says, report there; no database, no decisions.
 int runAgent(probes::AgentOptions options, const std::string& httpAddress) {
     ::signal(SIGPIPE, SIG_IGN);
@@ -76,14 +89,7 @@ int runAgent(probes::AgentOptions options, const std::string& httpAddress) {
         agent.stop();
         io.stop();
     });
-    while (true) {
-        try {
-            io.run();
-            break;
-        } catch (const std::exception& e) {
-            error(std::string("error in event loop (continuing): ") + e.what());
-        }
-    }
+    runLoop(io);
     httpStop.store(true);
     if (httpThread.joinable()) httpThread.join();
     return 0;
@@ -289,15 +295,7 @@ int main(int argc, char** argv) {
         controller->stop();
         io.stop();
     });
-    while (true) {
-        try {
-            io.run();
-            break;
-        } catch (const std::exception& e) {
-            // A handler let something escape: log it and keep the loop alive.
-            error(std::string("error in event loop (continuing): ") + e.what());
-        }
-    }
+    runLoop(io);
     httpStop.store(true);
     if (httpThread.joinable()) httpThread.join();
     return 0;
