@@ -152,12 +152,17 @@ def agent_bytes(port):
 def window(ctx, args, procs, agent_ports, lis, db):
     """CPU of each process, accepted/s, agent bytes/s and controller results/s over --seconds."""
     a = {k: measure.cpu_sample(p.pid) for k, p in procs.items()}
-    acc0, res0, m0, busy0 = lis.accepted, db.vantage_results(), {k: agent_bytes(pt) for k, pt in agent_ports.items()}, proc_stat_busy()
+    acc0, res0, busy0, k0 = lis.accepted, db.vantage_results(), proc_stat_busy(), scenario_probes.tcp_counters()
+    self0 = os.times()
+    m0 = {k: agent_bytes(pt) for k, pt in agent_ports.items()}
     time.sleep(args.seconds)
     b = {k: measure.cpu_sample(p.pid) for k, p in procs.items()}
-    acc1, res1, m1, busy1 = lis.accepted, db.vantage_results(), {k: agent_bytes(pt) for k, pt in agent_ports.items()}, proc_stat_busy()
+    acc1, res1, busy1, k1 = lis.accepted, db.vantage_results(), proc_stat_busy(), scenario_probes.tcp_counters()
+    self1 = os.times()
+    m1 = {k: agent_bytes(pt) for k, pt in agent_ports.items()}
     wall = next(iter(b.values())).at - next(iter(a.values())).at
-    out = {"wall": wall, "accepted": (acc1 - acc0) / wall, "procs": {}}
+    out = {"wall": wall, "accepted": (acc1 - acc0) / wall, "procs": {},
+           "overflows": (k1.get("ListenOverflows", 0) - k0.get("ListenOverflows", 0)) / wall}
     for k, p in procs.items():
         out["procs"][k] = {"cpu": measure.cpu_seconds(a[k], b[k]) / wall * 100, "rss": measure.rss_kb(p.pid),
                            "threads": b[k].threads}
@@ -169,7 +174,8 @@ def window(ctx, args, procs, agent_ports, lis, db):
     ncpu = len(os.sched_getaffinity(0))
     mine = sum(v["cpu"] for v in out["procs"].values())
     out["machine"] = (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]) * 100 * ncpu  # % of one core
-    out["others"] = out["machine"] - mine
+    out["bench"] = (self1.user + self1.system - self0.user - self0.system) / wall * 100  # the acceptor thread
+    out["others"] = out["machine"] - mine - out["bench"]
     out["load"] = os.getloadavg()
     return out
 
@@ -359,10 +365,11 @@ def print_report(ctx, args, results, n, npools, seed, d):
             tot = lambda k: sum(a[k] for a in ag) if all(a.get(k) is not None for a in ag) else None
             t.add("agents together", [tot("cpu"), tot("results"), tot("sent"), tot("received"),
                                       sum(a["rss"] for a in ag), sum(a["threads"] for a in ag)])
-    conn = report.Table([("backend connects/s", "int"), ("expected/s", "int"), ("machine CPU %", "pct"),
-                         ("others CPU %", "pct"), ("load avg 1 min", "f2")])
+    conn = report.Table([("backend connects/s", "int"), ("expected/s", "int"), ("listen overflows/s", "int"),
+                         ("bench CPU %", "pct"), ("machine CPU %", "pct"), ("others CPU %", "pct"),
+                         ("load avg 1 min", "f2")])
     for leg, (w, _) in results.items():
-        conn.add(leg, [w["accepted"], expected[leg], w["machine"], w["others"], w["load"][0]])
+        conn.add(leg, [w["accepted"], expected[leg], w["overflows"], w["bench"], w["machine"], w["others"], w["load"][0]])
 
     k = report.Table([("kills", "int"), ("excluded", "int"), ("median s", "f3"), ("p99 s", "f3"), ("max s", "f3"),
                       ("kill->decided_at median s", "f3")])
@@ -409,7 +416,9 @@ def print_report(ctx, args, results, n, npools, seed, d):
         " --key-file F` on the same machine",
         f"CPU: utime+stime from /proc over {results[next(iter(results))][0]['wall']:.0f} s after {args.settle} s of"
         " settling; results/s: single = connects the backends accepted, agents = vantages.results delta"
-        " (the controller's count); report B/s: agents' dnsd_probe_agent_sent/received_bytes_total",
+        " (the controller's count); report B/s: agents' dnsd_probe_agent_sent/received_bytes_total;"
+        " bench CPU: the bench's own process (the listeners' acceptor); machine CPU: /proc/stat busy time of"
+        " all CPUs in % of one core; others: machine - dnsd-probe processes - bench (other work on the machine)",
         f"kill -> excluded: {args.rounds} rounds x {args.kills} tier-1 members of distinct pools closed at random"
         f" phases, pool_decisions read every {args.poll_ms} ms; seed {seed}",
     ]
