@@ -5,7 +5,9 @@
 // and each probe's last result, what is served now (or, before dnsd-probe decided, what dnsd
 // answers by the all-down rule), pending approvals and failbacks, whether dnsd-probe is
 // running, stale or never ran, the secondaries (serial, behind, last NOTIFY), and the recent
-// events.
+// events. With remote probe agents (vantage points) it also shows each member's view per
+// vantage (the line `dnsctl status` prints, from the JSON's quorum.summary), each pool's quorum
+// and QUORUM LOST, and the vantages reporting or silent; with a single prober nothing changes.
 #pragma once
 
 namespace dnsd {
@@ -26,6 +28,7 @@ table{border-collapse:collapse;width:100%} td,th{text-align:left;padding:.2em .6
 <h1>dnsd status</h1>
 <div class="meta" id="meta">loading…</div>
 <div id="pools"></div>
+<div id="vantages"></div>
 <div id="secondaries"></div>
 <h2>Recent events</h2>
 <table id="events"><tbody></tbody></table>
@@ -41,11 +44,13 @@ async function refresh(){
    (c.heartbeat_at==null?'<span class="badge stale">never ran</span> no decisions are made: dnsd answers every pool by its all-down rule':
     (c.stale?'<span class="badge stale">STALE</span> last heartbeat '+age(now-c.heartbeat_at)+' ago: dnsd serves the last decisions':
      'running (pid '+c.pid+', heartbeat '+age(now-c.heartbeat_at)+' ago)'))+" · updated "+when(now);
+  const vs=st.vantages||[], agents=vs.some(v=>!v.local);
   let h="";
   for(const p of st.pools){
    const dec=p.decision;
    h+='<div class="pool" data-pool="'+esc(p.name)+'"><b>'+esc(p.name)+'</b> '+esc(p.owner)+' '+p.type+
-      ' <span class="meta">ttl '+p.ttl+', failback '+esc(p.failback)+', approval '+esc(p.approval)+', all-down '+esc(p.all_down)+'</span>';
+      ' <span class="meta">ttl '+p.ttl+', failback '+esc(p.failback)+', approval '+esc(p.approval)+', all-down '+esc(p.all_down)+
+      (agents||(p.quorum&&p.quorum!=="majority")?', quorum '+esc(p.quorum):'')+'</span>';
    if(!dec){const u=p.undecided||{served:[],ttl:""};
     h+='<div>serving: <span class="served">'+(u.served.length?u.served.map(esc).join(" "):"NODATA")+'</span> ttl '+u.ttl+
       '<span class="badge alldown">NO DECISION</span><div class="meta">why: dnsd-probe has not decided; dnsd answers by the all-down rule ('+esc(p.all_down)+')</div></div>'}
@@ -55,6 +60,8 @@ async function refresh(){
       (dec.pending?'<span class="badge pending">PENDING approval: failover to priority '+dec.pending.tier+'</span>':'')+
       (dec.failback?'<span class="badge pending">FAILBACK to priority '+dec.failback.tier+
         (dec.failback.manual?' waiting for dnsctl pool failback':' in '+age(dec.failback.at-now))+'</span>':'')+
+      (p.quorum_lost?'<span class="badge alldown quorumlost">QUORUM LOST'+(p.quorum_lost_since!=null?' since '+when(p.quorum_lost_since):'')+
+        ' (keeping the last decision)</span>':'')+
       '<div class="meta">why: '+esc(dec.reason)+' (decided '+age(now-dec.decided_at)+' ago)</div></div>';
    }
    h+='<table><tr><th>member</th><th>priority</th><th>health</th><th>since</th><th>admin</th><th>last check</th><th>latency</th></tr>';
@@ -65,10 +72,24 @@ async function refresh(){
          (k.last_checked_at!=null?(k.last_ok?'ok':'FAIL')+' '+esc(k.last_message):'no result yet')+'</span>').join('<br>'):
         (m.last_checked_at!=null?(m.last_ok?'ok':'FAIL')+' '+esc(m.last_message):''))+'</td><td>'+
        (m.last_latency_us!=null?(m.last_latency_us/1000).toFixed(1)+' ms':'')+'</td></tr>';
+    const mv=m.views||[];
+    if(m.quorum&&(mv.length>1||agents))
+     h+='<tr class="views" data-views="'+esc(m.value)+'"><td></td><td colspan="6">vantages '+esc(m.quorum.summary)+
+        ' <span class="meta">('+m.quorum.needed+' needed)</span></td></tr>';
    }
    h+='</table></div>';
   }
   document.getElementById("pools").innerHTML=h||"<p>no pools</p>";
+  let vh="";
+  if(agents)for(const v of vs){
+   vh+='<tr data-vantage="'+esc(v.name)+'"><td>'+esc(v.name)+'</td><td>'+
+      (v.state==="reporting"?'<span class="up">reporting</span>':v.state==="silent"?'<span class="down">SILENT</span>'+
+       (v.silent_since!=null?' since '+when(v.silent_since):''):'<span class="unknown">never reported</span>')+'</td><td>'+
+      (v.last_report_at!=null?age(now-v.last_report_at)+' ago':'')+'</td><td>'+(v.last_report_at!=null?v.lag_ms+' ms':'')+'</td><td>'+
+      (v.last_report_at!=null?v.offset_ms+' ms':'')+'</td><td>'+v.dropped+'</td><td>'+v.refused+(v.last_refusal?' ('+esc(v.last_refusal)+')':'')+
+      '</td><td>'+esc(v.last_address)+'</td></tr>';
+  }
+  document.getElementById("vantages").innerHTML=vh?'<h2>Vantage points</h2><table><tr><th>vantage</th><th>state</th><th>last report</th><th>lag</th><th>clock offset</th><th>dropped</th><th>refused</th><th>address</th></tr>'+vh+'</table>':"";
   let sh="";
   for(const s of (st.secondaries||[])){
    sh+='<tr data-secondary="'+esc(s.endpoint)+'"><td>'+esc(s.zone)+'</td><td class="served">'+esc(s.endpoint)+'</td><td>'+

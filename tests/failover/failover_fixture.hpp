@@ -25,6 +25,7 @@
 #include "tests/support/query_builder.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/wait_until.hpp"
+#include "zones/schema.hpp"
 
 namespace failover {
 
@@ -98,6 +99,34 @@ class FailoverScenario : public ::testing::Test {
 
     std::unique_ptr<SQLite::Database> open() const {
         return std::make_unique<SQLite::Database>(db_, SQLite::OPEN_READONLY, 2000);
+    }
+    // Writes rows the way dnsd-probe would (for what no running process should decide).
+    void execSql(const std::string& sql) const {
+        SQLite::Database db(db_, SQLite::OPEN_READWRITE, 5000);
+        db.exec(sql);
+    }
+    // Three agents fra, nyc and sin reporting, as the controller records them (their last
+    // report stamped ahead, so that no slow machine ages them past the 3 s a reporting vantage
+    // has); for every member of the standard pool fra and nyc see it up, and sin sees the
+    // primary down since `downSince` (the secondary up). Pool web keeps its decision (primary
+    // served) with quorum lost since `quorumLostSince`.
+    void seedVantageViews(int64_t downSince, int64_t quorumLostSince) {
+        for (const char* v : {"fra", "nyc", "sin"}) ok({"vantage", "add", v});
+        std::string ahead = std::to_string(zones::nowMs() + 600000);
+        execSql("UPDATE vantages SET last_report_at = " + ahead + ", lag_ms = 15, offset_ms = 2");
+        execSql(
+            "INSERT INTO member_views (member_id, vantage, health, health_since, last_ok, "
+            "last_message, checked_at) SELECT m.id, v.name, CASE WHEN v.name = 'sin' AND m.value "
+            "= '" +
+            std::string(kPrimary) + "' THEN 'down' ELSE 'up' END, CASE WHEN v.name = 'sin' AND " +
+            "m.value = '" + kPrimary + "' THEN " + std::to_string(downSince) +
+            " ELSE 1 END, 1, 'ok', " + ahead + " FROM members m, vantages v");
+        execSql(
+            "INSERT INTO pool_decisions (pool_id, served, ttl, decided_at, reason, active_tier, "
+            "quorum_lost, quorum_lost_since) SELECT id, '" +
+            std::string(kPrimary) + "', 30, " + std::to_string(quorumLostSince) +
+            ", 'priority 1 is up', 1, 1, " + std::to_string(quorumLostSince) +
+            " FROM pools WHERE name = 'web'");
     }
     // How many of `member`'s probes have reported a result (member_probes.last_*).
     int probesReported(const std::string& member) const {

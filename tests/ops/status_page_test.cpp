@@ -119,4 +119,43 @@ TEST_F(StatusPage, ShowsNeverRanAWaitingFailbackAndEachProbe) {
     EXPECT_NE(row.find("data-probe=\"web-http\">web-http: ok"), std::string::npos) << row;
 }
 
+TEST_F(StatusPage, ShowsEachVantagesViewAndQuorumLost) {
+    if (!std::filesystem::exists(kChromium))
+        GTEST_SKIP() << "chromium is not installed (apt-get install chromium)";
+    standardPool();
+    uint16_t http = freePort();
+    dnsd_ = std::make_unique<DnsdServer>(
+        db_, freePort(), std::vector<std::string>{"--http", "127.0.0.1:" + std::to_string(http)},
+        "svc.test.");
+    // A single prober: no vantage lines, no vantage table.
+    std::string dom = dumpDom(http);
+    ASSERT_NE(dom.find("data-pool=\"web\""), std::string::npos) << dom;
+    EXPECT_EQ(dom.find("data-views="), std::string::npos) << dom;
+    EXPECT_EQ(dom.find("Vantage points"), std::string::npos) << dom;
+    EXPECT_EQ(dom.find("quorum"), std::string::npos) << dom;
+
+    int64_t now = zones::nowMs();
+    seedVantageViews(now - 30000, now - 20000);
+    dom = dumpDom(http);
+    // The very line dnsctl status prints (the JSON's quorum.summary).
+    std::string views = "data-views=\"" + std::string(kPrimary) + "\"";
+    auto at = dom.find(views);
+    ASSERT_NE(at, std::string::npos) << dom;
+    std::string row = dom.substr(at, dom.find("</tr>", at) - at);
+    EXPECT_NE(row.find("vantages up 2/3: fra up, nyc up, sin DOWN since "), std::string::npos)
+        << row;
+    EXPECT_NE(row.find("(2 needed)"), std::string::npos) << row;
+    EXPECT_NE(dom.find("QUORUM LOST since "), std::string::npos) << dom;
+    EXPECT_NE(dom.find("(keeping the last decision)"), std::string::npos) << dom;
+    EXPECT_NE(dom.find("all-down serve-all, quorum majority"), std::string::npos) << dom;
+    EXPECT_NE(dom.find("Vantage points"), std::string::npos) << dom;
+    at = dom.find("data-vantage=\"sin\"");
+    ASSERT_NE(at, std::string::npos) << dom;
+    EXPECT_NE(dom.substr(at, dom.find("</tr>", at) - at).find(">reporting<"), std::string::npos)
+        << dom;
+    // The member rows themselves are as before.
+    EXPECT_NE(memberRow(dom, kPrimary).find(">UNKNOWN<"), std::string::npos)
+        << memberRow(dom, kPrimary);
+}
+
 }  // namespace

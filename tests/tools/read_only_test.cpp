@@ -94,6 +94,8 @@ TEST_F(ReadOnly, ReadCommandsWorkAndWriteNothing) {
         {{"events", "--json"}, "\"kind\":\"admin-member-add\""},
         {{"tsig", "list"}, ""},
         {{"secondary", "list"}, ""},
+        {{"vantage", "list"}, "no vantages"},
+        {{"vantage", "list", "--json"}, "[]"},
     };
     for (const auto& c : cases) {
         CommandResult r = asNobody(c.args);
@@ -115,6 +117,7 @@ TEST_F(ReadOnly, WriteCommandsFailWithOneClearLine) {
              {"member", "drain", "web", "192.0.2.10"},
              {"pool", "set", "web", "--ttl", "20"},
              {"probe", "delete", "web-tcp"},
+             {"vantage", "add", "fra"},
              {"init"},
          }) {
         CommandResult r = asNobody(args);

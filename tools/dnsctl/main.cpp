@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
     dnsctl::registerProbeCommands(registry);
     dnsctl::registerStatusCommands(registry);
     dnsctl::registerEventCommands(registry);
+    dnsctl::registerVantageCommands(registry);
     dnsctl::registerDrillCommand(registry);
     dnsctl::registerXfrCommands(registry);
     dnsctl::registerJournalCommand(registry);

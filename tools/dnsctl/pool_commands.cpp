@@ -101,7 +101,9 @@ void policyOptions(po::options_description& o) {
         "hold-down", po::value<std::string>(),
         "a better tier must be healthy this long before auto failback (default 60s)")(
         "approval", po::value<std::string>(),
-        "auto (default) or manual: failovers wait for dnsctl pool approve");
+        "auto (default) or manual: failovers wait for dnsctl pool approve")(
+        "quorum", po::value<std::string>(),
+        "vantages that must see a member up: majority (default), all, any or a number");
 }
 
 // A pool setting flag through its one parser in zones/pool_model.hpp; a bad value is a usage
@@ -125,6 +127,7 @@ void applyPolicy(const po::variables_map& vm, zones::PoolDef& p) {
     if (vm.count("hold-down"))
         p.holdDownMs = durationFlag(vm["hold-down"].as<std::string>(), "--hold-down");
     if (vm.count("approval")) p.approval = settingFlag(vm, "approval", zones::parseApprovalMode);
+    if (vm.count("quorum")) p.quorum = settingFlag(vm, "quorum", zones::parseQuorum);
 }
 
 std::string policyText(const zones::PoolDef& p) {
@@ -135,7 +138,7 @@ std::string policyText(const zones::PoolDef& p) {
     s += ", approval " + zones::toText(p.approval) + ", all-down " + zones::toText(p.allDown);
     if (p.allDown == zones::AllDownMode::Fallback) s += " " + p.fallback;
     if (p.maxAnswers) s += ", max-answers " + std::to_string(p.maxAnswers);
-    return s;
+    return s + ", quorum " + zones::toText(p.quorum);
 }
 
 int poolCreate(const std::vector<std::string>& args, Context& context) {
@@ -237,6 +240,7 @@ int poolList(const std::vector<std::string>& args, Context& context) {
                                         {"failback", zones::toText(p.failback)},
                                         {"hold_down_ms", p.holdDownMs},
                                         {"approval", zones::toText(p.approval)},
+                                        {"quorum", zones::toText(p.quorum)},
                                         {"members", store.members(p.id).size()}};
             std::cout << (i ? "," : "") << "\n  " << jsonText(o);
         }

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "tools/dnsctl/failover_commands.hpp"
@@ -11,6 +12,7 @@
 #include "zones/probe_store.hpp"
 #include "zones/schema.hpp"
 #include "zones/status_report.hpp"
+#include "zones/vantage_store.hpp"
 #include "zones/xfr_store.hpp"
 
 namespace dnsctl {
@@ -68,6 +70,20 @@ int status(const std::vector<std::string>& args, Context& context) {
             << (stale ? "; dnsd keeps serving the last decisions" : "") << ")\n";
     }
     std::map<int64_t, std::vector<zones::MemberStanding>> standings;  // read if a pool needs it
+    // Vantage points: with agents, each member's view per vantage and each pool's quorum are
+    // shown; a single prober (only 'local', or no vantage rows) prints what it always did.
+    zones::VantageStore vantageStore(*db);
+    auto vantages = vantageStore.list();
+    std::set<std::string> silent;
+    int reporting = 0;
+    bool agents = false;
+    for (const auto& v : vantages) {
+        if (v.silentSince) silent.insert(v.name);
+        reporting += zones::vantageState(v, now) == zones::VantageState::Reporting;
+        agents |= !v.local;
+    }
+    std::map<int64_t, std::vector<zones::MemberView>> views;
+    for (auto& v : vantageStore.views()) views[v.memberId].push_back(std::move(v));
     for (size_t i = 0; i < pools.size(); ++i) {
         const auto& p = pools[i];
         auto d = store.decision(p.id);
@@ -78,7 +94,10 @@ int status(const std::vector<std::string>& args, Context& context) {
                     ? " after " + zones::formatDurationMs(p.holdDownMs)
                     : "")
             << ", approval " << zones::toText(p.approval) << ", all-down "
-            << zones::toText(p.allDown) << ")\n";
+            << zones::toText(p.allDown)
+            << (agents || !(p.quorum == zones::Quorum{}) ? ", quorum " + zones::toText(p.quorum)
+                                                         : "")
+            << ")\n";
         if (!d) {
             // The very answer dnsd gives until dnsd-probe decides (zones::allDownAnswer).
             if (standings.empty()) standings = store.standings(now);
@@ -94,6 +113,13 @@ int status(const std::vector<std::string>& args, Context& context) {
                 << (d->degraded ? "  DEGRADED" : "") << (d->allDown ? "  ALL DOWN" : "") << "\n";
             out << "  why:     " << d->reason << " (decided " << formatAge(now - d->decidedAt)
                 << " ago)\n";
+            if (d->quorumLost)
+                out << "  QUORUM LOST"
+                    << (d->quorumLostSince ? " since " + zones::clockTime(*d->quorumLostSince, now)
+                                           : "")
+                    << " (keeping the last decision): " << reporting << " of " << vantages.size()
+                    << " vantages reporting, quorum " << zones::toText(p.quorum) << " needs "
+                    << zones::quorumNeeded(p.quorum, int(vantages.size())) << "\n";
             if (d->pendingTier)
                 out << "  PENDING: failover to priority " << *d->pendingTier << " waiting "
                     << formatAge(now - d->pendingSince) << ": run `dnsctl pool approve " << p.name
@@ -134,9 +160,27 @@ int status(const std::vector<std::string>& args, Context& context) {
                     else
                         out << "no result yet\n";
                 }
+            const auto& mv = views[m.id];
+            if (mv.size() > 1 || (agents && !mv.empty())) {
+                auto tally = zones::tallyViews(mv, silent, p.quorum, int(vantages.size()));
+                out << "      vantages " << zones::viewsText(mv, silent, tally, now) << "  ("
+                    << tally.needed << " needed)\n";
+            }
         }
     }
     if (pools.empty()) out << "no pools\n";
+    if (agents) {
+        out << "\nvantages (" << reporting << " of " << vantages.size() << " reporting)\n";
+        for (const auto& v : vantages) {
+            out << "  " << v.name << "  " << vantageStateText(v, now);
+            if (v.lastReportAt)
+                out << ", last report " << formatAge(now - *v.lastReportAt) << " ago, lag "
+                    << v.lagMs << " ms, offset " << (v.offsetMs > 0 ? "+" : "") << v.offsetMs
+                    << " ms";
+            if (v.refused) out << ", " << v.refused << " refused";
+            out << "\n";
+        }
+    }
     // The secondaries as dnsd last recorded them (its NOTIFY thread, once a second).
     auto secondaries = zones::XfrStore(*db).states();
     if (!secondaries.empty()) out << "\nsecondaries (as dnsd saw them)\n";
