@@ -72,6 +72,8 @@ AgentReply decodeReply(std::string_view json);
 
 using AgentKey = std::vector<uint8_t>;
 
+// Both throw std::invalid_argument if a field before the body holds a line break (the
+// canonical text would be ambiguous); HTTP request lines and headers cannot carry one.
 std::string requestSignature(std::span<const uint8_t> key, std::string_view method,
                              std::string_view target, std::string_view vantage, int64_t time,
                              std::string_view body);

@@ -2,14 +2,18 @@
 //
 // Contract: an HTTP/1.1 server on the controller's io_context (no thread of its own), with
 // keep-alive, a body limit, a connection cap and idle/read deadlines. Each request is
-// authenticated before anything else is looked at: the vantage must be known (KeyLookup), the
+// authenticated before anything else is looked at (except its size: a body over the limit is
+// refused 413 as soon as the header says so): the vantage must be known (KeyLookup), the
 // signature must match (probes/agent_protocol.hpp), the agent's clock must be within
 // `maxSkewMs` of ours (else 403 naming the skew: "clock skew: vantage sin is 95.3 s ahead of
 // the controller (limit ±30 s)"), and its time must be later than the last one accepted from
 // that vantage (else 409: a replay, or its clock stepped back). Refusals are answered with a
 // one-line text body, counted through `onRefused`, and logged at most once a minute per
-// (vantage, reason). Accepted requests go to the handlers on the loop thread; a handler that
-// throws gets 400 with the message (a malformed report) or 500.
+// (vantage, reason). Accepted requests go to the handlers on the loop thread. A report that
+// does not decode, or a handler that throws std::runtime_error (or a subclass, e.g. the
+// decoders' errors), gets 400 with the message (refused as malformed); any other exception gets
+// 500 and an error log line. Only 200 answers are signed. Call everything on the loop thread
+// (or with the loop stopped); destroy the server before its io_context.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

@@ -10,54 +10,13 @@
 #include <boost/asio/post.hpp>
 #include <chrono>
 
+#include "probes/agent_server.hpp"
 #include "probes/child_process.hpp"
+#include "probes/controller_state.hpp"
 #include "zones/schema.hpp"
+#include "zones/vantage_store.hpp"
 
 namespace probes {
-
-namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
-
-// Refresh period of a member's last-result columns while its results say nothing new.
-constexpr int64_t kLastResultRefreshMs = 5000;
-
-struct Controller::Slot {
-    explicit Slot(asio::io_context& io) : timer(io) {}
-    int64_t memberId = 0, probeId = 0;
-    std::string memberValue;
-    zones::ProbeDef def;
-    Hysteresis hysteresis;
-    asio::steady_timer timer;
-    Clock::time_point nextStart;
-    bool cancelled = false, running = false, reported = false;
-};
-
-struct Controller::MemberRt {
-    zones::MemberDef def;
-    int64_t poolId = 0;
-    std::string poolName;
-    std::vector<int64_t> probeIds;
-    std::vector<Slot*> slots;  // parallel to probeIds; owned by slots_, rebuilt by reload()
-    Health health = Health::Unknown;
-    int64_t healthSince = 0;
-    Health dbHealth = Health::Unknown;  // as recorded before we started
-    int64_t dbSince = 0;
-    bool drainKnown = false, drainedNow = false;
-    MemberStateRow last;
-    int64_t lastWrittenAt = 0;  // when `last` was last queued for the database
-};
-
-struct Controller::PoolRt {
-    explicit PoolRt(asio::io_context& io) : timer(io) {}
-    zones::PoolDef def;
-    PoolState state;
-    asio::steady_timer timer;
-    // This pool's members in id order (owned by members_, rebuilt by reload()), so that a
-    // decision costs the pool's size, not the size of the whole configuration.
-    std::vector<MemberRt*> members;
-    bool haveWritten = false, firstDone = false;
-    zones::DecisionRow written;
-};
 
 namespace {
 
@@ -93,17 +52,12 @@ nlohmann::ordered_json tierJson(const std::optional<int>& t) {
     return t ? nlohmann::ordered_json(*t) : nlohmann::ordered_json(nullptr);
 }
 
-// Event details as JSON text (invalid UTF-8 in a probe's message is replaced, not thrown).
-std::string jsonText(const nlohmann::ordered_json& j) {
-    return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
-
 // The level of an event's log line: bad news the service handles (a member down, a
 // failover, all down) is a warning; recoveries, routine changes and the results of operator
 // requests are info. None is an error: that level is kept for dnsd-probe itself failing.
 Level eventLevel(const std::string& kind) {
     if (kind == "member-down" || kind == "failover" || kind == "failover-pending" ||
-        kind == "all-down")
+        kind == "all-down" || kind == "quorum-lost" || kind == "vantage-silent")
         return Level::Warn;
     return Level::Info;
 }
@@ -116,6 +70,7 @@ Controller::Controller(asio::io_context& io, ControllerOptions options, LogSink 
       log_(std::move(log)),
       pollTimer_(io),
       tickTimer_(io),
+      sweepTimer_(io),
       watch_(options_.dbPath) {}
 
 Controller::~Controller() = default;
@@ -133,6 +88,9 @@ void Controller::start() {
             "database " + options_.dbPath +
             " is read-only (file permissions or a read-only mount): dnsd-probe must "
             "write decisions; dnsd keeps serving the last ones meanwhile");
+    // The 'local' vantage row says whether our own checks count (dnsctl status, the quorum's
+    // vantage count); written before the short busy timeout below.
+    zones::VantageStore(*db_).setLocal(options_.localVantage);
     // Short waits afterwards: the loop must not stall behind another writer; DbWriter retries.
     db_->setBusyTimeout(50);
     watch_.attach();
@@ -151,21 +109,34 @@ void Controller::start() {
     writer_ = std::make_unique<DbWriter>(io_, *db_, log_, options_.writeFailed);
     runner_ = std::make_unique<CheckRunner>(io_);
     log_(runner_->icmpAvailable() ? Level::Info : Level::Warn, runner_->icmpStatus());
+    scheduler_ = std::make_unique<CheckScheduler>(
+        io_, *runner_,
+        [this](const CheckSpec& spec, const CheckResult& r) {
+            onVantageResult(0, spec.memberId, spec.probeId, r, now());
+        },
+        log_);
+    auto local = std::make_unique<VantageRt>();
+    local->name = zones::kLocalVantage;
+    local->local = true;
+    local->deleted = !options_.localVantage;
+    vantageIndex_[local->name] = 0;
+    vantages_.push_back(std::move(local));
     startedAt_ = zones::nowMs();
     writer_->heartbeat(::getpid(), startedAt_);
     writer_->flush();
     reload();
+    startAgents();
     poll();
     tick();
+    sweep();
 }
 
 void Controller::stop() {
     pollTimer_.cancel();
     tickTimer_.cancel();
-    for (auto& [key, slot] : slots_) {
-        slot->cancelled = true;
-        slot->timer.cancel();
-    }
+    sweepTimer_.cancel();
+    if (scheduler_) scheduler_->stop();
+    stopAgents();
     for (auto& [id, pool] : pools_) pool->timer.cancel();
     if (writer_) writer_->flush();
     releaseRole();
@@ -239,6 +210,7 @@ void Controller::tick() {
         log_(Level::Error, std::string("reopening the database failed (will retry): ") + e.what());
     }
     try {
+        writeVantages();
         writer_->heartbeat(::getpid(), startedAt_);
         int64_t t = zones::nowMs();
         if (t - lastPrune_ > 60000) {
@@ -286,9 +258,11 @@ void Controller::reload() {
     }
     probes_ = std::move(probes);
     requests_ = std::move(requests);
+    reloadVantages();
 
     std::set<int64_t> seenPools, seenMembers;
-    std::set<std::pair<int64_t, int64_t>> seenSlots;
+    std::set<std::pair<int64_t, int64_t>> seenChecks;
+    std::vector<CheckSpec> specs;
     std::set<int64_t> dirtyPools;
     for (auto& l : loaded) {
         auto& rt = pools_[l.pool.id];
@@ -303,6 +277,8 @@ void Controller::reload() {
                 rt->state.pendingSince = l.decision->pendingSince;
                 rt->haveWritten = true;
                 rt->written = *l.decision;
+                rt->quorumLost = l.decision->quorumLost;
+                rt->quorumLostSince = l.decision->quorumLostSince.value_or(0);
             }
             log_(Level::Info, "pool " + l.pool.name + ": " + l.pool.owner + " " +
                                   zones::toText(l.pool.rtype) + ", " +
@@ -327,46 +303,35 @@ void Controller::reload() {
             mr->poolId = l.pool.id;
             mr->poolName = l.pool.name;
             mr->probeIds.clear();
-            mr->slots.clear();
+            mr->checks.clear();
             for (const auto& name : m.probes) {
                 auto it = probeIds.find(name);
                 if (it == probeIds.end()) continue;
                 int64_t pid = it->second;
                 mr->probeIds.push_back(pid);
                 auto key = std::make_pair(m.id, pid);
-                seenSlots.insert(key);
-                auto& slot = slots_[key];
-                const auto& def = probes_[pid];
-                if (!slot) {
-                    slot = std::make_shared<Slot>(io_);
-                    slot->memberId = m.id;
-                    slot->probeId = pid;
-                    slot->memberValue = m.value;
-                    slot->def = def;
-                    slot->nextStart = Clock::now();
-                    startSlot(slot);
-                } else if (slot->def.updatedAt != def.updatedAt) {
-                    bool intervalChanged = slot->def.intervalMs != def.intervalMs;
-                    slot->def = def;
-                    if (intervalChanged && !slot->running) {
-                        slot->nextStart = Clock::now();
-                        startSlot(slot);
-                    }
+                seenChecks.insert(key);
+                auto& check = checks_[key];
+                if (!check) {
+                    check = std::make_unique<CheckRt>();
+                    check->memberId = m.id;
+                    check->probeId = pid;
                 }
-                mr->slots.push_back(slot.get());
+                check->def = probes_[pid];
+                check->member = mr.get();
+                mr->checks.push_back(check.get());
+                specs.push_back({m.id, pid, m.value, check->def});
             }
         }
     }
-    for (auto it = slots_.begin(); it != slots_.end();) {
-        if (seenSlots.count(it->first)) {
+    for (auto it = checks_.begin(); it != checks_.end();) {
+        if (seenChecks.count(it->first)) {
             ++it;
             continue;
         }
-        // Deleted probe or member: stop checking now; an in-flight result is ignored.
-        it->second->cancelled = true;
-        it->second->timer.cancel();
+        // Deleted probe or member: its results (local or remote, in flight) are dropped.
         if (members_.count(it->first.first)) dirtyPools.insert(members_[it->first.first]->poolId);
-        it = slots_.erase(it);
+        it = checks_.erase(it);
     }
     for (auto it = members_.begin(); it != members_.end();) {
         if (seenMembers.count(it->first)) {
@@ -390,88 +355,14 @@ void Controller::reload() {
         auto pit = pools_.find(m->poolId);
         if (pit != pools_.end()) pit->second->members.push_back(m.get());
     }
-    for (auto& [id, m] : members_) updateMemberHealth(*m, "probe set changed");
+    setChecks(std::move(specs));
+    for (auto& [id, m] : members_)
+        if (evaluateMember(*m, "probe set changed")) dirtyPools.insert(m->poolId);
     for (auto& [id, reqs] : requests_)
         if (!reqs.empty()) dirtyPools.insert(id);
     for (auto& [id, pool] : pools_)
         if (dirtyPools.count(id) || !pool->firstDone) decidePool(*pool);
     writer_->flush();
-}
-
-void Controller::startSlot(const std::shared_ptr<Slot>& slot) {
-    slot->timer.expires_at(slot->nextStart);
-    slot->timer.async_wait([this, slot](const boost::system::error_code& ec) {
-        if (ec || slot->cancelled) return;
-        slot->running = true;
-        // Fixed cadence: the next check is due one interval after this one was due, not after
-        // it actually started, so a busy event loop does not stretch every interval (with
-        // 10,000 slots a few ms of lateness each would lose checks). After a stall longer
-        // than an interval the missed checks are skipped, not run back to back.
-        auto interval = std::chrono::milliseconds(slot->def.intervalMs);
-        auto started = Clock::now();
-        slot->nextStart += interval;
-        if (slot->nextStart <= started) slot->nextStart = started + interval;
-        runner_->run(slot->def, slot->memberValue, [this, slot](CheckResult r) {
-            try {
-                onResult(slot, r);
-            } catch (const std::exception& e) {
-                log_(Level::Error, std::string("handling a probe result failed: ") + e.what());
-            }
-            if (!slot->cancelled) {
-                slot->running = false;
-                startSlot(slot);
-            }
-        });
-    });
-}
-
-void Controller::onResult(const std::shared_ptr<Slot>& slot, const CheckResult& r) {
-    if (slot->cancelled) return;
-    auto mit = members_.find(slot->memberId);
-    if (mit == members_.end()) return;
-    MemberRt& member = *mit->second;
-    int64_t t = now();
-    writer_->observation({t, slot->memberId, slot->probeId, r.ok, r.latencyUs, r.message});
-    bool first = !slot->reported;
-    slot->reported = true;
-    bool flipped = slot->hysteresis.observe(r.ok, slot->def.rise, slot->def.fall);
-    // The last-result columns (what `dnsctl status` shows) are rewritten when the result
-    // says something new (ok/fail, message, health), else at most every kLastResultRefreshMs:
-    // rewriting every member's row every second was the largest part of each commit, and
-    // every single check is in `observations` anyway.
-    scratch_.assign(slot->def.name).append(": ").append(r.message);
-    bool news = member.last.checkedAt == 0 || member.last.lastOk != r.ok ||
-                member.last.lastMessage != scratch_ ||
-                member.last.health != healthName(member.health) ||
-                member.last.healthSince != member.healthSince;
-    member.last.lastOk = r.ok;
-    if (member.last.lastMessage != scratch_) member.last.lastMessage.swap(scratch_);
-    member.last.latencyUs = r.latencyUs;
-    member.last.checkedAt = t;
-    member.last.health = healthName(member.health);
-    member.last.healthSince = member.healthSince;
-    if (news || t - member.lastWrittenAt >= kLastResultRefreshMs) {
-        writer_->memberState(slot->memberId, member.last);
-        member.lastWrittenAt = t;
-    }
-    bool changed = false;
-    if (flipped) {
-        std::string cause =
-            slot->def.name + " " + (r.ok ? "passed " : "failed ") +
-            (first ? std::string("its first check")
-                   : std::to_string(r.ok ? slot->def.rise : slot->def.fall) + " times in a row") +
-            " (" + r.message + ")";
-        Health before = member.health;
-        updateMemberHealth(member, cause);
-        changed = before != member.health;
-    }
-    auto pit = pools_.find(member.poolId);
-    if (pit == pools_.end()) return;
-    PoolRt& pool = *pit->second;
-    if (changed || (!pool.firstDone && poolReady(pool))) {
-        decidePool(pool);
-        flushSoon();  // state transitions and decisions go out now, not with the batch
-    }
 }
 
 void Controller::flushSoon() {
@@ -491,55 +382,11 @@ void Controller::flushSoon() {
     });
 }
 
-void Controller::updateMemberHealth(MemberRt& member, const std::string& cause) {
-    Health h = member.health;
-    if (member.probeIds.empty()) {
-        h = Health::Up;  // nothing to check: always served (documented)
-    } else {
-        bool anyDown = false, allUp = true;
-        for (const Slot* slot : member.slots) {
-            Health s = slot->hysteresis.state();
-            anyDown |= s == Health::Down;
-            allUp &= s == Health::Up;
-        }
-        if (anyDown)
-            h = Health::Down;
-        else if (allUp)
-            h = Health::Up;
-    }
-    if (h == member.health) return;
-    Health before = member.health;
-    int64_t t = now();
-    member.health = h;
-    bool resumed = before == Health::Unknown && h == member.dbHealth && member.dbSince > 0;
-    member.healthSince = resumed ? member.dbSince : t;
-    member.last.health = healthName(h);
-    member.last.healthSince = member.healthSince;
-    if (member.last.checkedAt == 0) member.last.checkedAt = t;
-    writer_->memberState(member.def.id, member.last);
-    member.lastWrittenAt = t;
-    if (resumed) return;  // same state as before a restart: not a transition
-    if (before == Health::Unknown)
-        before = member.dbHealth;  // what the database said before we started
-    std::string forced =
-        member.def.admin != zones::AdminState::Auto
-            ? " (remains administratively forced " + zones::toText(member.def.admin) + ")"
-            : "";
-    std::string details = jsonText({{"pool", member.poolName},
-                                    {"member", member.def.value},
-                                    {"from", healthName(before)},
-                                    {"to", healthName(h)},
-                                    {"cause", cause}});
-    emit(member.poolName, member.def.value, h == Health::Up ? "member-up" : "member-down",
-         "member " + member.def.value + " of pool " + member.poolName + " is " + healthName(h) +
-             " (was " + healthName(before) + "): " + cause + forced,
-         details);
-}
-
 bool Controller::poolReady(const PoolRt& pool) const {
+    // Every member with probes has a health by the quorum (with one vantage: every check of
+    // the pool reported once).
     for (const MemberRt* m : pool.members)
-        for (const Slot* slot : m->slots)
-            if (!slot->reported) return false;
+        if (!m->probeIds.empty() && m->health == Health::Unknown) return false;
     return true;
 }
 
@@ -548,6 +395,17 @@ void Controller::decidePool(PoolRt& pool) {
     // that is still unknown (just added) simply is not usable yet.
     if (!pool.firstDone && !poolReady(pool)) return;
     int64_t t = now();
+    if (poolQuorumLost(pool)) {
+        holdForQuorum(pool, t);
+        return;
+    }
+    if (pool.quorumLost) {
+        pool.quorumLost = false;
+        emit(pool.def.name, "", "quorum-regained",
+             "pool " + pool.def.name + ": quorum regained (" + std::to_string(liveVantages()) +
+                 " of " + std::to_string(configuredVantages()) +
+                 " vantages reporting); deciding again");
+    }
     std::vector<MemberInput> inputs;
     std::optional<int64_t> wake;
     for (MemberRt* m : pool.members) {
@@ -559,6 +417,7 @@ void Controller::decidePool(PoolRt& pool) {
         in.drained = zones::drainActive(m->def.drained, m->def.drainStart, m->def.drainEnd, t);
         in.health = m->health;
         in.healthSince = m->healthSince;
+        in.failing = m->failing;
         if (m->drainKnown && in.drained != m->drainedNow && (m->def.drainStart || m->def.drainEnd))
             emit(pool.def.name, m->def.value, in.drained ? "drain-start" : "drain-end",
                  "member " + m->def.value + (in.drained ? " entered" : " left") +
@@ -601,7 +460,8 @@ void Controller::decidePool(PoolRt& pool) {
     bool changed = !pool.haveWritten || w.served != row.served || w.ttl != row.ttl ||
                    w.allDown != row.allDown || w.degraded != row.degraded ||
                    w.activeTier != row.activeTier || w.pendingTier != row.pendingTier ||
-                   w.failbackTier != row.failbackTier || w.failbackAt != row.failbackAt;
+                   w.failbackTier != row.failbackTier || w.failbackAt != row.failbackAt ||
+                   w.quorumLost != row.quorumLost;
     if (changed) {
         writer_->decision(pool.def.id, row);
         pool.written = row;
@@ -653,7 +513,7 @@ void Controller::emit(const std::string& pool, const std::string& member, const 
     e.details = details;
     log_(eventLevel(kind), kind + ": " + message);
     if (kind == "failover" || kind == "failback" || kind == "all-down" || kind == "recovered" ||
-        kind == "failover-pending")
+        kind == "failover-pending" || kind == "quorum-lost" || kind == "quorum-regained")
         runHook(e);
     writer_->event(std::move(e));
 }

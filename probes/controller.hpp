@@ -11,6 +11,12 @@
 // (definitions, drain/force, approve/failback requests) take effect within `pollMs`, and
 // stops the checks of deleted probes and members; (5) writes a heartbeat every second;
 // (6) runs the --on-change hook for every failover, failback, all-down and recovery.
+// Several vantage points (probes/README.md "Vantage points and quorum"): the controller's own
+// checks are the vantage 'local' (unless `localVantage` is false); remote agents connect to
+// `agentsListen` (AgentServer) and report results of the same checks. Each vantage keeps its
+// own rise/fall per (member, probe); a member's health is the pool's quorum of the views
+// (probes/quorum.hpp); a pool with too few vantages reporting keeps its last decision and is
+// marked quorum lost. With 'local' alone everything is as it was with one prober.
 // Nothing here throws out of a handler: errors are logged and the loop continues.
 #pragma once
 
@@ -25,7 +31,9 @@
 #include <set>
 #include <string>
 
+#include "probes/agent_protocol.hpp"
 #include "probes/check_runner.hpp"
+#include "probes/check_scheduler.hpp"
 #include "probes/controller_lock.hpp"
 #include "probes/daemon_log.hpp"
 #include "probes/db_writer.hpp"
@@ -47,7 +55,15 @@ struct ControllerOptions {
     int hookTimeoutMs = 30000;
     std::function<int64_t()> clock;     // ms since epoch; zones::nowMs when empty
     std::function<void()> writeFailed;  // each time database writes start failing (metrics)
+    bool localVantage = true;           // our own checks count as the vantage 'local'
+    std::string agentsListen;           // ADDR:PORT for remote agents; "" = none
+    int64_t agentMaxSkewMs = 30000;     // agents' clocks may differ from ours this much
+    // Each request from an agent refused, by kind (metrics).
+    std::function<void(const std::string& kind)> agentRefused;
 };
+
+class AgentServer;
+struct AgentRequest;
 
 class Controller {
   public:
@@ -58,18 +74,44 @@ class Controller {
     // Final flush (on SIGTERM), then gives up the role: the lock and, in the database, the pid.
     void stop();
 
+    // The port agents connect to (after start; 0 without --agents-listen).
+    uint16_t agentsPort() const;
+
   private:
-    struct Slot;
+    struct CheckRt;
     struct MemberRt;
     struct PoolRt;
+    struct VantageRt;
 
     int64_t now() const;
     void reload();
+    void reloadVantages();
     void poll();
     void tick();
-    void startSlot(const std::shared_ptr<Slot>& slot);  // at slot->nextStart
-    void onResult(const std::shared_ptr<Slot>& slot, const CheckResult& result);
-    void updateMemberHealth(MemberRt& member, const std::string& cause);
+    void sweep();  // every 100 ms: vantages gone silent, views gone stale, quorum lost
+    void startAgents();
+    void stopAgents();
+    void writeVantages();                          // the vantages rows, every tick
+    void setChecks(std::vector<CheckSpec> specs);  // what every vantage checks
+    // One result of one vantage (index into vantages_), at `at` ms on our clock.
+    void onVantageResult(int vantage, int64_t memberId, int64_t probeId, const CheckResult& r,
+                         int64_t at);
+    // Recomputes one vantage's view of a member; true if its health changed.
+    bool refreshView(MemberRt& member, int vantage, int64_t t, const std::string& cause);
+    // The member's health from the views (quorum); true if its pool must decide again
+    // (health or failing changed).
+    bool evaluateMember(MemberRt& member, const std::string& cause);
+    void setMemberHealth(MemberRt& member, Health health, const std::string& cause);
+    std::string viewsText(const MemberRt& member) const;  // "up 2/3: fra up, nyc up, sin DOWN"
+    int configuredVantages() const;
+    int64_t startupGraceMs() const;  // agents reconnecting after our start are not silent yet
+    int liveVantages() const;
+    bool multiVantage() const;
+    bool poolQuorumLost(const PoolRt& pool) const;
+    void holdForQuorum(PoolRt& pool, int64_t t);  // too few vantages: keep the last decision
+    AgentConfig agentConfig() const;
+    AgentReply onReport(const AgentRequest& request, AgentReport&& report);
+    void onRefused(const std::string& vantage, const std::string& kind, const std::string& message);
     bool poolReady(const PoolRt& pool) const;
     void decidePool(PoolRt& pool);
     void armPoolTimer(PoolRt& pool, int64_t at);
@@ -89,7 +131,9 @@ class Controller {
     std::unique_ptr<SQLite::Database> db_;
     std::unique_ptr<DbWriter> writer_;
     std::unique_ptr<CheckRunner> runner_;
-    boost::asio::steady_timer pollTimer_, tickTimer_;
+    std::unique_ptr<CheckScheduler> scheduler_;  // the 'local' vantage's checks
+    std::unique_ptr<AgentServer> agents_;
+    boost::asio::steady_timer pollTimer_, tickTimer_, sweepTimer_;
     int64_t startedAt_ = 0;
     int64_t lastPrune_ = 0;
     zones::DbWatch watch_;  // dnsctl's commits, and the file deleted or replaced under us
@@ -99,7 +143,15 @@ class Controller {
     std::map<int64_t, zones::ProbeDef> probes_;
     std::map<int64_t, std::unique_ptr<PoolRt>> pools_;
     std::map<int64_t, std::unique_ptr<MemberRt>> members_;
-    std::map<std::pair<int64_t, int64_t>, std::shared_ptr<Slot>> slots_;  // (member, probe)
+    std::map<std::pair<int64_t, int64_t>, std::unique_ptr<CheckRt>> checks_;  // (member, probe)
+    // Index 0 is 'local'. Entries are never erased (a deleted vantage is marked), so indices
+    // stay valid in every check and view, and names stay valid in queued observations.
+    std::vector<std::unique_ptr<VantageRt>> vantages_;
+    std::map<std::string, int> vantageIndex_;
+    std::vector<CheckSpec> specs_;  // what every vantage checks
+    std::string configVersion_;
+    int64_t configSerial_ = 0;
+    int reportMs_ = 1000;  // agents report at least this often; silent after 3 of them
     std::map<int64_t, std::vector<std::pair<int64_t, std::string>>>
         requests_;  // pool -> (id, kind)
 };

@@ -17,7 +17,7 @@ namespace {
 bool isNotification(const std::string& kind) {
     return kind == "failover" || kind == "failback" || kind == "all-down" || kind == "recovered" ||
            kind == "failover-pending" || kind == "secondary-behind" ||
-           kind == "secondary-caught-up";
+           kind == "secondary-caught-up" || kind == "quorum-lost" || kind == "quorum-regained";
 }
 
 int64_t maxId(SQLite::Database& db, const char* table) {
@@ -175,6 +175,24 @@ void DbFollower::round() {
             metrics_.members(std::move(states));
             memberPrint_ = print;
         }
+        // A handful of rows: vantages and pools whose quorum is lost.
+        std::vector<VantageGauge> vantages;
+        SQLite::Statement v(*db_,
+                            "SELECT name, last_report_at, offset_ms, lag_ms, checks_per_s, "
+                            "silent_since IS NULL AND last_report_at IS NOT NULL, dropped, "
+                            "refused FROM vantages ORDER BY name");
+        while (v.executeStep())
+            vantages.push_back({v.getColumn(0).getString(), v.getColumn(1).getInt64(),
+                                v.getColumn(2).getInt64(), v.getColumn(3).getInt64(),
+                                v.getColumn(4).getDouble(), v.getColumn(5).getInt() != 0,
+                                v.getColumn(6).getInt64(), v.getColumn(7).getInt64()});
+        std::vector<std::pair<std::string, bool>> quorum;
+        SQLite::Statement ql(*db_,
+                             "SELECT p.name, d.quorum_lost FROM pools p JOIN pool_decisions d "
+                             "ON d.pool_id = p.id ORDER BY p.name");
+        while (ql.executeStep())
+            quorum.emplace_back(ql.getColumn(0).getString(), ql.getColumn(1).getInt() != 0);
+        metrics_.vantages(std::move(vantages), std::move(quorum));
     }
     if (committed) metrics_.commitSeen(now);
 }

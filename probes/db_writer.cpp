@@ -180,6 +180,7 @@ void DbWriter::write() {
             "failback_tier=excluded.failback_tier, failback_at=excluded.failback_at, "
             "quorum_lost=excluded.quorum_lost, quorum_lost_since=excluded.quorum_lost_since");
         for (const auto& [poolId, d] : decisions_) {
+            q.clearBindings();  // optional columns: a previous row's value must not carry over
             q.bind(1, poolId);
             q.bind(2, d.served);
             q.bind(3, d.ttl);
@@ -216,7 +217,10 @@ void DbWriter::write() {
                                          "last_checked_at=? WHERE id=?");
         for (const auto& [id, m] : members_) {
             q.bind(1, m.health);
-            q.bind(2, m.healthSince);
+            if (m.healthSince)
+                q.bind(2, m.healthSince);
+            else
+                q.bind(2);  // no health yet (e.g. waiting for a quorum of vantages)
             q.bind(3, m.lastOk ? 1 : 0);
             q.bind(4, m.lastMessage);
             q.bind(5, m.latencyUs);
@@ -255,6 +259,7 @@ void DbWriter::write() {
             "offset_ms=?, lag_ms=?, checks_per_s=?, reports=?, results=?, dropped=?, refused=?, "
             "last_refusal=?, silent_since=?, version=?, host=? WHERE name=?");
         for (const auto& [name, v] : vantages_) {
+            q.clearBindings();  // optional columns: a previous row's value must not carry over
             if (v.lastReportAt) q.bind(1, v.lastReportAt);
             q.bind(2, v.lastAddress);
             if (v.lastAgentTime) q.bind(3, v.lastAgentTime);

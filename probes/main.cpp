@@ -14,12 +14,15 @@
 #include "common/listen_address.hpp"
 #include "common/option_table.hpp"
 #include "httpd/http_endpoint.hpp"
+#include "probes/agent.hpp"
+#include "probes/agent_client.hpp"
 #include "probes/controller.hpp"
 #include "probes/daemon_log.hpp"
 #include "probes/db_follower.hpp"
 #include "probes/probe_metrics.hpp"
 #include "probes/webhook_sender.hpp"
 #include "zones/schema.hpp"
+#include "zones/vantage_store.hpp"
 
 namespace {
 
@@ -30,6 +33,62 @@ void error(const std::string& line) {
     probes::logLine(probes::Level::Error, line);
 }
 
+// Every check in flight holds a socket: lift the soft descriptor limit towards the hard one
+// (as nginx and Go programs do), so thousands of members started in one round do not run
+// into the usual 1024. Capped, since children (exec checks, hooks) inherit it.
+void raiseDescriptorLimit() {
+    if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rlim_t want = std::min<rlim_t>(rl.rlim_max, 65536);
+        if (rl.rlim_cur < want) {
+            rl.rlim_cur = want;
+            ::setrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
+}
+
+// Agent mode: probe what the controller says, report there; no database, no decisions.
+int runAgent(probes::AgentOptions options, const std::string& httpAddress) {
+    ::signal(SIGPIPE, SIG_IGN);
+    raiseDescriptorLimit();
+    boost::asio::io_context io;
+    probes::Agent agent(io, std::move(options), probes::logLine);
+    std::atomic<bool> httpStop{false};
+    std::unique_ptr<httpd::HttpEndpoint> http;
+    if (httpAddress != "none") {
+        std::map<std::string, httpd::HttpRoute> routes;
+        routes["/metrics"] = {"text/plain; version=0.0.4",
+                              [&agent] { return probes::agentMetricsText(agent.stats()); }};
+        try {
+            http = std::make_unique<httpd::HttpEndpoint>(httpAddress, routes, httpStop,
+                                                         "dnsd-probe/http");
+        } catch (const std::exception& e) {
+            error(e.what());
+            return 1;
+        }
+    }
+    std::thread httpThread;
+    if (http) httpThread = std::thread([&] { http->run(); });
+    agent.start();
+    boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+        agent.stop();
+        io.stop();
+    });
+    while (true) {
+        try {
+            io.run();
+            break;
+        } catch (const std::exception& e) {
+            error(std::string("error in event loop (continuing): ") + e.what());
+        }
+    }
+    httpStop.store(true);
+    if (httpThread.joinable()) httpThread.join();
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,6 +97,10 @@ int main(int argc, char** argv) {
     int64_t keepObservations = 3600;
     int64_t keepEventsDays = 30;
     probes::WebhookOptions webhooks;
+    std::string vantage, controllerUrl, keyFile, agentsListen;
+    bool noLocalVantage = false, allowExec = false;
+    int64_t agentMaxSkew = 30;
+    size_t agentBuffer = 100000;
     // Every option with the values it takes, checked as it is read (common/option_table.hpp):
     // a bad value from any source exits 2, which the unit does not restart.
     common::OptionTable options(
@@ -71,7 +134,65 @@ int main(int argc, char** argv) {
     options.integer<size_t>(
         "webhook-queue", webhooks.queueLimit, 2, 1000000,
         "events waiting per URL at most; when full the oldest is dropped (logged, counted)");
+    options.text("agents-listen", agentsListen,
+                 "ADDR:PORT or [V6ADDR]:PORT where remote probe agents report (off by default; "
+                 "dnsctl vantage add makes their keys)",
+                 [](const std::string& a) { common::ListenAddress::parse(a); });
+    options.flag("no-local-vantage", noLocalVantage,
+                 "with --agents-listen: our own checks do not count, only the agents' do");
+    options.integer<int64_t>("agent-max-skew", agentMaxSkew, 1, 3600,
+                             "seconds an agent's clock may differ from ours before its reports "
+                             "are refused (the replay window)");
+    options.text("vantage", vantage,
+                 "run as a remote probe agent with this vantage name (needs --controller and "
+                 "--key-file; no database)");
+    options.text("controller", controllerUrl,
+                 "agent mode: the controller's http://HOST:PORT (its --agents-listen)");
+    options.text("key-file", keyFile,
+                 "agent mode: file holding this vantage's key (printed by dnsctl vantage add)");
+    options.integer<size_t>("buffer", agentBuffer, 100, 10000000,
+                            "agent mode: results kept while the controller is unreachable; the "
+                            "oldest are dropped (and counted) beyond this");
+    options.flag("allow-exec", allowExec,
+                 "agent mode: run exec probes the controller sends (shell commands on this "
+                 "host); without it they are skipped");
     if (auto exit = options.parse(argc, argv, DNSD_VERSION)) return *exit;
+    if (!vantage.empty()) {
+        if (controllerUrl.empty() || keyFile.empty()) {
+            std::cerr << "dnsd-probe: --vantage needs --controller URL and --key-file FILE\n";
+            return 2;
+        }
+        if (options.given("db") || !agentsListen.empty()) {
+            std::cerr << "dnsd-probe: --vantage runs an agent, which has no database: drop "
+                      << (agentsListen.empty() ? "--db" : "--agents-listen") << "\n";
+            return 2;
+        }
+        probes::AgentOptions agent;
+        agent.vantage = vantage;
+        agent.controllerUrl = controllerUrl;
+        agent.bufferLimit = agentBuffer;
+        agent.allowExec = allowExec;
+        try {
+            zones::checkVantageName(vantage);
+            agent.key = probes::readKeyFile(keyFile);
+            boost::asio::io_context unused;
+            probes::AgentClient check(unused,
+                                      {controllerUrl, vantage, agent.key, 1000});  // the URL
+        } catch (const std::exception& e) {
+            std::cerr << "dnsd-probe: " << e.what() << "\n";
+            return 2;
+        }
+        return runAgent(std::move(agent), options.given("http") ? httpAddress : "none");
+    }
+    if (!controllerUrl.empty() || !keyFile.empty()) {
+        std::cerr << "dnsd-probe: --controller and --key-file are for agent mode (--vantage)\n";
+        return 2;
+    }
+    if (noLocalVantage && agentsListen.empty()) {
+        std::cerr << "dnsd-probe: --no-local-vantage needs --agents-listen (else nothing "
+                     "probes)\n";
+        return 2;
+    }
     try {
         // Without a database there is nothing to do, and waiting will not give one: exit 2.
         zones::resolveDatabasePath(db);
@@ -80,16 +201,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     ::signal(SIGPIPE, SIG_IGN);
-    // Every check in flight holds a socket: lift the soft descriptor limit towards the hard
-    // one (as nginx and Go programs do), so thousands of members started in one round do
-    // not run into the usual 1024. Capped, since children (exec checks, hooks) inherit it.
-    if (rlimit rl{}; ::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rlim_t want = std::min<rlim_t>(rl.rlim_max, 65536);
-        if (rl.rlim_cur < want) {
-            rl.rlim_cur = want;
-            ::setrlimit(RLIMIT_NOFILE, &rl);
-        }
-    }
+    raiseDescriptorLimit();
     probes::ProbeMetrics metrics;
     probes::LogSink logSink = probes::logLine;
     boost::asio::io_context io;
@@ -99,6 +211,10 @@ int main(int argc, char** argv) {
     opts.keepObservationsMs = keepObservations * 1000;
     opts.keepEventsMs = keepEventsDays * 86400 * 1000;
     opts.writeFailed = [&metrics] { metrics.dbWriteError(); };
+    opts.localVantage = !noLocalVantage;
+    opts.agentsListen = agentsListen;
+    opts.agentMaxSkewMs = agentMaxSkew * 1000;
+    opts.agentRefused = [&metrics](const std::string& kind) { metrics.agentRefused(kind); };
     std::unique_ptr<probes::Controller> controller;
     while (true) {
         try {

@@ -204,6 +204,14 @@ Decision decide(const PoolPolicy& policy, const std::vector<MemberInput>& member
         for (const auto& m : members)
             if (m.priority == *target && !m.drained && !memberUsable(m)) memberDown = true;
         d.degraded = memberDown || *target != *tiers.begin();
+        std::string failing;
+        for (const auto& m : members)
+            if (m.priority == *target && memberUsable(m) && m.failing)
+                failing += (failing.empty() ? "" : ", ") + m.value;
+        if (!failing.empty() && !d.degraded) {
+            d.degraded = true;
+            d.reason = failing + " failing checks, TTL lowered until it recovers or goes down";
+        }
         std::string base = tierName(*target) + ": " + countUp(members, *target);
         if (d.move == Move::Failover)
             base = "failover to " + base;

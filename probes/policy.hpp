@@ -21,7 +21,9 @@
 //   member not drained or forced down, or every member if that is none; fallback; or nodata,
 //   '' served), the same function dnsd answers with before the first decision;
 // - the TTL is capped at degraded_ttl while degraded (backup tier, all down, pending approval,
-//   or a non-drained member of the served tier not usable).
+//   or a non-drained member of the served tier not usable), and while a served member is
+//   failing but not yet down (as gdnsd does), so resolvers that cache the answer then ask
+//   again soon after the failover instead of a full TTL later.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +44,9 @@ using zones::AllDownMode;
 struct MemberInput : zones::MemberStanding {
     Health health = Health::Unknown;
     int64_t healthSince = 0;  // ms
+    // Up, but some of its `fall` checks have failed (by the quorum's view): it may go down
+    // within a few intervals, so answers cached now should not outlive that by a full TTL.
+    bool failing = false;
 };
 
 struct PoolPolicy {

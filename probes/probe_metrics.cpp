@@ -1,5 +1,7 @@
 #include "probes/probe_metrics.hpp"
 
+#include "probes/agent.hpp"
+
 #include "common/prometheus.hpp"
 
 #include <cstdio>
@@ -162,6 +164,90 @@ std::string ProbeMetrics::render(int64_t nowMs, const std::string& version) cons
     common::promHeader(out, "dnsd_probe_webhook_queue_length", "gauge",
                        "events waiting to be posted");
     out += "dnsd_probe_webhook_queue_length " + std::to_string(webhookQueued_) + "\n";
+    if (!vantages_.empty()) {
+        auto each = [&](const char* name, const char* type, const char* help, auto value) {
+            common::promHeader(out, name, type, help);
+            for (const auto& v : vantages_)
+                out += std::string(name) + "{vantage=\"" + common::promLabel(v.name) + "\"} " +
+                       value(v) + "\n";
+        };
+        each("dnsd_probe_vantage_reporting", "gauge",
+             "1 while the vantage reports (not silent); 'local' is dnsd-probe's own checks",
+             [](const VantageGauge& v) { return std::string(v.reporting ? "1" : "0"); });
+        each("dnsd_probe_vantage_last_report_age_seconds", "gauge",
+             "seconds since the vantage's last report reached the controller",
+             [nowMs](const VantageGauge& v) {
+                 return v.lastReportAt ? num(double(nowMs - v.lastReportAt) / 1000)
+                                       : std::string("NaN");
+             });
+        each("dnsd_probe_vantage_clock_offset_seconds", "gauge",
+             "the vantage's clock minus the controller's (smoothed)",
+             [](const VantageGauge& v) { return num(double(v.offsetMs) / 1000); });
+        each("dnsd_probe_vantage_lag_seconds", "gauge",
+             "report arrival minus check time, last report",
+             [](const VantageGauge& v) { return num(double(v.lagMs) / 1000); });
+        each("dnsd_probe_vantage_checks_per_second", "gauge", "check results per second",
+             [](const VantageGauge& v) { return num(v.checksPerS); });
+        each("dnsd_probe_vantage_dropped_results", "gauge",
+             "results the agent dropped from its full buffer since it started",
+             [](const VantageGauge& v) { return std::to_string(v.dropped); });
+        each("dnsd_probe_vantage_refused_requests", "gauge",
+             "requests of this vantage the controller refused since it started",
+             [](const VantageGauge& v) { return std::to_string(v.refused); });
+    }
+    if (!quorumLost_.empty()) {
+        common::promHeader(out, "dnsd_probe_pool_quorum_lost", "gauge",
+                           "1 while too few vantages report for the pool's quorum (its last "
+                           "decision is kept)");
+        for (const auto& [pool, lost] : quorumLost_)
+            out += "dnsd_probe_pool_quorum_lost{pool=\"" + common::promLabel(pool) + "\"} " +
+                   (lost ? "1" : "0") + "\n";
+    }
+    common::promHeader(out, "dnsd_probe_agent_requests_refused_total", "counter",
+                       "requests from probe agents refused, by reason (unknown-vantage, "
+                       "bad-signature, skew, replay, malformed, too-large)");
+    for (const auto& [kind, n] : agentRefused_)
+        out += "dnsd_probe_agent_requests_refused_total{reason=\"" + common::promLabel(kind) +
+               "\"} " + std::to_string(n) + "\n";
+    return out;
+}
+
+void ProbeMetrics::vantages(std::vector<VantageGauge> vantages,
+                            std::vector<std::pair<std::string, bool>> quorumLost) {
+    std::lock_guard lock(mutex_);
+    vantages_ = std::move(vantages);
+    quorumLost_ = std::move(quorumLost);
+}
+
+void ProbeMetrics::agentRefused(const std::string& kind) {
+    std::lock_guard lock(mutex_);
+    ++agentRefused_[kind];
+}
+
+std::string agentMetricsText(const AgentStats& s) {
+    std::string out;
+    auto counter = [&out](const char* name, const char* help, uint64_t v) {
+        common::promHeader(out, name, "counter", help);
+        out += std::string(name) + " " + std::to_string(v) + "\n";
+    };
+    auto gauge = [&out](const char* name, const char* help, uint64_t v) {
+        common::promHeader(out, name, "gauge", help);
+        out += std::string(name) + " " + std::to_string(v) + "\n";
+    };
+    counter("dnsd_probe_agent_results_total", "check results made by this agent", s.results);
+    counter("dnsd_probe_agent_results_sent_total", "results the controller acknowledged", s.sent);
+    counter("dnsd_probe_agent_results_dropped_total",
+            "results dropped from the full buffer while the controller was unreachable", s.dropped);
+    counter("dnsd_probe_agent_reports_total", "reports the controller accepted", s.reports);
+    counter("dnsd_probe_agent_request_failures_total",
+            "requests to the controller that failed or were refused", s.failures);
+    counter("dnsd_probe_agent_sent_bytes_total", "bytes sent to the controller", s.bytesSent);
+    counter("dnsd_probe_agent_received_bytes_total", "bytes received from the controller",
+            s.bytesReceived);
+    gauge("dnsd_probe_agent_buffered_results", "results waiting to be sent", s.buffered);
+    gauge("dnsd_probe_agent_checks", "checks this agent runs", s.checks);
+    gauge("dnsd_probe_agent_connected", "1 if the last request to the controller succeeded",
+          s.connected ? 1 : 0);
     return out;
 }
 

@@ -20,6 +20,15 @@ struct MemberUp {
     bool up = false;
 };
 
+// One vantage as the vantages table says (written by the controller every second).
+struct VantageGauge {
+    std::string name;
+    int64_t lastReportAt = 0, offsetMs = 0, lagMs = 0;
+    double checksPerS = 0;
+    bool reporting = false;
+    int64_t dropped = 0, refused = 0;
+};
+
 class ProbeMetrics {
   public:
     // Upper bounds (seconds) of the latency histogram buckets, +Inf implied.
@@ -37,6 +46,11 @@ class ProbeMetrics {
     void dbWriteError();                      // a write (batch) started failing
     void webhook(const std::string& result);  // delivered | retried | failed | dropped
     void webhookQueued(size_t n);
+    // A request from a probe agent refused: unknown-vantage, bad-signature, skew, replay, ...
+    void agentRefused(const std::string& kind);
+    // Vantages, and each decided pool with whether its quorum is lost.
+    void vantages(std::vector<VantageGauge> vantages,
+                  std::vector<std::pair<std::string, bool>> quorumLost);
 
     std::string render(int64_t nowMs, const std::string& version) const;
 
@@ -55,6 +69,13 @@ class ProbeMetrics {
     uint64_t dbWriteErrors_ = 0;
     std::map<std::string, uint64_t> webhook_;
     size_t webhookQueued_ = 0;
+    std::map<std::string, uint64_t> agentRefused_;
+    std::vector<VantageGauge> vantages_;
+    std::vector<std::pair<std::string, bool>> quorumLost_;
 };
+
+struct AgentStats;
+// An agent's /metrics (dnsd-probe --vantage): its checks, reports and buffer.
+std::string agentMetricsText(const AgentStats& stats);
 
 }  // namespace probes

@@ -52,6 +52,24 @@ TEST(Policy, MemberDownInActiveTierShrinksSetAndLowersTtl) {
     EXPECT_EQ(d.ttl, 5);
 }
 
+TEST(Policy, ServedMemberFailingButNotDownLowersTtlOnly) {
+    auto failing = m("10.0.0.1", 1, U);
+    failing.failing = true;
+    auto d =
+        decide({}, {failing, m("10.0.0.2", 1, U), m("10.0.0.3", 2, U)}, on(1, {{1, 0}}), {}, 5000);
+    EXPECT_EQ(d.served, (V{"10.0.0.1", "10.0.0.2"}));  // still served: it is not down yet
+    EXPECT_EQ(d.move, Move::None);
+    EXPECT_TRUE(d.degraded);
+    EXPECT_EQ(d.ttl, 5);
+    EXPECT_NE(d.reason.find("10.0.0.1 failing"), std::string::npos) << d.reason;
+    // A failing member of a tier that is not served changes nothing.
+    auto backup = m("10.0.0.3", 2, U);
+    backup.failing = true;
+    auto e = decide({}, {m("10.0.0.1", 1, U), backup}, on(1, {{1, 0}, {2, 0}}), {}, 5000);
+    EXPECT_FALSE(e.degraded);
+    EXPECT_EQ(e.ttl, 30);
+}
+
 TEST(Policy, PrimaryDownFailsOverToSecondary) {
     auto d =
         decide({}, {m("10.0.0.1", 1, D), m("10.0.0.2", 2, U)}, on(1, {{1, 0}, {2, 0}}), {}, 5000);
