@@ -20,6 +20,7 @@ round ends when every one is served again. Aims (issue 12): kill -> excluded med
 within 200 ms of the single prober's; controller CPU < 25% of a core at 3,000 results/s.
 """
 
+import json
 import os
 import random
 import re
@@ -55,13 +56,14 @@ def options(p):
     p.add_argument("--seconds", type=int, default=20, help="CPU / bytes sampling window per leg (default %(default)s)")
     p.add_argument("--settle", type=int, default=5, help="seconds after every member is up before sampling")
     p.add_argument("--kills", type=int, default=20, help="members killed per round, one per pool (default %(default)s)")
-    p.add_argument("--rounds", type=int, default=5, help="kill rounds per leg (default %(default)s)")
+    p.add_argument("--rounds", type=int, default=10, help="kill rounds per leg (default %(default)s)")
     p.add_argument("--poll-ms", type=int, default=5, help="pool_decisions read interval (default %(default)s)")
     p.add_argument("--deadline", type=float, default=30.0,
                    help="give up on a round's exclusions or recoveries after this many s (default %(default)s)")
     p.add_argument("--legs", default="single,vantage", help="legs to run, in order (default %(default)s)")
     p.add_argument("--seed", type=int, help="random seed for victims and phases (default: random, printed)")
     p.add_argument("--probe-bin", help="dnsd-probe binary (default: BUILD_DIR/probes/dnsd-probe)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures and every kill's times to FILE")
 
 
 def wait_for(what, cond, deadline, procs, poll=0.1):
@@ -98,6 +100,14 @@ class Db:
         """{pool id: (set of served values, decided_at ms)}."""
         rows = self.conn.execute("SELECT pool_id, served, decided_at FROM pool_decisions").fetchall()
         return {pid: (set(served.split()), at) for pid, served, at in rows}
+
+    def member_ids(self):
+        return {value: mid for mid, value in self.conn.execute("SELECT id, value FROM members")}
+
+    def observations(self, member_id, since_ms, until_ms):
+        """[(vantage, at ms, ok)] of one member, oldest first."""
+        return self.conn.execute("SELECT vantage, at, ok FROM observations WHERE member_id = ? AND at BETWEEN ? AND ?"
+                                 " ORDER BY at, id", (member_id, since_ms, until_ms)).fetchall()
 
     def members_up(self):
         return self.conn.execute("SELECT count(*) FROM members WHERE health = 'up'").fetchone()[0]
@@ -180,10 +190,30 @@ def window(ctx, args, procs, agent_ports, lis, db):
     return out
 
 
-def kill_rounds(ctx, args, label, lis, db, pools, tier1, rng, procs):
-    """--rounds rounds of --kills kills; returns one dict per kill: t (s or None), decided (s or None)."""
+def deciding_check(db, member_id, v, needed, fall):
+    """Seconds from the kill to the check that made the member down by the rules: per vantage
+    the first time `fall` results in a row failed after the close (from the observations the
+    controller stored, each at its check's own time), then the `needed`-th earliest of those.
+    None when the observations do not show it."""
+    close_ms = v["wall"] * 1000
+    rows = db.observations(member_id, int(close_ms) - 50, int(close_ms + (v["t"] + 1) * 1000))
+    run, down = {}, {}
+    for vantage, at, ok in rows:
+        if vantage in down:
+            continue
+        run[vantage] = 0 if ok else run.get(vantage, 0) + 1
+        if run[vantage] >= fall:
+            down[vantage] = at
+    times = sorted(down.values())
+    return (times[needed - 1] - close_ms) / 1000.0 if len(times) >= needed else None
+
+
+def kill_rounds(ctx, args, label, lis, db, pools, tier1, rng, procs, needed):
+    """--rounds rounds of --kills kills; returns one dict per kill: t (s or None), decided (s or
+    None), check (kill -> deciding check, s or None)."""
     interval = args.interval_ms / 1000.0
     index = {a: i for i, a in enumerate(lis.addrs)}
+    member_ids = db.member_ids()
     samples = []
     for r in range(args.rounds):
         chosen = rng.sample(range(len(pools)), min(args.kills, len(pools)))
@@ -218,8 +248,17 @@ def kill_rounds(ctx, args, label, lis, db, pools, tier1, rng, procs):
         ctx.log(f"  {label} round {r + 1}/{args.rounds}: {len(ts)}/{len(victims)} excluded, median "
                 f"{report.median(ts) or 0:.3f} s, max {max(ts) if ts else 0:.3f} s; waiting for recovery")
         wait_for("recovery of the killed members", lambda: all_served(db, pools, tier1), args.deadline, procs, 0.05)
+        for v in victims:  # by now the controller has stored the round's observations
+            v["check"] = deciding_check(db, member_ids[v["addr"]], v, needed, args.fall) if v["t"] is not None else None
         time.sleep(rng.uniform(0, interval))  # the next round starts at another probe phase
     return samples
+
+
+def bootstrap_median_diff(a, b, rng, rounds=2000):
+    """5th and 95th percentile of median(a*) - median(b*) over resamples with replacement."""
+    diffs = sorted(report.median(rng.choices(a, k=len(a))) - report.median(rng.choices(b, k=len(b)))
+                   for _ in range(rounds))
+    return diffs[int(0.05 * rounds)], diffs[int(0.95 * rounds) - 1]
 
 
 def parse_key(out):
@@ -240,7 +279,7 @@ def leg_single(ctx, args, d, probe_bin, lis, db, pools, rng):
         time.sleep(args.settle)
         w = window(ctx, args, procs, {}, lis, db)
         ctx.log(f"single: dnsd-probe {w['procs']['dnsd-probe']['cpu']:.1f}% of a core, {w['accepted']:.0f} connects/s")
-        kills = kill_rounds(ctx, args, "single", lis, db, pools, args.tier1, rng, procs)
+        kills = kill_rounds(ctx, args, "single", lis, db, pools, args.tier1, rng, procs, 1)
     finally:
         servers.stop_proc(p)
     return w, kills
@@ -288,7 +327,7 @@ def leg_vantage(ctx, args, d, probe_bin, lis, db, pools, rng):
         w = window(ctx, args, procs, ports, lis, db)
         ctx.log(f"vantage: controller {w['procs']['controller']['cpu']:.1f}% of a core, agents "
                 + ", ".join(f"{w['procs'][v]['cpu']:.1f}%" for v in names) + f", {w['accepted']:.0f} connects/s")
-        kills = kill_rounds(ctx, args, "vantage", lis, db, pools, args.tier1, rng, procs)
+        kills = kill_rounds(ctx, args, "vantage", lis, db, pools, args.tier1, rng, procs, args.agents // 2 + 1)
     finally:
         for p in reversed(list(procs.values())):
             servers.stop_proc(p)
@@ -372,20 +411,31 @@ def print_report(ctx, args, results, n, npools, seed, d):
         conn.add(leg, [w["accepted"], expected[leg], w["overflows"], w["bench"], w["machine"], w["others"], w["load"][0]])
 
     k = report.Table([("kills", "int"), ("excluded", "int"), ("median s", "f3"), ("p99 s", "f3"), ("max s", "f3"),
-                      ("kill->decided_at median s", "f3")])
+                      ("kill->check median s", "f3"), ("check->excluded median ms", "int"),
+                      ("check->excluded p99 ms", "int"), ("kill->decided_at median s", "f3")])
     stats = {}
     for leg, (_, kills) in results.items():
         ts = [v["t"] for v in kills if v["t"] is not None]
-        stats[leg] = (report.median(ts), scenario_soak.pct(ts, 99), len(ts), len(kills))
+        lat = [(v["t"] - v["check"]) * 1000 for v in kills if v["t"] is not None and v.get("check") is not None]
+        stats[leg] = (report.median(ts), scenario_soak.pct(ts, 99), len(ts), len(kills), ts)
         k.add(leg, [len(kills), len(ts), stats[leg][0], stats[leg][1], max(ts) if ts else None,
+                    report.median([v.get("check") for v in kills]), report.median(lat), scenario_soak.pct(lat, 99),
                     report.median([v["decided"] for v in kills if v["t"] is not None])])
+    k_cols = len(k.columns)
     if "single" in stats and "vantage" in stats and None not in stats["single"][:2] + stats["vantage"][:2]:
-        k.add("vantage - single", [None, None, stats["vantage"][0] - stats["single"][0],
-                                   stats["vantage"][1] - stats["single"][1], None, None])
+        diff = [None] * k_cols
+        diff[2], diff[3] = stats["vantage"][0] - stats["single"][0], stats["vantage"][1] - stats["single"][1]
+        k.add("vantage - single", diff)
+    notes = []
+    if "single" in stats and "vantage" in stats and stats["single"][4] and stats["vantage"][4]:
+        lo, hi = bootstrap_median_diff(stats["vantage"][4], stats["single"][4], random.Random(seed))
+        notes.append(f"median difference, 90% bootstrap interval: {lo * 1000:+.0f} .. {hi * 1000:+.0f} ms (the kill"
+                     " phase alone makes two medians of this many kills differ by about this much; kill->check is"
+                     " that phase part, check->excluded what the probing path adds after the deciding check)")
 
     aims = []
     if "single" in stats and "vantage" in stats:
-        (sm, sp, sn, sk), (vm, vp, vn, vk) = stats["single"], stats["vantage"]
+        (sm, sp, sn, sk), (vm, vp, vn, vk) = stats["single"][:4], stats["vantage"][:4]
         if None in (sm, sp, vm, vp):
             aims.append("FAIL kill->excluded: no exclusion measured in one of the legs")
         else:
@@ -420,13 +470,24 @@ def print_report(ctx, args, results, n, npools, seed, d):
         " bench CPU: the bench's own process (the listeners' acceptor); machine CPU: /proc/stat busy time of"
         " all CPUs in % of one core; others: machine - dnsd-probe processes - bench (other work on the machine)",
         f"kill -> excluded: {args.rounds} rounds x {args.kills} tier-1 members of distinct pools closed at random"
-        f" phases, pool_decisions read every {args.poll_ms} ms; seed {seed}",
+        f" phases, pool_decisions read every {args.poll_ms} ms; seed {seed}; kill->check: to the check that made"
+        f" the member down by the rules (single: its {args.fall}nd failure in a row; vantage: the"
+        f" {args.agents // 2 + 1}nd agent to see {args.fall} in a row), from the observations table (each at its"
+        " check's time); check->excluded: from that check to the read that no longer showed the member",
     ]
     body = [t, conn, k]
-    text = "\n".join(head) + "\n\n" + "\n\n".join(x.text() for x in body) + "\n\n" + "\n".join(aims)
+    text = "\n".join(head) + "\n\n" + "\n\n".join(x.text() for x in body) + "\n" + "\n".join(notes) + "\n\n" \
+        + "\n".join(aims)
     print("\n" + text)
     if args.out:
         with open(args.out, "w") as f:
             f.write("## dnsd benchmark: vantage points\n\n" + "\n".join(f"- {h}" for h in head) + "\n\n"
-                    + "\n\n".join(x.markdown() for x in body) + "\n\n" + "\n".join(f"- {a}" for a in aims) + "\n")
+                    + "\n\n".join(x.markdown() for x in body) + "\n\n" + "".join(f"{x}\n\n" for x in notes)
+                    + "\n".join(f"- {a}" for a in aims) + "\n")
         ctx.log(f"\nmarkdown written to {args.out}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"head": head, "aims": aims, "notes": notes,
+                       "legs": {leg: {"window": w, "kills": kills} for leg, (w, kills) in results.items()}},
+                      f, indent=1, default=str)
+        ctx.log(f"json written to {args.json}")
