@@ -151,12 +151,25 @@ def metric_sum(m, name):
     return sum(v for k, v in m.items() if k == name or k.startswith(name + "{"))
 
 
-def agent_bytes(port):
+AGENT_COUNTERS = {"sent": "dnsd_probe_agent_sent_bytes_total", "received": "dnsd_probe_agent_received_bytes_total",
+                  "reports": "dnsd_probe_agent_reports_total", "dropped": "dnsd_probe_agent_results_dropped_total",
+                  "failures": "dnsd_probe_agent_request_failures_total"}
+
+
+def agent_counters(port):
+    """An agent's report counters from its /metrics ({} when it does not answer)."""
     try:
         m = scenario_secondaries.metrics(port)
     except OSError:
+        return {}
+    return {k: metric_sum(m, name) for k, name in AGENT_COUNTERS.items()}
+
+
+def refused_total(port):
+    try:
+        return metric_sum(scenario_secondaries.metrics(port), "dnsd_probe_agent_requests_refused_total")
+    except OSError:
         return None
-    return metric_sum(m, "dnsd_probe_agent_sent_bytes_total"), metric_sum(m, "dnsd_probe_agent_received_bytes_total")
 
 
 def window(ctx, args, procs, agent_ports, lis, db):
@@ -164,12 +177,12 @@ def window(ctx, args, procs, agent_ports, lis, db):
     a = {k: measure.cpu_sample(p.pid) for k, p in procs.items()}
     acc0, res0, busy0, k0 = lis.accepted, db.vantage_results(), proc_stat_busy(), scenario_probes.tcp_counters()
     self0 = os.times()
-    m0 = {k: agent_bytes(pt) for k, pt in agent_ports.items()}
+    m0 = {k: agent_counters(pt) for k, pt in agent_ports.items()}
     time.sleep(args.seconds)
     b = {k: measure.cpu_sample(p.pid) for k, p in procs.items()}
     acc1, res1, busy1, k1 = lis.accepted, db.vantage_results(), proc_stat_busy(), scenario_probes.tcp_counters()
     self1 = os.times()
-    m1 = {k: agent_bytes(pt) for k, pt in agent_ports.items()}
+    m1 = {k: agent_counters(pt) for k, pt in agent_ports.items()}
     wall = next(iter(b.values())).at - next(iter(a.values())).at
     out = {"wall": wall, "accepted": (acc1 - acc0) / wall, "procs": {},
            "overflows": (k1.get("ListenOverflows", 0) - k0.get("ListenOverflows", 0)) / wall}
@@ -179,8 +192,8 @@ def window(ctx, args, procs, agent_ports, lis, db):
         if k in res0 and k in res1 and res0[k] is not None and res1[k] is not None:
             out["procs"][k]["results"] = (res1[k] - res0[k]) / wall
         if m0.get(k) and m1.get(k):
-            out["procs"][k]["sent"] = (m1[k][0] - m0[k][0]) / wall
-            out["procs"][k]["received"] = (m1[k][1] - m0[k][1]) / wall
+            for c in ("sent", "received", "reports"):
+                out["procs"][k][c] = (m1[k][c] - m0[k][c]) / wall
     ncpu = len(os.sched_getaffinity(0))
     mine = sum(v["cpu"] for v in out["procs"].values())
     out["machine"] = (busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]) * 100 * ncpu  # % of one core
@@ -298,8 +311,9 @@ def leg_vantage(ctx, args, d, probe_bin, lis, db, pools, rng):
         with os.fdopen(fd, "w") as f:
             f.write(key + "\n")
     clog = os.path.join(d.dir, "controller.log")
+    cport = servers.free_port()
     controller = servers.spawn(ctx, [probe_bin, "--db", d.db, "--agents-listen", "127.0.0.1:0", "--no-local-vantage",
-                                     "--http", f"127.0.0.1:{servers.free_port()}"], clog, d.dir)
+                                     "--http", f"127.0.0.1:{cport}"], clog, d.dir)
     procs = {"controller": controller}
     try:
         m = wait_for("'agents: listening on' in the controller's log",
@@ -328,6 +342,9 @@ def leg_vantage(ctx, args, d, probe_bin, lis, db, pools, rng):
         ctx.log(f"vantage: controller {w['procs']['controller']['cpu']:.1f}% of a core, agents "
                 + ", ".join(f"{w['procs'][v]['cpu']:.1f}%" for v in names) + f", {w['accepted']:.0f} connects/s")
         kills = kill_rounds(ctx, args, "vantage", lis, db, pools, args.tier1, rng, procs, args.agents // 2 + 1)
+        end = {v: agent_counters(ports[v]) for v in names}
+        w["health"] = {"dropped": sum(c.get("dropped", 0) for c in end.values()),
+                       "failures": sum(c.get("failures", 0) for c in end.values()), "refused": refused_total(cport)}
     finally:
         for p in reversed(list(procs.values())):
             servers.stop_proc(p)
@@ -386,8 +403,8 @@ def run(ctx):
 def print_report(ctx, args, results, n, npools, seed, d):
     agents = [f"v{i + 1}" for i in range(args.agents)]
     expected = {"single": n * 1000.0 / args.interval_ms, "vantage": args.agents * n * 1000.0 / args.interval_ms}
-    t = report.Table([("CPU % of a core", "pct"), ("results/s", "int"), ("report B/s out", "int"),
-                      ("report B/s in", "int"), ("RSS", "mb"), ("threads", "int")])
+    t = report.Table([("CPU % of a core", "pct"), ("results/s", "int"), ("reports/s", "f1"), ("report B/s out", "int"),
+                      ("report B/s in", "int"), ("B/result", "int"), ("RSS", "mb"), ("threads", "int")])
     for leg, (w, _) in results.items():
         rows = [("dnsd-probe", "dnsd-probe (single prober)")] if leg == "single" else \
             [("controller", "controller")] + [(v, f"agent {v}") for v in agents]
@@ -398,11 +415,13 @@ def print_report(ctx, args, results, n, npools, seed, d):
                 res = w["accepted"]
             elif key == "controller":
                 res = sum(w["procs"][v].get("results") or 0 for v in agents) or None
-            t.add(label, [p["cpu"], res, p.get("sent"), p.get("received"), p["rss"], p["threads"]])
+            per = p["sent"] / p["results"] if p.get("sent") is not None and p.get("results") else None
+            t.add(label, [p["cpu"], res, p.get("reports"), p.get("sent"), p.get("received"), per, p["rss"], p["threads"]])
         if leg == "vantage":
             ag = [w["procs"][v] for v in agents]
             tot = lambda k: sum(a[k] for a in ag) if all(a.get(k) is not None for a in ag) else None
-            t.add("agents together", [tot("cpu"), tot("results"), tot("sent"), tot("received"),
+            per = tot("sent") / tot("results") if tot("sent") is not None and tot("results") else None
+            t.add("agents together", [tot("cpu"), tot("results"), tot("reports"), tot("sent"), tot("received"), per,
                                       sum(a["rss"] for a in ag), sum(a["threads"] for a in ag)])
     conn = report.Table([("backend connects/s", "int"), ("expected/s", "int"), ("listen overflows/s", "int"),
                          ("bench CPU %", "pct"), ("machine CPU %", "pct"), ("others CPU %", "pct"),
@@ -427,6 +446,11 @@ def print_report(ctx, args, results, n, npools, seed, d):
         diff[2], diff[3] = stats["vantage"][0] - stats["single"][0], stats["vantage"][1] - stats["single"][1]
         k.add("vantage - single", diff)
     notes = []
+    if "vantage" in results and results["vantage"][0].get("health"):
+        h = results["vantage"][0]["health"]
+        notes.append(f"vantage leg, whole run: agents dropped {h['dropped']:.0f} results, {h['failures']:.0f} requests"
+                     f" to the controller failed, the controller refused {h['refused'] if h['refused'] is not None else '?'}"
+                     " agent requests")
     if "single" in stats and "vantage" in stats and stats["single"][4] and stats["vantage"][4]:
         lo, hi = bootstrap_median_diff(stats["vantage"][4], stats["single"][4], random.Random(seed))
         notes.append(f"median difference, 90% bootstrap interval: {lo * 1000:+.0f} .. {hi * 1000:+.0f} ms (the kill"
