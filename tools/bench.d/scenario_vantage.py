@@ -475,7 +475,7 @@ def print_report(ctx, args, results, n, npools, seed, d):
         at_rate = got >= 0.95 * want
         ok = cpu < AIM_CONTROLLER_CPU and at_rate
         aims.append(f"{'PASS' if ok else 'FAIL'} controller CPU {cpu:.1f}% of a core (aim < {AIM_CONTROLLER_CPU:.0f}%)"
-                    f" at {got:,.0f} results/s counted by the controller (aim rate {want:,.0f}/s"
+                    f" at {got:,.0f} results/s counted by the controller (expected {want:,.0f}/s"
                     f"{'' if at_rate else ', NOT reached'})")
 
     head = [
