@@ -30,7 +30,7 @@ if(NOT DNSD_SYSUSERSDIR)
 endif()
 dnsd_full_dir(DNSD_SYSUSERSDIR "${DNSD_SYSUSERSDIR}")
 
-foreach(unit dnsd.service dnsd-probe.service)
+foreach(unit dnsd.service dnsd-probe.service dnsd-probe-agent.service)
   configure_file("${DNSD_DIST_SOURCE_DIR}/${unit}.in" "${DNSD_DIST_BINARY_DIR}/${unit}" @ONLY)
   file(INSTALL DESTINATION "${DNSD_SYSTEMD_UNITDIR}" TYPE FILE PERMISSIONS OWNER_READ
        OWNER_WRITE GROUP_READ WORLD_READ FILES "${DNSD_DIST_BINARY_DIR}/${unit}")
@@ -41,7 +41,7 @@ file(INSTALL DESTINATION "${DNSD_SYSUSERSDIR}" TYPE FILE RENAME dnsd.conf
 
 # Configuration belongs to the operator: an edited file is never overwritten. The new
 # default goes beside it as FILE.new, and the install says so.
-foreach(conf dnsd.conf dnsd-probe.conf)
+foreach(conf dnsd.conf dnsd-probe.conf dnsd-probe-agent.conf)
   set(target "$ENV{DESTDIR}${DNSD_CONFDIR}/${conf}")
   set(name "${conf}")
   if(EXISTS "${target}")

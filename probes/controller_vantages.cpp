@@ -427,7 +427,8 @@ bool Controller::refreshView(MemberRt& member, int vantage, int64_t t, const std
     if (multiVantage() && h != Health::Unknown && before != Health::Unknown) {
         emit(member.poolName, member.def.value, "vantage-view",
              "member " + member.def.value + " of pool " + member.poolName + ": " + v.name +
-                 " sees it " + healthName(h) + (cause.empty() ? "" : " (" + cause + ")"),
+                 " sees it " + healthName(h) + (cause.empty() ? "" : " (" + cause + ")") + "; " +
+                 viewsText(member),
              jsonText({{"pool", member.poolName},
                        {"member", member.def.value},
                        {"vantage", v.name},

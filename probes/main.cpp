@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
                  "agent mode: the controller's http://HOST:PORT (its --agents-listen)");
     options.text("key-file", keyFile,
                  "agent mode: file holding this vantage's key (printed by dnsctl vantage add)");
-    options.integer<size_t>("buffer", agentBuffer, 100, 10000000,
+    options.integer<size_t>("buffer", agentBuffer, 10, 10000000,
                             "agent mode: results kept while the controller is unreachable; the "
                             "oldest are dropped (and counted) beyond this");
     options.flag("allow-exec", allowExec,

@@ -187,25 +187,38 @@ class FailoverScenario : public ::testing::Test {
         return r.out;
     }
 
-    // The A records dnsd serves for www.svc.test., sorted, space separated ("" for NODATA,
-    // "<no answer>" / "<rcode N>" otherwise).
-    std::string dnsdAnswer(const std::string& name = "www.svc.test.") const {
+    // One UDP answer from dnsd, read once so the addresses and the TTL belong together.
+    struct Seen {
+        std::string answer;  // as dnsdAnswer()
+        uint32_t ttl = 0;    // of the first answer RR, 0 when there is none
+        bool operator==(const Seen&) const = default;
+        friend void PrintTo(const Seen& s, std::ostream* os) {
+            *os << "'" << s.answer << "' ttl " << s.ttl;
+        }
+    };
+    Seen dnsdSeen(const std::string& name = "www.svc.test.") const {
         auto m = dnsd_->client().udp(QueryBuilder(name, LDNS_RR_TYPE_A).build(), 1s);
-        if (!m || !m->parsed()) return "<no answer>";
-        if (m->rcode() != 0) return "<rcode " + std::to_string(m->rcode()) + ">";
+        if (!m || !m->parsed()) return {"<no answer>", 0};
+        if (m->rcode() != 0) return {"<rcode " + std::to_string(m->rcode()) + ">", 0};
+        Seen seen;
         std::vector<std::string> out;
         const ldns_rr_list* list = m->rrs(testsupport::Section::Answer);
         for (size_t i = 0; list && i < ldns_rr_list_rr_count(list); ++i) {
             const ldns_rr* rr = ldns_rr_list_rr(list, i);
+            if (i == 0) seen.ttl = ldns_rr_ttl(rr);
             if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_A || ldns_rr_rd_count(rr) < 1) continue;
             char* text = ldns_rdf2str(ldns_rr_rdf(rr, 0));
             out.push_back(text);
             free(text);
         }
         std::sort(out.begin(), out.end());
-        std::string joined;
-        for (const auto& v : out) joined += (joined.empty() ? "" : " ") + v;
-        return joined;
+        for (const auto& v : out) seen.answer += (seen.answer.empty() ? "" : " ") + v;
+        return seen;
+    }
+    // The A records dnsd serves for www.svc.test., sorted, space separated ("" for NODATA,
+    // "<no answer>" / "<rcode N>" otherwise).
+    std::string dnsdAnswer(const std::string& name = "www.svc.test.") const {
+        return dnsdSeen(name).answer;
     }
     // Sorted presentation rdata of every answer RR of `type` for `name`.
     std::vector<std::string> dnsdRdata(const std::string& name, uint16_t type) const {
@@ -223,12 +236,7 @@ class FailoverScenario : public ::testing::Test {
         std::sort(out.begin(), out.end());
         return out;
     }
-    uint32_t dnsdTtl(const std::string& name = "www.svc.test.") const {
-        auto m = dnsd_->client().udp(QueryBuilder(name, LDNS_RR_TYPE_A).build(), 1s);
-        if (!m || !m->parsed()) return 0;
-        const ldns_rr_list* list = m->rrs(testsupport::Section::Answer);
-        return list && ldns_rr_list_rr_count(list) ? ldns_rr_ttl(ldns_rr_list_rr(list, 0)) : 0;
-    }
+    uint32_t dnsdTtl(const std::string& name = "www.svc.test.") const { return dnsdSeen(name).ttl; }
 
     std::unique_ptr<TempDir> dir_;
     std::string db_, hookFile_;

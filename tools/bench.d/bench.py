@@ -9,6 +9,7 @@ Subcommands (one module each, all sharing servers.py / measure.py / report.py):
   soak      fixed rate with decisions flipping every second: consistency, errors, memory
   secondaries  dnsd as primary of NSD, Knot, BIND: decision -> secondary answer, bytes, q/s during transfers
   vantage   3 probe agents vs one dnsd-probe on the same members: CPU, report bytes/s, kill -> excluded
+  resolver-failover  failover time seen through a caching Unbound, TTL lowered near a change vs not
 See tools/BENCH.md.
 """
 
@@ -126,10 +127,10 @@ def parse(argv):
     )
     sub = ap.add_subparsers(dest="cmd")
     import scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak, scenario_secondaries  # noqa: E401
-    import scenario_vantage
+    import scenario_resolver, scenario_vantage  # noqa: E401
 
     for mod in (scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak, scenario_secondaries,
-                scenario_vantage):
+                scenario_resolver, scenario_vantage):
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         common_options(p)
         mod.options(p)

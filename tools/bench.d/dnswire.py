@@ -51,11 +51,12 @@ def read_name(msg, pos, depth=0):
 
 
 class Answer:
-    def __init__(self, rcode, aa, tc, records):
+    def __init__(self, rcode, aa, tc, records, ttl=None):
         self.rcode = rcode
         self.aa = aa
         self.tc = tc
         self.records = records  # list of (type_number, text)
+        self.ttl = ttl  # smallest TTL in the answer section (None when it is empty)
 
     def values(self, rtype):
         return sorted(v for t, v in self.records if t == rtype)
@@ -71,9 +72,11 @@ def parse(msg, qid):
     for _ in range(qd):
         pos = skip_name(msg, pos) + 4
     records = []
+    min_ttl = None
     for _ in range(an):
         pos = skip_name(msg, pos)
-        rtype, _cls, _ttl, rdlen = struct.unpack_from("!HHIH", msg, pos)
+        rtype, _cls, ttl, rdlen = struct.unpack_from("!HHIH", msg, pos)
+        min_ttl = ttl if min_ttl is None else min(min_ttl, ttl)
         pos += 10
         rdata = msg[pos : pos + rdlen]
         if rtype == 1 and rdlen == 4:
@@ -85,14 +88,16 @@ def parse(msg, qid):
         else:
             records.append((rtype, rdata.hex()))
         pos += rdlen
-    return Answer(flags & 0xF, bool(flags & 0x0400), bool(flags & 0x0200), records)
+    return Answer(flags & 0xF, bool(flags & 0x0400), bool(flags & 0x0200), records, min_ttl)
 
 
-def query(port, name, rtype="A", timeout=0.5, host="127.0.0.1"):
-    """One UDP query to host:port; returns Answer or None on timeout/garbage."""
+def query(port, name, rtype="A", timeout=0.5, host="127.0.0.1", rd=False):
+    """One UDP query to host:port; returns Answer or None on timeout/garbage.
+
+    rd=True asks for recursion (for a resolver; authoritative servers get RD clear)."""
     assert host.startswith("127."), "the benchmark only talks to loopback"
     qid = struct.unpack("!H", os.urandom(2))[0]
-    msg = struct.pack("!HHHHHH", qid, 0, 1, 0, 0, 0)
+    msg = struct.pack("!HHHHHH", qid, 0x0100 if rd else 0, 1, 0, 0, 0)
     msg += encode_name(name) + struct.pack("!HH", TYPES.get(rtype, rtype), 1)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.settimeout(timeout)

@@ -8,6 +8,15 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def percentile(values, p):
+    """Nearest-rank p-th percentile (p in 0..100); None for no values."""
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    k = max(0, min(len(values) - 1, -(-len(values) * p // 100) - 1))
+    return values[int(k)]
+
+
 def spread(values):
     values = [v for v in values if v is not None]
     if len(values) < 2:

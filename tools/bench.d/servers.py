@@ -491,9 +491,13 @@ class Dnsd(Server):
             for m in members:
                 self.dnsctl("member", "add", name, m, *probe)
 
+    def probe_args(self):
+        """Extra dnsd-probe options (a scenario's subclass adds its own)."""
+        return []
+
     def start_probe(self, deadline=60):
         """dnsd-probe on the same database; returns once every pool has a decision."""
-        self.probe_proc = spawn(self.ctx, [self.probe_bin(), "--db", self.db],
+        self.probe_proc = spawn(self.ctx, [self.probe_bin(), "--db", self.db, *self.probe_args()],
                                 os.path.join(self.dir, "probe.log"), self.dir)
         end = time.monotonic() + deadline
         while time.monotonic() < end:
