@@ -404,10 +404,10 @@ def run(ctx):
         if db:
             db.close()
         lis.close()
-    print_report(ctx, args, results, n, len(pools), seed, d)
+    print_report(ctx, args, results, n, len(pools), seed, d, probe_bin)
 
 
-def print_report(ctx, args, results, n, npools, seed, d):
+def print_report(ctx, args, results, n, npools, seed, d, probe_bin):
     agents = [f"v{i + 1}" for i in range(args.agents)]
     expected = {"single": n * 1000.0 / args.interval_ms, "vantage": args.agents * n * 1000.0 / args.interval_ms}
     t = report.Table([("CPU % of a core", "pct"), ("results/s", "int"), ("reports/s", "f1"), ("report B/s out", "int"),
@@ -488,7 +488,8 @@ def print_report(ctx, args, results, n, npools, seed, d):
     head = [
         f"dnsd benchmark (vantage points), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
         f"command: tools/bench {' '.join(os.sys.argv[1:])}",
-        f"version: {d.version()}",
+        f"version: {d.version()}; dnsd-probe: {probe_bin} (built"
+        f" {time.strftime('%Y-%m-%d %H:%M', time.localtime(os.path.getmtime(probe_bin)))})",
         f"{n} tcp members in {npools} pools of {args.per_pool} (priority 1: {args.tier1}, priority 2: the rest),"
         f" interval {args.interval_ms} ms, rise {args.rise}, fall {args.fall}, hold-down 1 s, quorum majority;"
         " backends: listeners opened by the bench on 127.x.y.z",
