@@ -12,12 +12,15 @@ member is up), settle, then over --seconds: CPU (utime+stime from /proc) of ever
 process, connections the backends accepted (results/s), the agents' report bytes (their
 /metrics: dnsd_probe_agent_sent_bytes_total / _received_bytes_total) and the results the
 controller counted (vantages.results). Then --rounds kill rounds: --kills tier-1 members of
-distinct pools have their listener closed, each at a random phase within one interval; the
-database's pool_decisions is read (read-only) every --poll-ms, and kill -> excluded is the time
-from the close to the first read where the member is no longer in its pool's `served`
-(also kill -> decided_at, the decision's own timestamp). The members are reopened and the
-round ends when every one is served again. Aims (issue 12): kill -> excluded median and p99
-within 200 ms of the single prober's; controller CPU < 25% of a core at 3,000 results/s.
+distinct pools have their listener closed, each at a random phase in its own 1/K of one
+interval (stratified); the database's pool_decisions is read (read-only) every --poll-ms, and
+kill -> excluded is the time from the close to the first read where the member is no longer in
+its pool's `served` (also kill -> decided_at, the decision's own timestamp). It is split at the
+check that made the member down by the rules, found in the observations table: kill -> check
+(the probe schedule, the same for both legs) and check -> excluded (what the probing path adds).
+The members are reopened and the round ends when every one is served again. Aims (issue 12):
+kill -> excluded median and p99 within 200 ms of the single prober's; controller CPU < 25% of a
+core at 3,000 results/s.
 """
 
 import json
