@@ -8,6 +8,7 @@ Subcommands (one module each, all sharing servers.py / measure.py / report.py):
   probes    dnsd-probe CPU for many tcp members
   soak      fixed rate with decisions flipping every second: consistency, errors, memory
   secondaries  dnsd as primary of NSD, Knot, BIND: decision -> secondary answer, bytes, q/s during transfers
+  vantage   3 probe agents vs one dnsd-probe on the same members: CPU, report bytes/s, kill -> excluded
   resolver-failover  failover time seen through a caching Unbound, TTL lowered near a change vs not
 See tools/BENCH.md.
 """
@@ -125,10 +126,11 @@ def parse(argv):
         epilog="Without a subcommand, 'qps' runs. Details: tools/BENCH.md",
     )
     sub = ap.add_subparsers(dest="cmd")
-    import scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak, scenario_secondaries, scenario_resolver  # noqa: E401
+    import scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak, scenario_secondaries  # noqa: E401
+    import scenario_resolver, scenario_vantage  # noqa: E401
 
     for mod in (scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak, scenario_secondaries,
-                scenario_resolver):
+                scenario_resolver, scenario_vantage):
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         common_options(p)
         mod.options(p)

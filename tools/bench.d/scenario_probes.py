@@ -48,19 +48,36 @@ def member_addr(i):
 class Listeners:
     def __init__(self, addrs, port):
         self.sel = selectors.EpollSelector()
+        self.addrs, self.port = list(addrs), port
         self.socks = []
         self.accepted = 0
         self.stop_flag = False
-        for a in addrs:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((a, port))
-            s.listen(64)
-            s.setblocking(False)
-            self.sel.register(s, selectors.EVENT_READ)
-            self.socks.append(s)
+        for a in self.addrs:
+            self.socks.append(self._listen(a))
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
+
+    def _listen(self, addr):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((addr, self.port))
+        s.listen(64)
+        s.setblocking(False)
+        self.sel.register(s, selectors.EVENT_READ)
+        return s
+
+    def kill(self, i):
+        """Closes member i's listener: its pending and new connects are refused, as when the
+        backend process dies. (epoll_ctl is safe beside the loop thread's epoll_wait; an event
+        already returned for the closed socket fails its accept, which the loop ignores.)"""
+        s, self.socks[i] = self.socks[i], None
+        if s is not None:
+            self.sel.unregister(s)
+            s.close()
+
+    def revive(self, i):
+        if self.socks[i] is None:
+            self.socks[i] = self._listen(self.addrs[i])
 
     def _loop(self):
         while not self.stop_flag:
@@ -76,7 +93,8 @@ class Listeners:
         self.stop_flag = True
         self.thread.join()
         for s in self.socks:
-            s.close()
+            if s is not None:
+                s.close()
         self.sel.close()
 
 
@@ -102,6 +120,33 @@ def raise_fd_limit(need):
         resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
 
 
+def setup_db(ctx, addrs, port, per_pool, interval_ms, rise=2, fall=2, priority=None, pool_options=()):
+    """A database (dnsctl init, a small zone) with one tcp probe on `port` and pools p0, p1, ...
+    of `per_pool` consecutive addresses each. priority(j) gives the priority of the j-th member
+    of a pool (default: all 1). Returns (servers.Dnsd with .db set, not started; pools as lists
+    of addresses)."""
+    zone = zonegen.generate(os.path.join(ctx.tmp, "probes.zone"), hosts=10)
+    d = servers.Dnsd(ctx, zone, 1)
+    why = d.missing()
+    if why:
+        raise RuntimeError(why)
+    os.makedirs(d.dir, exist_ok=True)
+    d.db = os.path.join(d.dir, "dnsd.db")
+    d.dnsctl("init")
+    d.dnsctl("zone", "import", d.copy_zone("zone"), "--zone", zone.origin)
+    d.dnsctl("probe", "add", "bench-tcp", "--type", "tcp", "--port", str(port), "--interval",
+             f"{interval_ms}ms", "--timeout", f"{min(500, interval_ms // 2)}ms", "--rise", str(rise), "--fall", str(fall))
+    pools = [addrs[i : i + per_pool] for i in range(0, len(addrs), per_pool)]
+    for p, members in enumerate(pools):
+        d.dnsctl("pool", "create", f"p{p}", "--zone", zone.origin, "--name", f"p{p}", "--type", "A", *pool_options)
+    for p, members in enumerate(pools):
+        listing = os.path.join(d.dir, f"members-p{p}.txt")
+        with open(listing, "w") as f:
+            f.write("".join(m + (f" --priority {priority(j)}" if priority else "") + "\n" for j, m in enumerate(members)))
+        d.dnsctl("member", "add", f"p{p}", "--from-file", listing, "--probe", "bench-tcp")
+    return d, pools
+
+
 def run(ctx):
     args = ctx.args
     bench.ensure_dnsd(ctx, ("dnsd", "dnsctl", "dnsd-probe"))
@@ -114,26 +159,8 @@ def run(ctx):
     lis = Listeners(addrs, port)
     ctx.log(f"{n} tcp listeners on 127.x.y.z:{port} up in {time.monotonic() - t0:.1f} s")
     try:
-        zone = zonegen.generate(os.path.join(ctx.tmp, "probes.zone"), hosts=10)
-        d = servers.Dnsd(ctx, zone, 1)
-        why = d.missing()
-        if why:
-            raise RuntimeError(why)
-        os.makedirs(d.dir, exist_ok=True)
-        d.db = os.path.join(d.dir, "dnsd.db")
         t0 = time.monotonic()
-        d.dnsctl("init")
-        d.dnsctl("zone", "import", d.copy_zone("zone"), "--zone", zone.origin)
-        d.dnsctl("probe", "add", "bench-tcp", "--type", "tcp", "--port", str(port), "--interval",
-                 f"{args.interval_ms}ms", "--timeout", f"{min(500, args.interval_ms // 2)}ms", "--rise", "2", "--fall", "2")
-        pools = [addrs[i : i + args.per_pool] for i in range(0, n, args.per_pool)]
-        for p, members in enumerate(pools):
-            d.dnsctl("pool", "create", f"p{p}", "--zone", zone.origin, "--name", f"p{p}", "--type", "A")
-        for p, members in enumerate(pools):
-            listing = os.path.join(d.dir, f"members-p{p}.txt")
-            with open(listing, "w") as f:
-                f.write("".join(m + "\n" for m in members))
-            d.dnsctl("member", "add", f"p{p}", "--from-file", listing, "--probe", "bench-tcp")
+        d, pools = setup_db(ctx, addrs, port, args.per_pool, args.interval_ms)
         setup_s = time.monotonic() - t0
         ctx.log(f"{len(pools)} pools, {n} members defined with dnsctl in {setup_s:.0f} s")
 

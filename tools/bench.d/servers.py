@@ -47,6 +47,30 @@ def free_port(taken=()):
     raise RuntimeError("no free loopback port found")
 
 
+def spawn(ctx, cmd, log_path, cwd):
+    """Starts a helper process (dnsd-probe and the like) as a registered child of the bench:
+    own process group, output to log_path, killed with the bench."""
+    with open(log_path, "a") as log:
+        return ctx.children.add(subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+            start_new_session=True, preexec_fn=_die_with_parent))
+
+
+def stop_proc(p, timeout=10):
+    """SIGTERM to a spawned child's process group, SIGKILL if it is still there after timeout."""
+    if p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(timeout=timeout)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+
+
 class _ExitedEarly(RuntimeError):
     pass
 
@@ -473,11 +497,8 @@ class Dnsd(Server):
 
     def start_probe(self, deadline=60):
         """dnsd-probe on the same database; returns once every pool has a decision."""
-        log = open(os.path.join(self.dir, "probe.log"), "a")
-        self.probe_proc = self.ctx.children.add(subprocess.Popen(
-            [self.probe_bin(), "--db", self.db, *self.probe_args()], stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True, preexec_fn=_die_with_parent))
-        log.close()
+        self.probe_proc = spawn(self.ctx, [self.probe_bin(), "--db", self.db, *self.probe_args()],
+                                os.path.join(self.dir, "probe.log"), self.dir)
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             if self.probe_proc.poll() is not None:
@@ -494,13 +515,8 @@ class Dnsd(Server):
     def stop(self, keep_helpers=False):
         super().stop()
         p = getattr(self, "probe_proc", None)
-        if p and p.poll() is None and not keep_helpers:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+        if p and not keep_helpers:
+            stop_proc(p)
 
     def command(self):
         dnsd, _ = self.bins()
