@@ -151,7 +151,7 @@ def measure_all(ctx, args, ns, gun, todo, worker_list, mixes, rates, qfiles, pin
                             results[(workers, mix)][s.key][rate].append(r)
                             ctx.log(f"w{workers} {mix:6} round {rnd + 1}/{args.rounds} {label(rate):>5} {s.title:5} "
                                     f"sent {r.offered:9,.0f}/s answered {r.qps:9,.0f}/s ({(r.answered_share() or 0):4.0%})  "
-                                    f"srv {r.server_cpu:5.2f} s = {r.per_answer(r.server_cpu) or 0:5.2f} µs/ans  "
+                                    f"srv {r.server_cpu:5.2f} s ({r.server_cpu / r.seconds:4.0%}) = {r.per_answer(r.server_cpu) or 0:5.2f} µs/ans  "
                                     f"machine {r.per_answer(r.machine_cpu) or 0:5.2f} µs/ans  gen {r.gen_cpu:4.2f} s")
             for s in running:
                 s.stop(keep_helpers=True)
@@ -185,20 +185,21 @@ def warm_up(ctx, gun, running, mix, qfile_shares, warnings):
 
 
 def summarize(per_rate, rates):
-    """Per rate: (answered share, server µs/ans, machine µs/ans, offered/s), medians over
-    rounds; and the highest answered/s (best median among the rates)."""
+    """Per rate: (answered share, server µs/ans, machine µs/ans, offered/s, answered/s,
+    server busy share), medians over rounds; and (highest answered/s, server busy share
+    there): the best median among the rates."""
     med = report.median
     out = {}
-    best = None
+    best = (None, None)
     for rate in rates:
         rs = per_rate.get(rate) or []
         if not rs:
             continue
         out[rate] = (med([r.answered_share() for r in rs]), med([r.per_answer(r.server_cpu) for r in rs]),
                      med([r.per_answer(r.machine_cpu) for r in rs]), med([r.offered for r in rs]),
-                     med([r.qps for r in rs]))
-        if out[rate][4] is not None:
-            best = max(best or 0, out[rate][4])
+                     med([r.qps for r in rs]), med([r.server_cpu / r.seconds for r in rs]))
+        if out[rate][4] is not None and (best[0] is None or out[rate][4] > best[0]):
+            best = (out[rate][4], out[rate][5])
     return out, best
 
 
@@ -207,7 +208,7 @@ def block_table(args, running, per, rates):
     cols = []
     for r in fixed:
         cols += [(f"ans @{label(r)}", "pct"), (f"srv µs @{label(r)}", "f2"), (f"mach µs @{label(r)}", "f2")]
-    cols += [("highest ans/s", "int")]
+    cols += [("highest ans/s", "int"), ("srv busy there", "pct0")]
     t = report.Table(cols)
     rows, offered = {}, {}
     for s in running:
@@ -216,7 +217,7 @@ def block_table(args, running, per, rates):
         for r in fixed:
             v = summ.get(r)
             row += [v[0] * 100 if v and v[0] is not None else None, v[1] if v else None, v[2] if v else None]
-        row.append(best)
+        row += [best[0], best[1] * 100 if best[1] is not None else None]
         rows[s.key] = row
         offered[s.key] = {r: summ[r][3] for r in summ}
         t.add(s.title, row)
@@ -271,9 +272,9 @@ def render(args, blocks, mixes, rates, results, zone, qfiles, elapsed, warnings,
 
 def raw_md(blocks, mixes, rates, results):
     out = ["### Per run", "",
-           "| workers | mix | offered | server | round | sent/s | answered/s | ans | srv CPU s | srv µs/ans | usr µs/ans | "
+           "| workers | mix | offered | server | round | sent/s | answered/s | ans | srv CPU s | srv busy | srv µs/ans | usr µs/ans | "
            "machine µs/ans | kxdpgun CPU s |",
-           "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for workers, _, _, running in blocks:
         for mix in mixes:
             per = results.get((workers, mix), {})
@@ -281,7 +282,7 @@ def raw_md(blocks, mixes, rates, results):
                 for s in running:
                     for i, r in enumerate(per.get(s.key, {}).get(rate, [])):
                         out.append(f"| {workers} | {mix} | {label(rate)} | {s.title} | {i + 1} | {r.offered:,.0f} | "
-                                   f"{r.qps:,.0f} | {(r.answered_share() or 0):.1%} | {r.server_cpu:.2f} | "
+                                   f"{r.qps:,.0f} | {(r.answered_share() or 0):.1%} | {r.server_cpu:.2f} | {r.server_cpu / r.seconds:.0%} | "
                                    f"{r.per_answer(r.server_cpu) or 0:.2f} | {r.per_answer(r.server_user) or 0:.2f} | "
                                    f"{r.per_answer(r.machine_cpu) or 0:.2f} | {r.gen_cpu:.2f} |")
     return "\n".join(out)
