@@ -208,7 +208,7 @@ def block_table(args, running, per, rates):
     cols = []
     for r in fixed:
         cols += [(f"ans @{label(r)}", "pct"), (f"srv µs @{label(r)}", "f2"), (f"mach µs @{label(r)}", "f2")]
-    cols += [("highest ans/s", "int"), ("srv busy there", "pct0")]
+    cols += [("usr µs", "f2"), ("highest ans/s", "int"), ("srv busy there", "pct0")]
     t = report.Table(cols)
     rows, offered = {}, {}
     for s in running:
@@ -217,7 +217,8 @@ def block_table(args, running, per, rates):
         for r in fixed:
             v = summ.get(r)
             row += [v[0] * 100 if v and v[0] is not None else None, v[1] if v else None, v[2] if v else None]
-        row += [best[0], best[1] * 100 if best[1] is not None else None]
+        usr = report.median([r.per_answer(r.server_user) for rs in per[s.key].values() for r in rs])
+        row += [usr, best[0], best[1] * 100 if best[1] is not None else None]
         rows[s.key] = row
         offered[s.key] = {r: summ[r][3] for r in summ}
         t.add(s.title, row)
@@ -243,6 +244,7 @@ def render(args, blocks, mixes, rates, results, zone, qfiles, elapsed, warnings,
         f"load: kxdpgun (AF_XDP) in its own network namespace over a veth pair; e.g. {' '.join(some.cmd) if some else ''}",
         "ans: answered / sent; srv µs: server utime+stime (process tree, /proc/PID/stat) per answer; mach µs: busy CPU "
         "of the whole machine (/proc/stat: server, kxdpgun, softirqs and anything else running) per answer; "
+        "usr µs: the user-mode part of srv µs (the server's own code), median over all its runs of the mix; "
         f"highest ans/s: best median answered/s among the offered rates ({', '.join(label(r) for r in rates)})",
         f"load average: {load[0]:.2f} at start, {load[1]:.2f} at end (other work on the machine adds noise, "
         "mostly to mach µs)",
