@@ -23,6 +23,8 @@ import bench
 import dnswire
 import measure
 import report
+import netns
+import scenario_qps_kxdp
 import servers
 import zonegen
 
@@ -51,10 +53,15 @@ def options(p):
     p.add_argument("--origin", help="origin of --zone")
     p.add_argument("--hosts", type=int, default=1000, help="A names in the generated zone (default %(default)s)")
     p.add_argument("--queries", help="dnsperf query file to use instead of the generated mix (static mix only)")
-    p.add_argument("--mix", default="static,pool",
-                   help="comma list of static,pool; 'pool': half of the queries hit failover pool names "
-                        "(dnsd pools, gdnsd DYNA multifo, static for NSD/Knot) (default %(default)s)")
+    p.add_argument("--mix",
+                   help="comma list of static,pool,do; 'pool': half of the queries hit failover pool names "
+                        "(dnsd pools, gdnsd DYNA multifo, static for NSD/Knot); 'do': the static queries with "
+                        "EDNS DO=1 (kxdpgun only) (default: static,pool,do with kxdpgun, static,pool with dnsperf)")
     p.add_argument("--pools", type=int, default=100, help="pool names in the pool mix (default %(default)s)")
+    p.add_argument("--loadgen", choices=("auto", "kxdpgun", "dnsperf"), default="auto",
+                   help="load generator: kxdpgun (AF_XDP, from a network namespace over a veth pair) or dnsperf "
+                        "(loopback); auto: kxdpgun where namespaces and kxdpgun are available (default %(default)s)")
+    scenario_qps_kxdp.options(p)
     p.add_argument("--transport", choices=("udp", "tcp"), default="udp", help="dnsperf -m (default %(default)s)")
     p.add_argument("--clients", type=int, default=4, help="dnsperf -c (default %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="dnsperf -T (default %(default)s)")
@@ -92,8 +99,10 @@ def parse_lists(args, ncpu):
             workers.append((n, label))
     mixes = [m.strip() for m in args.mix.split(",") if m.strip()]
     for m in mixes:
-        if m not in ("static", "pool"):
-            raise SystemExit(f"bench: unknown mix '{m}' (static, pool)")
+        if m not in ("static", "pool", "do"):
+            raise SystemExit(f"bench: unknown mix '{m}' (static, pool, do)")
+        if m == "do" and args.loadgen != "kxdpgun":
+            raise SystemExit("bench: --mix do needs --loadgen kxdpgun (dnsperf's query file has no per-query DO flag)")
     if not workers or not mixes:
         raise SystemExit("bench: --workers and --mix need at least one value")
     if "pool" in mixes and (args.zone or args.queries):
@@ -136,8 +145,24 @@ def rcode_check(result, expected):
     return ", ".join(bad)
 
 
+def choose_loadgen(ctx, args):
+    """Resolves --loadgen auto; kxdpgun is the default wherever it can run."""
+    if args.loadgen in ("auto", "kxdpgun"):
+        why = netns.unavailable()
+        if why and args.loadgen == "kxdpgun":
+            raise SystemExit(f"bench: --loadgen kxdpgun: {why}")
+        if why:
+            ctx.log(f"load generator: dnsperf on loopback (kxdpgun not usable: {why})")
+        args.loadgen = "dnsperf" if why else "kxdpgun"
+    if args.mix is None:
+        args.mix = "static,pool,do" if args.loadgen == "kxdpgun" else "static,pool"
+
+
 def run(ctx):
     args = ctx.args
+    choose_loadgen(ctx, args)
+    if args.loadgen == "kxdpgun":
+        return scenario_qps_kxdp.run(ctx)
     if args.rounds is None:
         args.rounds = 2 if args.quick else 5
     if args.seconds is None:
