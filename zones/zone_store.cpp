@@ -172,19 +172,22 @@ std::vector<Row> selectAffected(SQLite::Database& db, int64_t zoneId, const Name
     }
 }
 
+// One prepared statement for every row; owner text and RDATA are bound without a copy (they
+// outlive the exec), because an import binds them a million times.
 void insertRecords(SQLite::Database& db, int64_t zoneId, const std::vector<Record>& records) {
     SQLite::Statement ins(db,
                           "INSERT INTO records (zone_id, owner, type, class, ttl, rdata)"
                           " VALUES (?, ?, ?, ?, ?, ?)");
+    ins.bind(1, zoneId);
+    std::string owner;
     for (const Record& r : records) {
         ins.reset();
-        ins.clearBindings();
-        ins.bind(1, zoneId);
-        ins.bind(2, r.owner.toText());
+        owner = r.owner.toText();
+        ins.bindNoCopy(2, owner);
         ins.bind(3, int(r.type));
         ins.bind(4, int(r.rclass));
         ins.bind(5, int64_t(r.ttl));
-        ins.bind(6, blobData(r.rdata), int(r.rdata.size()));
+        ins.bindNoCopy(6, blobData(r.rdata), int(r.rdata.size()));
         ins.exec();
     }
 }
@@ -276,13 +279,15 @@ std::optional<uint32_t> ZoneStore::soaSerial(const std::vector<uint8_t>& rdata) 
            uint32_t(rdata[at + 2]) << 8 | uint32_t(rdata[at + 3]);
 }
 
-ZoneInfo ZoneStore::importZone(const Name& apex, const std::vector<Record>& records, bool replace,
+ZoneInfo ZoneStore::importZone(const Name& apex, std::vector<Record> records, bool replace,
                                const std::string& source, bool* replaced) {
     ZoneValidator::validate(apex, records, source);
     return inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
         auto existing = selectZone(db_, apex);
         int64_t zoneId;
-        std::vector<Record> incoming = records;
+        // Taken by value and changed in place (the serial below): a copy of a million-record
+        // zone was a third of an import's peak memory.
+        std::vector<Record>& incoming = records;
         if (existing) {
             if (!replace) {
                 throw std::runtime_error("zone " + apex.toText() +
