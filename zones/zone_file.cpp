@@ -614,6 +614,21 @@ bool canonicalRecordLess(const Record& a, const Record& b) {
     return a.rdata < b.rdata;
 }
 
+namespace {
+
+// A and AAAA, nearly every record of a big zone, written with inet_ntop as ldns writes them
+// (the same tab-separated line as formatRecord), without ldns decoding each record first.
+bool writeAddressRecord(std::ostream& out, const Record& r) {
+    bool v4 = r.type == rrtype::A && r.rdata.size() == 4;
+    if (!v4 && !(r.type == rrtype::AAAA && r.rdata.size() == 16)) return false;
+    char text[INET6_ADDRSTRLEN];
+    if (!inet_ntop(v4 ? AF_INET : AF_INET6, r.rdata.data(), text, sizeof text)) return false;
+    out << r.owner.toText() << '\t' << r.ttl << (v4 ? "\tIN\tA\t" : "\tIN\tAAAA\t") << text << '\n';
+    return true;
+}
+
+}  // namespace
+
 void writeZoneFile(std::ostream& out, const Name& origin, const std::vector<Record>& records) {
     std::vector<const Record*> sorted;
     sorted.reserve(records.size());
@@ -627,7 +642,8 @@ void writeZoneFile(std::ostream& out, const Name& origin, const std::vector<Reco
     });
     out << "; zone " << origin.toText() << ", " << records.size()
         << " records, written by dnsctl\n$ORIGIN " << origin.toText() << "\n";
-    for (const Record* r : sorted) out << formatRecord(*r) << '\n';
+    for (const Record* r : sorted)
+        if (!writeAddressRecord(out, *r)) out << formatRecord(*r) << '\n';
 }
 
 std::string formatZoneFile(const Name& origin, const std::vector<Record>& records) {
