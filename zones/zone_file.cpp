@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -607,8 +608,35 @@ std::string formatRdata(const Record& record, bool portable) {
     return ldnsw::formatRdata(record, portable);
 }
 
+namespace {
+
+// Name::canonicalCompare (RFC 4034 §6.1: labels compared from the right, as octets; owners are
+// already lower case) without its two label lists on the heap: sorting a million-record zone
+// for export calls this some twenty million times.
+int canonicalNameCompare(std::string_view a, std::string_view b) {
+    auto labelStarts = [](std::string_view w, std::array<uint8_t, 128>& at) {
+        size_t n = 0;
+        for (size_t pos = 0; pos < w.size() && w[pos] != 0; pos += 1 + uint8_t(w[pos]))
+            at[n++] = uint8_t(pos);
+        return n;
+    };
+    std::array<uint8_t, 128> as, bs;
+    size_t i = labelStarts(a, as), j = labelStarts(b, bs);
+    while (i > 0 && j > 0) {
+        --i;
+        --j;
+        int c =
+            a.substr(as[i] + 1, uint8_t(a[as[i]])).compare(b.substr(bs[j] + 1, uint8_t(b[bs[j]])));
+        if (c != 0) return c < 0 ? -1 : 1;
+    }
+    if (i == 0 && j == 0) return 0;
+    return i == 0 ? -1 : 1;
+}
+
+}  // namespace
+
 bool canonicalRecordLess(const Record& a, const Record& b) {
-    int c = a.owner.canonicalCompare(b.owner);
+    int c = canonicalNameCompare(a.owner.key(), b.owner.key());
     if (c != 0) return c < 0;
     if (a.type != b.type) return a.type < b.type;
     return a.rdata < b.rdata;

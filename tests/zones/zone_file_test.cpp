@@ -179,6 +179,24 @@ TEST(ZoneFile, ExportedAddressesReadBackTheSame) {
     ASSERT_EQ(again.records.size(), zf.records.size());
 }
 
+// canonicalRecordLess orders owners as RFC 4034 §6.1 does (its example list, in order), and
+// agrees with Name::canonicalCompare on every pair.
+TEST(ZoneFile, CanonicalRecordOrderIsRfc4034) {
+    std::vector<const char*> texts = {"example.",         "a.example.",      "yljkjljk.a.example.",
+                                      "Z.a.example.",     "zABC.a.EXAMPLE.", "z.example.",
+                                      "\\001.z.example.", "*.z.example.",    "\\200.z.example."};
+    std::vector<Record> records;
+    for (const char* t : texts) records.push_back(Record{N(t), rrtype::A, rrclass::IN, 60, {}, 0});
+    for (size_t i = 0; i < records.size(); ++i) {
+        for (size_t j = 0; j < records.size(); ++j) {
+            EXPECT_EQ(canonicalRecordLess(records[i], records[j]), i < j)
+                << texts[i] << " vs " << texts[j];
+            EXPECT_EQ(records[i].owner.canonicalCompare(records[j].owner) < 0, i < j)
+                << texts[i] << " vs " << texts[j];
+        }
+    }
+}
+
 TEST(ZoneFile, ErrorsNameFileAndLine) {
     struct Case {
         std::string text;
