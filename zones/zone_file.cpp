@@ -1,12 +1,14 @@
 #include "zones/zone_file.hpp"
 
+#include <arpa/inet.h>
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <unordered_set>
+#include <utility>
 
 #include "zones/ldns/rr_codec.hpp"
 
@@ -33,9 +35,10 @@ class Failure : public std::runtime_error {
 // Splits master-file text into entries (RFC 1035 §5.1): `;` comments, "quoted strings",
 // \escapes, and ( ) that let an entry continue over line ends. A syntax error is appended to
 // `failures` (one per entry) and the scan goes on at the next entry, so that one run names
-// every bad line; the bad entry is dropped.
-std::vector<Entry> splitEntries(std::string_view text, std::vector<Failure>& failures) {
-    std::vector<Entry> entries;
+// every bad line; the bad entry is dropped. Each finished entry goes to `onEntry` as soon as
+// it ends, so a million-record file is never held as a million token lists at once.
+template <typename OnEntry>
+void splitEntries(std::string_view text, std::vector<Failure>& failures, OnEntry&& onEntry) {
     Entry current;
     std::string token;
     bool inToken = false, quoted = false;
@@ -53,8 +56,12 @@ std::vector<Entry> splitEntries(std::string_view text, std::vector<Failure>& fai
     };
     auto endEntry = [&] {
         endToken();
-        if (!current.tokens.empty() && !current.bad) entries.push_back(std::move(current));
-        current = Entry();
+        if (!current.tokens.empty() && !current.bad) onEntry(std::as_const(current));
+        // Cleared, not replaced: the token list keeps its capacity for the next entry.
+        current.tokens.clear();
+        current.line = 0;
+        current.ownerOmitted = false;
+        current.bad = false;
     };
     auto fail = [&](int at, const std::string& message) {
         if (!current.bad) failures.emplace_back(at, message);
@@ -138,7 +145,6 @@ std::vector<Entry> splitEntries(std::string_view text, std::vector<Failure>& fai
     if (quoted) fail(quoteLine, "quoted string not closed");
     if (parenDepth > 0) fail(parenLine, "'(' is never closed");
     endEntry();
-    return entries;
 }
 
 bool isAbsoluteText(const std::string& name) {
@@ -355,6 +361,21 @@ Record parseRecordEntry(const Entry& entry, ParseState& state, bool& ttlGiven) {
     } else {
         ttl = state.defaultTtl ? state.defaultTtl : state.lastTtl;
     }
+    // A and AAAA, nearly every record of a big zone, are read here: ldns reads them with the
+    // same inet_pton, but only after a text RR is built and a malloc per field. Anything
+    // inet_pton refuses goes to ldns, which words the error.
+    if ((*type == rrtype::A || *type == rrtype::AAAA) && pos + 1 == tokens.size()) {
+        uint8_t address[16];
+        bool v4 = *type == rrtype::A;
+        if (inet_pton(v4 ? AF_INET : AF_INET6, tokens[pos].c_str(), address) == 1) {
+            return Record{owner,
+                          *type,
+                          rrclass::IN,
+                          ttl.value_or(0),
+                          std::vector<uint8_t>(address, address + (v4 ? 4 : 16)),
+                          entry.line};
+        }
+    }
     std::string rdata = join(tokens, pos);
     if (pos < tokens.size() && tokens[pos] == "\\#") {
         // RFC 3597 generic RDATA, read here: ldns takes a bad length as 0 and ignores extra bytes.
@@ -392,16 +413,71 @@ Record parseRecordEntry(const Entry& entry, ParseState& state, bool& ttlGiven) {
     return record;
 }
 
-// Identity of an RR for duplicate suppression: owner, type, TTL and canonical RDATA.
-std::string rrKey(const Record& r) {
-    auto rdata = ldnsw::canonicalRdata(r);
-    std::string key(r.owner.key());
-    key.push_back(char(r.type >> 8));
-    key.push_back(char(r.type));
-    key.append(reinterpret_cast<const char*>(&r.ttl), sizeof r.ttl);
-    key.append(rdata.begin(), rdata.end());
-    return key;
+// RDATA as RRs compare (RFC 4034 §6.2: names in it lower-cased). A and AAAA, nearly every record
+// of a big zone, have no names, so their RDATA is already canonical and ldns is not needed.
+std::vector<uint8_t> canonicalOf(const Record& r) {
+    if (r.type == rrtype::A || r.type == rrtype::AAAA) return r.rdata;
+    return ldnsw::canonicalRdata(r);
 }
+
+// The records kept so far, for dropping exact duplicates (RFC 2181 §5: owner, type, TTL and
+// canonical RDATA). Open addressing over indexes into the record list, 8 bytes a slot, rather
+// than a set of key strings: that set was a heap string and a node per record, over 100 MB for
+// a million-record file.
+class DuplicateFilter {
+  public:
+    explicit DuplicateFilter(const std::vector<Record>& records) : records_(records) {
+        slots_.resize(1024);
+    }
+    // True, and `r` remembered as records[index], if no record kept so far equals it.
+    bool insert(const Record& r, uint32_t index) {
+        if ((count_ + 1) * 2 > slots_.size()) grow();
+        std::vector<uint8_t> canonical = canonicalOf(r);
+        uint32_t hash = hashOf(r, canonical);
+        size_t mask = slots_.size() - 1;
+        for (size_t i = hash & mask;; i = (i + 1) & mask) {
+            Slot& slot = slots_[i];
+            if (slot.indexPlusOne == 0) {
+                slot = {hash, index + 1};
+                ++count_;
+                return true;
+            }
+            if (slot.hash != hash) continue;
+            const Record& kept = records_[slot.indexPlusOne - 1];
+            if (kept.owner == r.owner && kept.type == r.type && kept.ttl == r.ttl &&
+                canonicalOf(kept) == canonical)
+                return false;
+        }
+    }
+
+  private:
+    struct Slot {
+        uint32_t hash = 0;
+        uint32_t indexPlusOne = 0;  // 0: empty
+    };
+    static uint32_t hashOf(const Record& r, const std::vector<uint8_t>& canonical) {
+        size_t h = std::hash<std::string_view>{}(r.owner.key());
+        h = h * 0x9E3779B97F4A7C15ULL + (size_t(r.type) << 32 | r.ttl);
+        h ^= std::hash<std::string_view>{}(
+            {reinterpret_cast<const char*>(canonical.data()), canonical.size()});
+        return uint32_t(h ^ (h >> 32));
+    }
+    void grow() {
+        std::vector<Slot> old(slots_.size() * 2);
+        old.swap(slots_);
+        size_t mask = slots_.size() - 1;
+        for (const Slot& slot : old) {
+            if (slot.indexPlusOne == 0) continue;
+            size_t i = slot.hash & mask;
+            while (slots_[i].indexPlusOne != 0) i = (i + 1) & mask;
+            slots_[i] = slot;
+        }
+    }
+
+    const std::vector<Record>& records_;
+    std::vector<Slot> slots_;
+    size_t count_ = 0;
+};
 
 }  // namespace
 
@@ -419,14 +495,18 @@ ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
     ParseState state;
     state.origin = zone;
     if (zone) state.originText = zone->toText();
-    std::unordered_set<std::string> seen;
-    std::vector<Failure> failures;
-    for (const Entry& entry : splitEntries(text, failures)) {
+    // At most one record a line: reserving that much up front saves the copy (and the double
+    // peak) of growing a million-record vector by doubling.
+    result.records.reserve(size_t(std::count(text.begin(), text.end(), '\n')) + 1);
+    DuplicateFilter kept(result.records);
+    // Split failures first, then the entries', as one list sorted by line below.
+    std::vector<Failure> failures, entryFailures;
+    splitEntries(text, failures, [&](const Entry& entry) {
         // A bad entry is reported and skipped; the state it would have set stays as it was.
         try {
             if (!entry.ownerOmitted && entry.tokens[0][0] == '$') {
                 applyDirective(entry, state);
-                continue;
+                return;
             }
             bool ttlGiven = false;
             Record record = parseRecordEntry(entry, state, ttlGiven);
@@ -434,11 +514,13 @@ ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
                 throw Failure(entry.line, "record has no TTL and there is no $TTL before it");
             // Duplicates are one RR (RFC 2181 §5); keep the first. A duplicate with another
             // TTL is kept so that the validator names the conflict.
-            if (seen.insert(rrKey(record)).second) result.records.push_back(std::move(record));
+            if (kept.insert(record, uint32_t(result.records.size())))
+                result.records.push_back(std::move(record));
         } catch (const Failure& f) {
-            failures.push_back(f);
+            entryFailures.push_back(f);
         }
-    }
+    });
+    failures.insert(failures.end(), entryFailures.begin(), entryFailures.end());
     if (!failures.empty()) {
         std::stable_sort(failures.begin(), failures.end(),
                          [](const Failure& a, const Failure& b) { return a.line() < b.line(); });
@@ -463,10 +545,23 @@ ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
 ZoneFile loadZoneFile(const std::string& path, const std::optional<Name>& zone) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
+    // Read straight into one string of the file's size: a stringstream and its str() held the
+    // file twice.
+    std::string text;
+    in.seekg(0, std::ios::end);
+    std::streamoff size = in.tellg();
+    in.seekg(0, std::ios::beg);
+    if (size < 0) in.clear();  // not seekable: no size known, read it in chunks below
+    if (size > 0) {
+        text.resize(size_t(size));
+        in.read(text.data(), size);
+        text.resize(size_t(in.gcount()));
+    }
+    // A file that is not seekable (a pipe) or grew meanwhile: read the rest as it comes.
+    char chunk[65536];
+    while (in.read(chunk, sizeof chunk) || in.gcount() > 0) text.append(chunk, size_t(in.gcount()));
     if (in.bad()) throw std::runtime_error(path + ": read error: " + std::strerror(errno));
-    return parseZoneText(buffer.str(), path, zone);
+    return parseZoneText(text, path, zone);
 }
 
 RecordText parseRecordText(std::string_view text, const Name& origin) {
@@ -475,7 +570,8 @@ RecordText parseRecordText(std::string_view text, const Name& origin) {
     state.originText = origin.toText();
     try {
         std::vector<Failure> failures;
-        auto entries = splitEntries(text, failures);
+        std::vector<Entry> entries;
+        splitEntries(text, failures, [&](const Entry& entry) { entries.push_back(entry); });
         if (!failures.empty()) throw failures.front();
         if (entries.size() != 1)
             throw Failure(1, entries.empty() ? "empty record" : "more than one record given");
@@ -512,14 +608,56 @@ std::string formatRdata(const Record& record, bool portable) {
     return ldnsw::formatRdata(record, portable);
 }
 
+namespace {
+
+// Name::canonicalCompare (RFC 4034 §6.1: labels compared from the right, as octets; owners are
+// already lower case) without its two label lists on the heap: sorting a million-record zone
+// for export calls this some twenty million times.
+int canonicalNameCompare(std::string_view a, std::string_view b) {
+    auto labelStarts = [](std::string_view w, std::array<uint8_t, 128>& at) {
+        size_t n = 0;
+        for (size_t pos = 0; pos < w.size() && w[pos] != 0; pos += 1 + uint8_t(w[pos]))
+            at[n++] = uint8_t(pos);
+        return n;
+    };
+    std::array<uint8_t, 128> as, bs;
+    size_t i = labelStarts(a, as), j = labelStarts(b, bs);
+    while (i > 0 && j > 0) {
+        --i;
+        --j;
+        int c =
+            a.substr(as[i] + 1, uint8_t(a[as[i]])).compare(b.substr(bs[j] + 1, uint8_t(b[bs[j]])));
+        if (c != 0) return c < 0 ? -1 : 1;
+    }
+    if (i == 0 && j == 0) return 0;
+    return i == 0 ? -1 : 1;
+}
+
+}  // namespace
+
 bool canonicalRecordLess(const Record& a, const Record& b) {
-    int c = a.owner.canonicalCompare(b.owner);
+    int c = canonicalNameCompare(a.owner.key(), b.owner.key());
     if (c != 0) return c < 0;
     if (a.type != b.type) return a.type < b.type;
     return a.rdata < b.rdata;
 }
 
-std::string formatZoneFile(const Name& origin, const std::vector<Record>& records) {
+namespace {
+
+// A and AAAA, nearly every record of a big zone, written with inet_ntop as ldns writes them
+// (the same tab-separated line as formatRecord), without ldns decoding each record first.
+bool writeAddressRecord(std::ostream& out, const Record& r) {
+    bool v4 = r.type == rrtype::A && r.rdata.size() == 4;
+    if (!v4 && !(r.type == rrtype::AAAA && r.rdata.size() == 16)) return false;
+    char text[INET6_ADDRSTRLEN];
+    if (!inet_ntop(v4 ? AF_INET : AF_INET6, r.rdata.data(), text, sizeof text)) return false;
+    out << r.owner.toText() << '\t' << r.ttl << (v4 ? "\tIN\tA\t" : "\tIN\tAAAA\t") << text << '\n';
+    return true;
+}
+
+}  // namespace
+
+void writeZoneFile(std::ostream& out, const Name& origin, const std::vector<Record>& records) {
     std::vector<const Record*> sorted;
     sorted.reserve(records.size());
     for (const auto& r : records) sorted.push_back(&r);
@@ -530,13 +668,16 @@ std::string formatZoneFile(const Name& origin, const std::vector<Record>& record
         if (aSoa != bSoa) return aSoa;
         return canonicalRecordLess(*a, *b);
     });
-    std::string out = "; zone " + origin.toText() + ", " + std::to_string(records.size()) +
-                      " records, written by dnsctl\n$ORIGIN " + origin.toText() + "\n";
-    for (const Record* r : sorted) {
-        out += formatRecord(*r);
-        out.push_back('\n');
-    }
-    return out;
+    out << "; zone " << origin.toText() << ", " << records.size()
+        << " records, written by dnsctl\n$ORIGIN " << origin.toText() << "\n";
+    for (const Record* r : sorted)
+        if (!writeAddressRecord(out, *r)) out << formatRecord(*r) << '\n';
+}
+
+std::string formatZoneFile(const Name& origin, const std::vector<Record>& records) {
+    std::ostringstream out;
+    writeZoneFile(out, origin, records);
+    return std::move(out).str();
 }
 
 }  // namespace zones

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -69,8 +70,10 @@ std::string rrTypeToText(uint16_t type);
 std::string formatRecord(const Record& record, bool portable = true);
 std::string formatRdata(const Record& record, bool portable = true);
 
-// A whole master file for `origin` (records need not be sorted).
+// A whole master file for `origin` (records need not be sorted). `writeZoneFile` streams it
+// record by record, so a big zone's text is never held in memory beside its records.
 std::string formatZoneFile(const Name& origin, const std::vector<Record>& records);
+void writeZoneFile(std::ostream& out, const Name& origin, const std::vector<Record>& records);
 
 // Canonical RR order: owner (RFC 4034 §6.1), then type, then RDATA bytes. Used for export and
 // for comparing record sets.

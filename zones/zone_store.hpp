@@ -44,8 +44,9 @@ class ZoneStore {
     // Creates the zone from `records` (already parsed; validated here). With `replace`, an
     // existing zone's records are replaced instead (its id and created_at stay); without it an
     // existing zone is an error. `source` names the records' origin for messages (file name).
-    // `replaced`, if given, tells whether an existing zone was replaced.
-    ZoneInfo importZone(const Name& apex, const std::vector<Record>& records, bool replace,
+    // `replaced`, if given, tells whether an existing zone was replaced. `records` is taken by
+    // value: move a big zone in, so it is held once.
+    ZoneInfo importZone(const Name& apex, std::vector<Record> records, bool replace,
                         const std::string& source, bool* replaced = nullptr);
 
     std::optional<ZoneInfo> findZone(const Name& apex);

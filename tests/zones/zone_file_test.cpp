@@ -134,6 +134,69 @@ TEST(ZoneFile, DropsExactDuplicatesButKeepsTtlConflicts) {
     EXPECT_EQ(zf.records[1].ttl, 61u);
 }
 
+// Duplicates are one RR however they are spelled: addresses in another text form (A and AAAA
+// are read without ldns), and names in RDATA in another case (compared canonically).
+TEST(ZoneFile, DropsDuplicatesWrittenDifferently) {
+    ZoneFile zf = parseZoneText(
+        "$ORIGIN x.\n$TTL 60\n"
+        "a AAAA 2001:db8::1\n"
+        "a AAAA 2001:DB8:0:0:0:0:0:1\n"  // the same address
+        "a AAAA 2001:db8::2\n"
+        "a A 192.0.2.1\n"
+        "A.X. A 192.0.2.1\n"
+        "b NS ns.other.\n"
+        "b NS NS.Other.\n"  // the same target
+        "b NS ns2.other.\n",
+        "t", N("x."));
+    ASSERT_EQ(zf.records.size(), 5u);
+    EXPECT_EQ(zf.records[0].line, 3);
+    EXPECT_EQ(zf.records[1].line, 5);
+    EXPECT_EQ(zf.records[2].line, 6);
+    EXPECT_EQ(zf.records[3].line, 8);
+    EXPECT_EQ(zf.records[4].line, 10);
+    EXPECT_EQ(zf.records[0].rdata,
+              (std::vector<uint8_t>{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}));
+    EXPECT_EQ(zf.records[2].rdata, (std::vector<uint8_t>{192, 0, 2, 1}));
+}
+
+// Export writes addresses itself; they read back as the same RDATA, in the same line form.
+TEST(ZoneFile, ExportedAddressesReadBackTheSame) {
+    ZoneFile zf = parseZoneText(
+        "$ORIGIN x.\n$TTL 60\n@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.53\n"
+        "v6 AAAA ::ffff:192.0.2.1\nv6 AAAA 2001:db8::\nv4 A 0.0.0.0\n",
+        "t");
+    std::string text = formatZoneFile(zf.origin, zf.records);
+    for (const char* line :
+         {"\nns.x.\t60\tIN\tA\t192.0.2.53\n", "\nv4.x.\t60\tIN\tA\t0.0.0.0\n",
+          "\nv6.x.\t60\tIN\tAAAA\t2001:db8::\n", "\nv6.x.\t60\tIN\tAAAA\t::ffff:192.0.2.1\n"})
+        EXPECT_NE(text.find(line), std::string::npos) << line << " in\n" << text;
+    for (const Record& r : zf.records)
+        if (r.type == rrtype::A || r.type == rrtype::AAAA)
+            EXPECT_EQ(text.find(formatRecord(r) + "\n") != std::string::npos, true)
+                << formatRecord(r) << " (ldns's form) in\n"
+                << text;
+    ZoneFile again = parseZoneText(text, "export.zone");
+    ASSERT_EQ(again.records.size(), zf.records.size());
+}
+
+// canonicalRecordLess orders owners as RFC 4034 §6.1 does (its example list, in order), and
+// agrees with Name::canonicalCompare on every pair.
+TEST(ZoneFile, CanonicalRecordOrderIsRfc4034) {
+    std::vector<const char*> texts = {"example.",         "a.example.",      "yljkjljk.a.example.",
+                                      "Z.a.example.",     "zABC.a.EXAMPLE.", "z.example.",
+                                      "\\001.z.example.", "*.z.example.",    "\\200.z.example."};
+    std::vector<Record> records;
+    for (const char* t : texts) records.push_back(Record{N(t), rrtype::A, rrclass::IN, 60, {}, 0});
+    for (size_t i = 0; i < records.size(); ++i) {
+        for (size_t j = 0; j < records.size(); ++j) {
+            EXPECT_EQ(canonicalRecordLess(records[i], records[j]), i < j)
+                << texts[i] << " vs " << texts[j];
+            EXPECT_EQ(records[i].owner.canonicalCompare(records[j].owner) < 0, i < j)
+                << texts[i] << " vs " << texts[j];
+        }
+    }
+}
+
 TEST(ZoneFile, ErrorsNameFileAndLine) {
     struct Case {
         std::string text;
@@ -157,6 +220,10 @@ TEST(ZoneFile, ErrorsNameFileAndLine) {
         {"$ORIGIN x.\n@ A 192.0.2.1\n", "t.zone:2: record has no TTL and there is no $TTL"},
         {"$ORIGIN x.\n@ 1h30 A 192.0.2.1\n", "t.zone:2: bad TTL '1h30'"},
         {"$ORIGIN x.\n@ 60 A 192.0.2.1 192.0.2.2\n", "t.zone:2: bad A record for x.: "},
+        {"$ORIGIN x.\n@ 60 A 192.0.2.256\n", "t.zone:2: bad A record for x.: "},
+        {"$ORIGIN x.\n@ 60 A \"192.0.2.1\"\n", "t.zone:2: bad A record for x.: "},
+        {"$ORIGIN x.\n@ 60 AAAA 2001:db8:::1\n", "t.zone:2: bad AAAA record for x.: "},
+        {"$ORIGIN x.\n@ 60 AAAA 192.0.2.1\n", "t.zone:2: bad AAAA record for x.: "},
         {"$ORIGIN x.\n@ 60 TYPE65534 \\# 3 ab\n",
          "t.zone:2: RFC 3597 RDATA says 3 octets but has 1"},
         {"$ORIGIN x.\n@ 60 A \\# c0000201\n", "t.zone:2: bad RFC 3597 RDATA length 'c0000201'"},

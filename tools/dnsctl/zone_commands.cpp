@@ -30,14 +30,15 @@ std::string serialText(const zones::ZoneInfo& z) {
     return z.serial ? std::to_string(*z.serial) : "-";
 }
 
-// Writes `text` to `path` through a temporary file and rename(), so that a failed export
-// never leaves a half-written zone file where a server might load it.
-void writeFileAtomically(const std::string& path, const std::string& text) {
+// Writes to `path` through a temporary file and rename(), so that a failed export never
+// leaves a half-written zone file where a server might load it. `write` streams the text.
+template <typename Write>
+void writeFileAtomically(const std::string& path, Write&& write) {
     std::string tmp = path + ".tmp." + std::to_string(::getpid());
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         if (!out) throw std::runtime_error(path + ": cannot write: " + std::strerror(errno));
-        out << text;
+        write(out);
         out.flush();
         if (!out) {
             std::remove(tmp.c_str());
@@ -100,8 +101,9 @@ int zoneImport(const std::vector<std::string>& args, Context& context) {
     auto db = openDatabase(context);
     zones::ZoneStore store(*db);
     bool replaced = false;
-    auto info =
-        store.importZone(parsed.origin, parsed.records, vm.count("replace") > 0, file, &replaced);
+    // Moved in: the zone is held once, not once here and once in the store.
+    auto info = store.importZone(parsed.origin, std::move(parsed.records), vm.count("replace") > 0,
+                                 file, &replaced);
     std::cout << (replaced ? "replaced" : "imported") << " zone " << info.name.toText() << ": "
               << info.recordCount << " records, serial " << serialText(info) << "\n";
     return 0;
@@ -122,11 +124,14 @@ int zoneExport(const std::vector<std::string>& args, Context& context) {
     zones::Name zone = parseZoneName(vm["zone"].as<std::string>());
     auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     zones::ZoneStore store(*db);
-    std::string text = zones::formatZoneFile(zone, store.zoneRecords(zone));
+    // Streamed record by record: the records are held once and their text never as a whole.
+    std::vector<zones::Record> records = store.zoneRecords(zone);
     if (vm.count("output")) {
-        writeFileAtomically(vm["output"].as<std::string>(), text);
+        writeFileAtomically(vm["output"].as<std::string>(),
+                            [&](std::ostream& out) { zones::writeZoneFile(out, zone, records); });
     } else {
-        std::cout << text;
+        zones::writeZoneFile(std::cout, zone, records);
+        std::cout.flush();
     }
     return 0;
 }
