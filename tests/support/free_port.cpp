@@ -3,7 +3,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
 #include <stdexcept>
+#include <utility>
 
 #include "tests/support/unique_fd.hpp"
 
@@ -63,19 +68,56 @@ BusyTcpPort busyTcpPort() {
     return busy;
 }
 
-uint16_t freePort() {
-    for (int attempt = 0; attempt < 100; ++attempt) {
-        UniqueFd udp4, tcp4, udp6, tcp6;
-        uint16_t port = bindLoopback(AF_INET, SOCK_DGRAM, 0, udp4);
-        if (port == 0) continue;
-        if (bindLoopback(AF_INET, SOCK_STREAM, port, tcp4) != port) continue;
-        if (haveIpv6Loopback()) {
-            if (bindLoopback(AF_INET6, SOCK_DGRAM, port, udp6) != port) continue;
-            if (bindLoopback(AF_INET6, SOCK_STREAM, port, tcp6) != port) continue;
-        }
-        return port;
+namespace {
+
+// The kernel's ephemeral range: the ports it hands to every outgoing connection.
+std::pair<int, int> ephemeralRange() {
+    int lo = 32768, hi = 60999;
+    if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+        if (std::fscanf(f, "%d %d", &lo, &hi) != 2) lo = 32768, hi = 60999;
+        std::fclose(f);
     }
-    throw std::runtime_error("freePort: no port free for UDP and TCP on loopback after 100 tries");
+    return {lo, hi};
+}
+
+// True if `port` binds on loopback for UDP and TCP (and IPv6 where there is one).
+bool bindsEverywhere(uint16_t port) {
+    UniqueFd udp4, tcp4, udp6, tcp6;
+    if (bindLoopback(AF_INET, SOCK_DGRAM, port, udp4) != port) return false;
+    if (bindLoopback(AF_INET, SOCK_STREAM, port, tcp4) != port) return false;
+    if (haveIpv6Loopback()) {
+        if (bindLoopback(AF_INET6, SOCK_DGRAM, port, udp6) != port) return false;
+        if (bindLoopback(AF_INET6, SOCK_STREAM, port, tcp6) != port) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+uint16_t freePort() {
+    // Below the ephemeral range: a port the kernel picked for us (bind to port 0) comes from
+    // that range, and so does the source port of every connection the tests' servers and
+    // probers open (thousands a second), so between our choice and the server's bind a client
+    // socket could take it ("address already in use" from a secondary, seen under ASan).
+    // Ports below the range are only ever taken by an explicit bind.
+    static std::mt19937 random(std::random_device{}() ^ unsigned(::getpid()));
+    auto [lo, hi] = ephemeralRange();
+    (void)hi;
+    const int first = 10000, last = lo - 1;
+    if (last - first > 1000) {
+        std::uniform_int_distribution<int> pick(first, last);
+        for (int attempt = 0; attempt < 200; ++attempt) {
+            auto port = uint16_t(pick(random));
+            if (bindsEverywhere(port)) return port;
+        }
+    }
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        UniqueFd keep;
+        uint16_t port = bindLoopback(AF_INET, SOCK_DGRAM, 0, keep);
+        keep = UniqueFd();
+        if (port != 0 && bindsEverywhere(port)) return port;
+    }
+    throw std::runtime_error("freePort: no port free for UDP and TCP on loopback after 300 tries");
 }
 
 }  // namespace testsupport

@@ -2,8 +2,10 @@
 //
 // Contract: returns a port that could just be bound on 127.0.0.1 for both UDP and TCP, and
 // also on ::1 (both protocols) when the host has IPv6 loopback; throws if none is found.
-// The sockets are closed before returning, so another process could take the port in the
-// meantime; servers started on it fail loudly in that case and the test reports it.
+// The port is picked at random below the kernel's ephemeral range (10000 up to
+// ip_local_port_range's low end), so no outgoing connection's source port can take it before
+// the test's server binds it; another test could still pick the same port (rare), and a
+// server started on it then fails loudly. The sockets are closed before returning.
 #pragma once
 
 #include <cstdint>
