@@ -39,6 +39,7 @@
 #include "probes/db_writer.hpp"
 #include "probes/hysteresis.hpp"
 #include "probes/policy.hpp"
+#include "probes/quorum.hpp"
 #include "zones/db_watch.hpp"
 #include "zones/pool_store.hpp"
 #include "zones/probe_store.hpp"
@@ -102,6 +103,8 @@ class Controller {
     // (health or failing changed).
     bool evaluateMember(MemberRt& member, const std::string& cause);
     void setMemberHealth(MemberRt& member, Health health, const std::string& cause);
+    // The quorum's verdict on a member from the views of the vantages configured now.
+    QuorumOutcome memberQuorum(const MemberRt& member) const;
     std::string viewsText(const MemberRt& member) const;  // "up 2/3: fra up, nyc up, sin DOWN"
     int configuredVantages() const;
     int64_t startupGraceMs() const;  // agents reconnecting after our start are not silent yet

@@ -439,24 +439,33 @@ bool Controller::refreshView(MemberRt& member, int vantage, int64_t t, const std
     return true;
 }
 
-std::string Controller::viewsText(const MemberRt& member) const {
+QuorumOutcome Controller::memberQuorum(const MemberRt& member) const {
     std::vector<VantageOpinion> opinions;
+    for (size_t i = 0; i < vantages_.size(); ++i) {
+        if (vantages_[i]->deleted) continue;
+        MemberRt::View none;  // no result from this vantage yet: no view, not reporting
+        const auto& view = i < member.views.size() ? member.views[i] : none;
+        opinions.push_back({view.health, view.failing, view.reporting});
+    }
+    auto pit = pools_.find(member.poolId);
+    zones::Quorum quorum = pit != pools_.end() ? pit->second->def.quorum : zones::Quorum{};
+    return quorumOf(opinions, quorum, configuredVantages());
+}
+
+std::string Controller::viewsText(const MemberRt& member) const {
     std::string list;
     for (size_t i = 0; i < vantages_.size(); ++i) {
         const auto& v = *vantages_[i];
         if (v.deleted) continue;
         MemberRt::View none;
         const auto& view = i < member.views.size() ? member.views[i] : none;
-        opinions.push_back({view.health, view.failing, view.reporting});
         std::string state = !view.reporting && view.health != Health::Unknown
                                 ? std::string("silent")
                             : view.health == Health::Down ? upper(healthName(view.health))
                                                           : std::string(healthName(view.health));
         list += (list.empty() ? "" : ", ") + v.name + " " + state;
     }
-    auto pit = pools_.find(member.poolId);
-    zones::Quorum quorum = pit != pools_.end() ? pit->second->def.quorum : zones::Quorum{};
-    auto q = quorumOf(opinions, quorum, configuredVantages());
+    auto q = memberQuorum(member);
     return "up " + std::to_string(q.up) + "/" + std::to_string(q.reporting) + ": " + list;
 }
 
@@ -466,19 +475,7 @@ bool Controller::evaluateMember(MemberRt& member, const std::string& cause) {
         setMemberHealth(member, Health::Up, cause);
         return changed;
     }
-    std::vector<VantageOpinion> opinions;
-    for (size_t i = 0; i < vantages_.size(); ++i) {
-        if (vantages_[i]->deleted) continue;
-        if (i < member.views.size()) {
-            const auto& view = member.views[i];
-            opinions.push_back({view.health, view.failing, view.reporting});
-        } else {
-            opinions.push_back({Health::Unknown, false, false});
-        }
-    }
-    auto pit = pools_.find(member.poolId);
-    zones::Quorum quorum = pit != pools_.end() ? pit->second->def.quorum : zones::Quorum{};
-    auto q = quorumOf(opinions, quorum, configuredVantages());
+    auto q = memberQuorum(member);
     if (!q.enough) return false;  // not enough views: keep what we had (no move on missing data)
     Health before = member.health;
     bool failingBefore = member.failing;

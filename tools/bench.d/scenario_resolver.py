@@ -141,15 +141,8 @@ stub-zone:
         raise RuntimeError(f"unbound exited at start three times; see {self.dir}/unbound.log")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
-                pass
+        if self.proc:
+            servers.stop_proc(self.proc)
         self.proc = None
 
 

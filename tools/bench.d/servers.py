@@ -218,15 +218,8 @@ class Server:
         return self.proc.pid
 
     def stop(self, keep_helpers=False):
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
-                pass
+        if self.proc:
+            stop_proc(self.proc)
         if self.proc:
             try:  # NSD's forked children share the group; make sure none is left
                 os.killpg(self.proc.pid, signal.SIGKILL)
