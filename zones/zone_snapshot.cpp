@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "zones/canonical.hpp"
+
 namespace zones {
 
 std::optional<Name> rdataTarget(uint16_t type, std::span<const uint8_t> rdata) {
@@ -329,6 +331,37 @@ std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::build(const Name& apex,
     return z;
 }
 
+std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::build(const Name& apex,
+                                                        const RecordBatch& records,
+                                                        std::vector<PoolBinding> pools,
+                                                        uint64_t generation,
+                                                        std::string signedWith) {
+    auto built = build(apex, records, std::move(pools), generation);
+    auto z = std::const_pointer_cast<ZoneSnapshot>(built);
+    z->signedWith_ = std::move(signedWith);
+    std::vector<std::pair<std::string, int32_t>> order;
+    for (size_t i = 0; i < z->nodes_.size(); ++i) {
+        const Node& n = z->nodes_[i];
+        if (!n.removed && z->rrset(n, rrtype::NSEC))
+            order.emplace_back(canonicalSortKey(z->key(n)), int32_t(i));
+    }
+    std::sort(order.begin(), order.end());
+    z->nsecOrder_.reserve(order.size());
+    for (const auto& [key, node] : order) z->nsecOrder_.push_back(node);
+    return built;
+}
+
+int32_t ZoneSnapshot::nsecCovering(std::string_view key) const {
+    if (nsecOrder_.empty()) return -1;
+    // First NSEC owner not below `key` in canonical order, then one back (wrapping).
+    auto it = std::lower_bound(nsecOrder_.begin(), nsecOrder_.end(), key,
+                               [this](int32_t n, std::string_view k) {
+                                   return canonicalCompare(this->key(nodes_[size_t(n)]), k) < 0;
+                               });
+    if (it == nsecOrder_.begin()) return nsecOrder_.back();
+    return *(it - 1);
+}
+
 void ZoneSnapshot::eraseIndex(int32_t node) {
     size_t mask = index_.size() - 1;
     size_t i = nameHash(key(nodes_[size_t(node)])) & mask;
@@ -409,6 +442,8 @@ std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::patch(const ZoneSnapshot& base
                                                         const std::vector<std::string>& owners,
                                                         const RecordBatch& records,
                                                         uint64_t generation) {
+    // A signed zone's NSEC chain and signatures are the signer's to make: rebuild.
+    if (!base.signedWith_.empty()) return nullptr;
     size_t rdataTotal = 0, ownerTotal = 0;
     checkRecords(base.apex_, records, rdataTotal, ownerTotal);
 

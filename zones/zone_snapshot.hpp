@@ -78,6 +78,11 @@ class ZoneSnapshot {
                                                      const std::vector<Record>& records,
                                                      std::vector<PoolBinding> pools,
                                                      uint64_t generation);
+    // A signed zone (zones::ZoneSigner): `signedWith` is the signer's fingerprint, and the
+    // NSEC owners are indexed in canonical order for denial-of-existence lookups.
+    static std::shared_ptr<const ZoneSnapshot> build(const Name& apex, const RecordBatch& records,
+                                                     std::vector<PoolBinding> pools,
+                                                     uint64_t generation, std::string signedWith);
 
     // The snapshot `build` would make of the zone after a change that touched only the owners
     // `owners` (canonical wire keys), where `records` holds every record now at those owners.
@@ -142,6 +147,13 @@ class ZoneSnapshot {
     // TTL for the SOA in negative answers: min(SOA TTL, SOA MINIMUM), RFC 2308 §5.
     uint32_t negativeTtl() const { return negativeTtl_; }
 
+    // DNSSEC. Empty / false for an unsigned zone.
+    const std::string& signedWith() const { return signedWith_; }
+    bool isSigned() const { return !nsecOrder_.empty(); }
+    // The node whose NSEC covers `key` (a canonical wire name at or below the apex that has
+    // no NSEC of its own): the last NSEC owner before it in canonical order.
+    int32_t nsecCovering(std::string_view key) const;
+
   private:
     ZoneSnapshot() = default;
     ZoneSnapshot(const ZoneSnapshot&) = default;
@@ -174,6 +186,8 @@ class ZoneSnapshot {
     std::vector<PoolBinding> pools_;
     std::vector<int32_t> index_;  // open addressing, power-of-two size, -1 = empty
     size_t garbage_ = 0;          // RData entries patches left unreferenced
+    std::string signedWith_;
+    std::vector<int32_t> nsecOrder_;  // nodes with an NSEC RRset, canonical order
 };
 
 // Reads the embedded target name of an NS/MX/SRV/CNAME/... rdata; nullopt if none or malformed.
