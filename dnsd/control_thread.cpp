@@ -34,6 +34,7 @@ void ControlThread::reloadOnce(bool force) {
                     std::to_string(zones::nowMs() - start) + " ms");
         }
         lastError_.clear();
+        logSigningProblems();
     } catch (const std::exception& e) {
         failures_.fetch_add(1);
         // Log each distinct failure once, not every poll.
@@ -41,6 +42,19 @@ void ControlThread::reloadOnce(bool force) {
             logError(std::string("reload failed, still serving the previous state: ") + e.what());
         lastError_ = e.what();
     }
+}
+
+void ControlThread::logSigningProblems() {
+    const auto& now = loader_->signingProblems();
+    for (const auto& [zone, why] : now) {
+        auto it = loggedProblems_.find(zone);
+        if (it == loggedProblems_.end() || it->second != why)
+            logError("zone " + zone +
+                     " cannot be signed, still serving its last signed state: " + why);
+    }
+    for (const auto& [zone, why] : loggedProblems_)
+        if (!now.count(zone)) logInfo("zone " + zone + " is signed again");
+    loggedProblems_ = now;
 }
 
 void ControlThread::checkController() {

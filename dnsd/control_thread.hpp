@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,7 @@ class ControlThread {
   private:
     void reloadOnce(bool force);
     void checkController();
+    void logSigningProblems();
 
     std::unique_ptr<StateLoader> loader_;
     StateHolder& state_;
@@ -40,6 +42,7 @@ class ControlThread {
     std::atomic<uint64_t> failures_{0};
     std::atomic<int64_t> heartbeat_{-1};
     std::string lastError_;
+    std::map<std::string, std::string> loggedProblems_;
     int64_t lastControllerCheck_ = 0;
     // What was last logged about dnsd-probe: each change is logged once.
     enum class Controller { Unknown, NeverRan, Fresh, Stale };

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "zones/canonical.hpp"
 #include "zones/journal.hpp"
 #include "zones/pool_store.hpp"
 #include "zones/schema.hpp"
@@ -30,6 +31,14 @@ bool tableExists(SQLite::Database& db, const char* name) {
     SQLite::Statement q(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?");
     q.bind(1, name);
     return q.executeStep();
+}
+
+const std::string& zoneNameOf(const std::vector<std::pair<int64_t, std::string>>& zones,
+                              int64_t id) {
+    static const std::string none;
+    for (const auto& [zid, name] : zones)
+        if (zid == id) return name;
+    return none;
 }
 
 std::vector<PoolRecord> toRdatas(const PoolRow& p, const std::vector<std::string>& values,
@@ -122,7 +131,105 @@ std::shared_ptr<const zones::ZoneSnapshot> patchZone(SQLite::Database& db, int64
     return zones::ZoneSnapshot::patch(cached, keys, records, generation);
 }
 
+// What a signer is made from, as one comparable string.
+std::string signerSettings(const zones::ZoneDnssec& d) {
+    std::string s = std::to_string(d.sigEpoch) + "/" + std::to_string(d.sigValidity) + "/" +
+                    std::to_string(d.dnskeyTtl) + "/" + (d.unsigning ? "u" : "s");
+    for (const zones::DnssecKey& k : d.keys) {
+        s += ";" + std::to_string(k.id) + "/" + std::to_string(k.tag) + "/" +
+             std::to_string(int(k.algorithm)) + (k.ksk ? "k" : "z") + (k.publish ? "p" : "") +
+             (k.sign ? "s" : "") + (k.cds ? "c" : "") + "/" + k.privatePath + "/";
+        for (uint8_t b : k.publicKey) s += std::to_string(b) + ",";
+    }
+    return s;
+}
+
+// The NSEC RDATA `nsec` without `type` in its bitmap.
+std::vector<uint8_t> nsecWithout(std::span<const uint8_t> nsec, uint16_t type) {
+    size_t next = zones::wireNameLength(nsec);
+    std::vector<uint16_t> types;
+    auto bm = nsec.subspan(next);
+    for (size_t p = 0; p + 2 <= bm.size();) {
+        uint8_t window = bm[p], len = bm[p + 1];
+        for (size_t i = 0; i < len && p + 2 + i < bm.size(); ++i)
+            for (int bit = 0; bit < 8; ++bit)
+                if (bm[p + 2 + i] & (0x80 >> bit)) {
+                    uint16_t t = uint16_t(window << 8 | (i * 8 + size_t(bit)));
+                    if (t != type) types.push_back(t);
+                }
+        p += 2 + len;
+    }
+    std::vector<uint8_t> out(nsec.begin(), nsec.begin() + long(next)), bitmap;
+    zones::typeBitmap(types, bitmap);
+    out.insert(out.end(), bitmap.begin(), bitmap.end());
+    return out;
+}
+
+// A pool's signatures, made once per decision (or reused from the previous table when the
+// answer and the signer are the same).
+void signPool(PoolAnswer& a, const zones::ZoneSigner& signer, const zones::ZoneSnapshot& zone,
+              const zones::Name& owner, const PoolAnswer* before) {
+    a.signedWith = signer.fingerprint();
+    if (before && before->signedWith == a.signedWith && before->rdatas == a.rdatas &&
+        before->ttl == a.ttl && before->maxAnswers == a.maxAnswers && before->type == a.type) {
+        a.rrsigs = before->rrsigs;
+        a.emptyNsec = before->emptyNsec;
+        a.emptyNsecSigs = before->emptyNsecSigs;
+        return;
+    }
+    std::string_view key = owner.key();
+    const size_t count = a.rdatas.size();
+    if (count == 0) {
+        int32_t n = zone.find(key);
+        const zones::RRset* nsec = n >= 0 ? zone.rrset(zone.node(n), zones::rrtype::NSEC) : nullptr;
+        if (!nsec) return;
+        a.emptyNsec = nsecWithout(zone.bytes(zone.rdatas(*nsec)[0]), a.type);
+        a.emptyNsecSigs = signer.signRRset(key, zones::rrtype::NSEC, zone.negativeTtl(),
+                                           {std::span<const uint8_t>(a.emptyNsec)});
+        return;
+    }
+    auto window = [&](size_t start, size_t take) {
+        std::vector<std::span<const uint8_t>> rds;
+        for (size_t i = 0; i < take; ++i) rds.emplace_back(a.rdatas[(start + i) % count].bytes);
+        return signer.signRRset(key, a.type, a.ttl, rds);
+    };
+    // A CNAME pool serves its first member; a limited pool one rotating window per start.
+    size_t take = a.type == zones::rrtype::CNAME ? 1
+                  : a.maxAnswers                 ? std::min<size_t>(a.maxAnswers, count)
+                                                 : count;
+    if (take == count || a.type == zones::rrtype::CNAME) {
+        a.rrsigs.push_back(window(0, take));
+    } else {
+        for (size_t start = 0; start < count; ++start) a.rrsigs.push_back(window(start, take));
+    }
+}
+
 }  // namespace
+
+std::shared_ptr<const zones::ZoneSigner> StateLoader::signerFor(int64_t zoneId,
+                                                                const zones::Name& apex,
+                                                                const zones::ZoneDnssec& d) {
+    std::string settings = signerSettings(d);
+    auto it = signers_.find(zoneId);
+    if (it != signers_.end() && it->second.settings == settings) return it->second.signer;
+    std::vector<zones::ZoneKey> keys;
+    for (const zones::DnssecKey& k : d.keys) {
+        zones::ZoneKey zk;
+        zk.key = zones::SigningKey::load(k.privatePath, k.algorithm, k.flags(), k.publicKey);
+        zk.publish = k.publish;
+        zk.sign = k.sign;
+        zk.cds = k.cds;
+        keys.push_back(std::move(zk));
+    }
+    zones::SigningPolicy policy;
+    policy.dnskeyTtl = d.dnskeyTtl;
+    policy.validity = d.sigValidity;
+    policy.epoch = d.sigEpoch;
+    policy.unsigning = d.unsigning;
+    auto signer = std::make_shared<const zones::ZoneSigner>(apex, policy, std::move(keys));
+    signers_[zoneId] = CachedSigner{settings, signer};
+    return signer;
+}
 
 StateLoader::StateLoader(const std::string& dbPath, PoolCounters* counters)
     : path_(dbPath), counters_(counters), watch_(dbPath) {
@@ -183,6 +290,11 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
             }
         }
 
+        std::map<int64_t, zones::ZoneDnssec> dnssec;
+        if (tableExists(*db_, "dnssec_zones")) dnssec = zones::loadZoneDnssec(*db_, path_);
+        std::map<std::string, std::string> problems;
+        std::map<int64_t, std::shared_ptr<const zones::ZoneSigner>> signers;
+
         // Zones: reuse what has not changed.
         std::map<int64_t, CachedZone> cache;
         LoadCounts counts;
@@ -212,31 +324,66 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
                 signature +=
                     p.owner + "/" + std::to_string(int(p.rtype)) + "/" + std::to_string(p.id) + ";";
             }
+            auto apex = zones::Name::fromText(name);
+            if (!apex)
+                throw std::runtime_error("zone row " + std::to_string(id) + " has a bad name '" +
+                                         name + "'");
             auto old = cache_.find(id);
+            std::shared_ptr<const zones::ZoneSigner> signer;
+            if (auto d = dnssec.find(id); d != dnssec.end() && d->second.enabled) {
+                try {
+                    signer = signerFor(id, *apex, d->second);
+                } catch (const std::runtime_error& e) {
+                    // This zone keeps its last signed snapshot; the others go on.
+                    problems[name] = e.what();
+                    if (old != cache_.end() && !old->second.signedWith.empty()) {
+                        cache[id] = old->second;
+                        built.push_back(old->second.zone);
+                    }
+                    continue;
+                }
+                signers[id] = signer;
+            }
+            const std::string signedWith = signer ? signer->fingerprint() : std::string();
             if (old != cache_.end() && old->second.generation == generation &&
-                old->second.identity == identity && old->second.poolSignature == signature) {
+                old->second.identity == identity && old->second.poolSignature == signature &&
+                old->second.signedWith == signedWith) {
                 cache[id] = old->second;
                 built.push_back(old->second.zone);
                 continue;
             }
             zonesChanged = true;
-            auto apex = zones::Name::fromText(name);
-            if (!apex)
-                throw std::runtime_error("zone row " + std::to_string(id) + " has a bad name '" +
-                                         name + "'");
             std::shared_ptr<const zones::ZoneSnapshot> zone;
-            if (old != cache_.end() && old->second.identity == identity &&
-                old->second.poolSignature == signature && generation > old->second.generation)
+            if (!signer && old != cache_.end() && old->second.identity == identity &&
+                old->second.poolSignature == signature && old->second.signedWith.empty() &&
+                generation > old->second.generation)
                 zone = patchZone(*db_, id, name, *old->second.zone, old->second.generation,
                                  generation);
             if (zone) {
                 ++counts.patched;
+            } else if (signer) {
+                ++counts.built;
+                const zones::ZoneSnapshot* before =
+                    old != cache_.end() && old->second.identity == identity ? old->second.zone.get()
+                                                                            : nullptr;
+                try {
+                    zone = signer->build(readRecords(*db_, id, name, nullptr), std::move(bindings),
+                                         generation, before);
+                } catch (const std::runtime_error& e) {
+                    problems[name] = e.what();
+                    signers.erase(id);
+                    if (old != cache_.end() && !old->second.signedWith.empty()) {
+                        cache[id] = old->second;
+                        built.push_back(old->second.zone);
+                    }
+                    continue;
+                }
             } else {
                 ++counts.built;
                 zone = zones::ZoneSnapshot::build(*apex, readRecords(*db_, id, name, nullptr),
                                                   std::move(bindings), generation);
             }
-            cache[id] = CachedZone{generation, identity, signature, zone};
+            cache[id] = CachedZone{generation, identity, signature, zone, signedWith};
             built.push_back(zone);
         }
         if (previous && cache.size() != cache_.size()) zonesChanged = true;
@@ -257,6 +404,25 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
                 a.answers = counters_->answers(p.def.name);
                 for (PoolRecord& r : a.rdatas) r.served = counters_->served(p.def.name, r.text);
             }
+            const PoolAnswer* before =
+                previous && previous->pools ? previous->pools->find(p.def.id) : nullptr;
+            if (problems.count(zoneNameOf(zoneNames, p.def.zoneId)) && before) {
+                table->set(p.def.id, *before);  // its zone could not be signed: last good answer
+                continue;
+            }
+            if (auto sg = signers.find(p.def.zoneId); sg != signers.end()) {
+                auto owner = zones::Name::fromText(p.def.owner);
+                try {
+                    if (owner)
+                        signPool(a, *sg->second, *cache.at(p.def.zoneId).zone, *owner, before);
+                } catch (const std::runtime_error& e) {
+                    problems[zoneNameOf(zoneNames, p.def.zoneId)] = e.what();
+                    if (before) {
+                        table->set(p.def.id, *before);
+                        continue;
+                    }
+                }
+            }
             table->set(p.def.id, std::move(a));
         }
         // A zone's journal moves only with its serial, so with its generation; read in this
@@ -276,6 +442,7 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
 
         bool poolsChanged = !previous || !previous->pools || !(*previous->pools == *table);
         cache_ = std::move(cache);
+        problems_ = std::move(problems);
         lastLoad_ = counts;
         auto xfr = XfrAcl::load(*db_);
         bool xfrChanged = !previous || !previous->xfr || !(*previous->xfr == *xfr);

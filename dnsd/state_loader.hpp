@@ -17,6 +17,8 @@
 #include "dnsd/pool_counters.hpp"
 #include "dnsd/served_state.hpp"
 #include "zones/db_watch.hpp"
+#include "zones/dnssec_key_store.hpp"
+#include "zones/zone_signer.hpp"
 
 namespace dnsd {
 
@@ -48,18 +50,33 @@ class StateLoader {
     // Opens the path again (after Replaced); the next load rebuilds everything.
     void reopen();
 
+    // Signed zones that could not be signed at the last load (keys unreadable, a key file
+    // that does not match the database, OpenSSL failing), by zone name, with why. Such a
+    // zone keeps serving its last signed snapshot and its pools their last signed answers.
+    const std::map<std::string, std::string>& signingProblems() const { return problems_; }
+
   private:
     struct CachedZone {
         uint64_t generation = 0;
         std::string identity;  // name and created_at
         std::string poolSignature;
         std::shared_ptr<const zones::ZoneSnapshot> zone;
+        std::string signedWith;  // the signer's fingerprint, empty when unsigned
     };
+    struct CachedSigner {
+        std::string settings;  // the database rows it was made from
+        std::shared_ptr<const zones::ZoneSigner> signer;
+    };
+    // The zone's signer for these settings (loading its keys when they changed).
+    std::shared_ptr<const zones::ZoneSigner> signerFor(int64_t zoneId, const zones::Name& apex,
+                                                       const zones::ZoneDnssec& settings);
     std::string path_;
     PoolCounters* counters_;
     std::unique_ptr<SQLite::Database> db_;
     zones::DbWatch watch_;
     std::map<int64_t, CachedZone> cache_;
+    std::map<int64_t, CachedSigner> signers_;
+    std::map<std::string, std::string> problems_;
     uint64_t nextGeneration_ = 1;
     LoadCounts lastLoad_;
 };

@@ -248,7 +248,7 @@ class Responder {
             const Node& n = z.node(pending_[i].node);
             for (uint16_t t : {rrtype::A, rrtype::AAAA}) {
                 if (const RRset* set = z.rrset(n, t))
-                    addRRset(Section::Additional, Owner{-1, z.name(n)}, z, *set,
+                    addRRset(Section::Additional, Owner{-1, z.name(n)}, z, n, *set,
                              pending_[i].required);
             }
         }
@@ -274,7 +274,7 @@ class Responder {
                 referral(zone, n.cut, chain);
                 return nullptr;
             }
-            return atNode(zone, n, owner);
+            return atNode(zone, n, owner, key);
         }
         // Closest encloser: the deepest existing ancestor (the apex at worst).
         std::string_view ce = key;
@@ -292,16 +292,31 @@ class Responder {
             referral(zone, encloser.cut, chain);
             return nullptr;
         }
-        if (encloser.wildcard >= 0) return atNode(zone, zone.node(encloser.wildcard), owner);
+        if (encloser.wildcard >= 0) {
+            // RFC 4035 §3.1.3.3: a wildcard answer proves that the name itself does not exist.
+            if (dnssec(zone)) proveCovered(zone, key);
+            return atNode(zone, zone.node(encloser.wildcard), owner, key);
+        }
         rcode = NXDOMAIN;
         rrlKey_ = zones::nameHash(zone.apex().key());  // random-subdomain floods share one bucket
         outcome = Outcome::NxDomain;
+        if (dnssec(zone)) {
+            // RFC 4035 §3.1.3.2: no such name, and no wildcard at the closest encloser.
+            proveCovered(zone, key);
+            if (ce.size() + 2 <= zones::Name::kMaxWire) {
+                s_.wildcard[0] = 1;
+                s_.wildcard[1] = '*';
+                std::memcpy(s_.wildcard + 2, ce.data(), ce.size());
+                proveCovered(zone, {reinterpret_cast<const char*>(s_.wildcard), ce.size() + 2});
+            }
+        }
         negative(zone);
         return nullptr;
     }
 
     // The name exists (or a wildcard stands in for it): answer from its data and pools.
-    const uint8_t* atNode(const ZoneSnapshot& zone, const Node& n, Owner owner) {
+    const uint8_t* atNode(const ZoneSnapshot& zone, const Node& n, Owner owner,
+                          std::string_view key) {
         const uint16_t qtype = q_.qtype;
         const zones::PoolBinding* cnamePool = nullptr;
         const zones::PoolBinding* typePool = nullptr;
@@ -311,22 +326,23 @@ class Responder {
         }
         if (cnamePool && qtype != rrtype::CNAME && qtype != rrtype::ANY) {
             const PoolAnswer* pa = pools_.find(cnamePool->poolId);
-            if (!pa || pa->rdatas.empty()) return nodata(zone), nullptr;
+            if (!pa || pa->rdatas.empty()) return poolNodata(zone, n, pa), nullptr;
             const PoolRecord& rd = pa->rdatas[0];
             if (!addRR(Section::Answer, owner, rrtype::CNAME, pa->ttl, rd.bytes)) return nullptr;
+            if (!addPoolSigs(zone, owner, *pa, 0, rrtype::CNAME)) return nullptr;
             countServed(*pa, &rd, 1);
             outcome = Outcome::Answer;
             return rd.bytes.data();
         }
         const RRset* cname = zone.rrset(n, rrtype::CNAME);
         if (cname && qtype != rrtype::CNAME && qtype != rrtype::ANY) {
-            if (!addRRset(Section::Answer, owner, zone, *cname, true)) return nullptr;
+            if (!addRRset(Section::Answer, owner, zone, n, *cname, true)) return nullptr;
             outcome = Outcome::Answer;
             return zone.bytes(zone.rdatas(*cname)[0]).data();
         }
         if (typePool) {
             const PoolAnswer* pa = pools_.find(typePool->poolId);
-            if (!pa || pa->rdatas.empty()) return nodata(zone), nullptr;
+            if (!pa || pa->rdatas.empty()) return poolNodata(zone, n, pa), nullptr;
             size_t count = pa->rdatas.size();
             size_t take = pa->maxAnswers ? std::min<size_t>(pa->maxAnswers, count) : count;
             size_t start = count > 1 ? s_.rotation++ % count : 0;
@@ -334,6 +350,8 @@ class Responder {
             for (size_t i = 0; i < take; ++i)
                 set.add(pa->ttl, pa->rdatas[(start + i) % count].bytes);
             if (!set.commit()) return missed(Section::Answer, true), nullptr;
+            if (!addPoolSigs(zone, owner, *pa, take < count ? start : 0, typePool->type))
+                return nullptr;
             for (size_t i = 0; i < take; ++i)
                 countServed(*pa, &pa->rdatas[(start + i) % count], i == 0);
             outcome = Outcome::Answer;
@@ -351,8 +369,8 @@ class Responder {
         } else {
             set = zone.rrset(n, qtype);
         }
-        if (!set) return nodata(zone), nullptr;
-        if (!addRRset(Section::Answer, owner, zone, *set, true)) return nullptr;
+        if (!set) return nodata(zone, n, key), nullptr;
+        if (!addRRset(Section::Answer, owner, zone, n, *set, true)) return nullptr;
         outcome = Outcome::Answer;
         queueTargets(zone, *set, false);
         return nullptr;
@@ -364,18 +382,80 @@ class Responder {
         if (rd->served) rd->served->add();
     }
 
-    void nodata(const ZoneSnapshot& zone) {
+    // RFC 4035 §3.1.3.1: the name's own NSEC shows the type is absent; an empty non-terminal
+    // has none, and the NSEC that covers it shows it has no data at all.
+    void nodata(const ZoneSnapshot& zone, const Node& n, std::string_view key) {
         outcome = Outcome::NoData;
+        if (dnssec(zone)) {
+            if (zone.rrset(n, rrtype::NSEC))
+                proveNode(zone, &n, nullptr);
+            else
+                proveCovered(zone, key);
+        }
         negative(zone);
     }
 
-    // RFC 2308: the zone's SOA in authority, with the negative-caching TTL.
-    void negative(const ZoneSnapshot& zone) {
-        const RRset& soa = zone.soa();
-        addRR(Section::Authority, Owner{-1, zone.apex().wire().data()}, rrtype::SOA,
-              zone.negativeTtl(), zone.bytes(zone.rdatas(soa)[0]));
+    // NODATA from a pool with nothing to serve: the owner's NSEC lists the pool's type, so
+    // the denial uses the NSEC made for the empty answer.
+    void poolNodata(const ZoneSnapshot& zone, const Node& n, const PoolAnswer* pa) {
+        outcome = Outcome::NoData;
+        if (dnssec(zone) && pa && !pa->emptyNsec.empty()) proveNode(zone, &n, pa);
+        negative(zone);
     }
 
+    // RFC 2308: the zone's SOA in authority, with the negative-caching TTL; then the NSEC
+    // proofs gathered on the way (DO only).
+    void negative(const ZoneSnapshot& zone) {
+        const RRset& soa = zone.soa();
+        Owner apex{-1, zone.apex().wire().data()};
+        if (!addRR(Section::Authority, apex, rrtype::SOA, zone.negativeTtl(),
+                   zone.bytes(zone.rdatas(soa)[0])))
+            return;
+        if (dnssec(zone) && !addSigs(Section::Authority, apex, zone, zone.node(zone.apexNode()),
+                                     rrtype::SOA, zone.negativeTtl()))
+            missed(Section::Authority, true);
+    }
+
+    bool dnssec(const ZoneSnapshot& zone) const { return q_.dnssecOk && zone.isSigned(); }
+
+    // Queues the NSEC of `n` (or a pool's empty-answer NSEC) for the authority section.
+    void proveNode(const ZoneSnapshot& zone, const Node* n, const PoolAnswer* empty) {
+        for (size_t i = 0; i < proofCount_; ++i)
+            if (proofs_[i].node == n && proofs_[i].zone == &zone) return;
+        if (proofCount_ < kMaxProofs) proofs_[proofCount_++] = {&zone, n, empty};
+    }
+    void proveCovered(const ZoneSnapshot& zone, std::string_view key) {
+        int32_t idx = zone.nsecCovering(key);
+        if (idx >= 0) proveNode(zone, &zone.node(idx), nullptr);
+    }
+
+  public:
+    // The NSEC proofs, after everything else in authority (a referral's NS, the SOA).
+    void finishProofs() {
+        for (size_t i = 0; i < proofCount_ && !tc; ++i) {
+            const Proof& p = proofs_[i];
+            const ZoneSnapshot& z = *p.zone;
+            Owner owner{-1, z.name(*p.node)};
+            if (p.empty) {
+                auto mark = w_.mark();
+                SectionCounts before = counts;
+                if (!addRR(Section::Authority, owner, rrtype::NSEC, z.negativeTtl(),
+                           p.empty->emptyNsec))
+                    return;
+                RRsetWriter sigs(w_, counts, Section::Authority, owner, rrtype::RRSIG);
+                for (const auto& rd : p.empty->emptyNsecSigs) sigs.add(z.negativeTtl(), rd);
+                if (!sigs.commit()) {
+                    w_.rollback(mark);
+                    counts = before;
+                    missed(Section::Authority, true);
+                }
+            } else if (const RRset* nsec = z.rrset(*p.node, rrtype::NSEC)) {
+                addRRset(Section::Authority, owner, z, *p.node, *nsec, true);
+            }
+        }
+    }
+
+  private:
     void referral(const ZoneSnapshot& zone, int32_t cutIdx, unsigned chain) {
         const Node& cut = zone.node(cutIdx);
         if (chain == 0) rrlKey_ = zones::nameHash(zone.key(cut));
@@ -385,7 +465,17 @@ class Responder {
             outcome = Outcome::Referral;
         }
         if (!ns) return;
-        if (!addRRset(Section::Authority, Owner{-1, zone.name(cut)}, zone, *ns, true)) return;
+        Owner owner{-1, zone.name(cut)};
+        if (!addRRset(Section::Authority, owner, zone, cut, *ns, true)) return;
+        if (dnssec(zone)) {
+            // RFC 4035 §3.1.4: the DS (signed) of a secure delegation, else the NSEC that
+            // proves there is none.
+            if (const RRset* ds = zone.rrset(cut, rrtype::DS)) {
+                if (!addRRset(Section::Authority, owner, zone, cut, *ds, true)) return;
+            } else {
+                proveNode(zone, &cut, nullptr);
+            }
+        }
         queueTargets(zone, *ns, true);
     }
 
@@ -404,12 +494,50 @@ class Responder {
         }
     }
 
-    // A whole RRset or nothing (RRsetWriter). What a miss means is decided in missed().
-    bool addRRset(Section section, Owner owner, const ZoneSnapshot& zone, const RRset& set,
-                  bool required) {
-        RRsetWriter out(w_, counts, section, owner, set.type);
-        for (const RData& rd : zone.rdatas(set)) out.add(rd.ttl, zone.bytes(rd));
-        return out.commit() || missed(section, required);
+    // A whole RRset or nothing (RRsetWriter), with its RRSIGs when the client set DO: the
+    // set and its signatures go in together or not at all. What a miss means is decided in
+    // missed().
+    bool addRRset(Section section, Owner owner, const ZoneSnapshot& zone, const Node& node,
+                  const RRset& set, bool required) {
+        const auto mark = w_.mark();
+        const SectionCounts before = counts;
+        {
+            RRsetWriter out(w_, counts, section, owner, set.type);
+            for (const RData& rd : zone.rdatas(set)) out.add(rd.ttl, zone.bytes(rd));
+            if (!out.commit()) return missed(section, required);
+        }
+        if (set.type == rrtype::RRSIG || !dnssec(zone) ||
+            addSigs(section, owner, zone, node, set.type, 0))
+            return true;
+        w_.rollback(mark);
+        counts = before;
+        return missed(section, required);
+    }
+
+    // The RRSIGs at `node` that cover `type` (TTLs capped at `ttlCap` when it is set: the
+    // SOA of a negative answer). False if they do not fit.
+    bool addSigs(Section section, Owner owner, const ZoneSnapshot& zone, const Node& node,
+                 uint16_t type, uint32_t ttlCap) {
+        const RRset* sigs = zone.rrset(node, rrtype::RRSIG);
+        if (!sigs) return true;
+        RRsetWriter out(w_, counts, section, owner, rrtype::RRSIG);
+        for (const RData& rd : zone.rdatas(*sigs)) {
+            auto b = zone.bytes(rd);
+            if (b.size() >= 2 && get16(b.data()) == type)
+                out.add(ttlCap ? std::min(rd.ttl, ttlCap) : rd.ttl, b);
+        }
+        return out.commit();
+    }
+
+    // A pool answer's signatures (made with the pool table); TC when they do not fit.
+    bool addPoolSigs(const ZoneSnapshot& zone, Owner owner, const PoolAnswer& pa, size_t window,
+                     uint16_t type) {
+        (void)type;
+        if (!dnssec(zone) || pa.rrsigs.empty()) return true;
+        const auto& sigs = pa.rrsigs[window < pa.rrsigs.size() ? window : 0];
+        RRsetWriter out(w_, counts, Section::Answer, owner, rrtype::RRSIG);
+        for (const auto& rd : sigs) out.add(pa.ttl, rd);
+        return out.commit() || missed(Section::Answer, true);
     }
 
     // An RRset of one record.
@@ -438,6 +566,15 @@ class Responder {
     };
     Pending pending_[kMaxPending];
     size_t pendingCount_ = 0;
+    // NSEC records for the authority section, written by finishProofs().
+    static constexpr size_t kMaxProofs = 2 * (Scratch::kMaxChain + 1);
+    struct Proof {
+        const ZoneSnapshot* zone;
+        const Node* node;
+        const PoolAnswer* empty;  // a pool's empty-answer NSEC instead of the node's
+    };
+    Proof proofs_[kMaxProofs];
+    size_t proofCount_ = 0;
 
     const zones::Snapshot& snap_;
     const PoolTable& pools_;
@@ -631,6 +768,7 @@ AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
     w.remember(kHeaderSize);
     Responder responder(snapshot, pools, config, q, w, scratch);
     responder.resolve();
+    if (!responder.tc) responder.finishProofs();
     if (!responder.tc) responder.finishAdditional();
     w.setLimit(limit);
     uint16_t arCount = responder.counts[Section::Additional];

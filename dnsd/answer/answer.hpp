@@ -99,6 +99,8 @@ struct Scratch {
     // CNAME targets while following a chain, folded to lower case, one per step.
     static constexpr size_t kMaxChain = 16;
     uint8_t chase[kMaxChain][zones::Name::kMaxWire];
+    // "*.<closest encloser>", for the NSEC that proves no wildcard matched (NXDOMAIN).
+    uint8_t wildcard[zones::Name::kMaxWire];
     // Rotates active-active pool answers; per thread, so no shared counter.
     uint32_t rotation = 0;
 };

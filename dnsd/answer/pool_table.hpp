@@ -58,6 +58,15 @@ struct PoolAnswer {
     uint32_t maxAnswers = 0;         // 0 = all
     std::vector<PoolRecord> rdatas;  // empty = answer NODATA
     PoolCounter* answers = nullptr;  // counts answers from this pool
+    // Signed zones: the RRSIG RDATAs of what is served, made when the table is built (never
+    // per query). rrsigs[0] covers the whole set; when maxAnswers serves a rotating window of
+    // the members, rrsigs[i] covers the window that starts at member i. Empty when unsigned.
+    std::vector<std::vector<std::vector<uint8_t>>> rrsigs;
+    // For an empty (NODATA) answer in a signed zone: the owner's NSEC without the pool's
+    // type, and its signatures, so the denial matches what is served.
+    std::vector<uint8_t> emptyNsec;
+    std::vector<std::vector<uint8_t>> emptyNsecSigs;
+    std::string signedWith;  // the signer fingerprint the signatures were made with
 };
 
 class PoolTable {
@@ -81,7 +90,8 @@ class PoolTable {
 
 inline bool operator==(const PoolAnswer& a, const PoolAnswer& b) {
     return a.present == b.present && a.type == b.type && a.ttl == b.ttl &&
-           a.maxAnswers == b.maxAnswers && a.rdatas == b.rdatas && a.answers == b.answers;
+           a.maxAnswers == b.maxAnswers && a.rdatas == b.rdatas && a.answers == b.answers &&
+           a.signedWith == b.signedWith && a.rrsigs == b.rrsigs && a.emptyNsec == b.emptyNsec;
 }
 inline bool PoolTable::operator==(const PoolTable& o) const {
     return byId_ == o.byId_;
