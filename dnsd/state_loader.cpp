@@ -173,6 +173,7 @@ void signPool(PoolAnswer& a, const zones::ZoneSigner& signer, const zones::ZoneS
     if (before && before->signedWith == a.signedWith && before->rdatas == a.rdatas &&
         before->ttl == a.ttl && before->maxAnswers == a.maxAnswers && before->type == a.type) {
         a.rrsigs = before->rrsigs;
+        a.axfrRrsigs = before->axfrRrsigs;
         a.emptyNsec = before->emptyNsec;
         a.emptyNsecSigs = before->emptyNsecSigs;
         return;
@@ -199,8 +200,10 @@ void signPool(PoolAnswer& a, const zones::ZoneSigner& signer, const zones::ZoneS
                                                  : count;
     if (take == count || a.type == zones::rrtype::CNAME) {
         a.rrsigs.push_back(window(0, take));
+        a.axfrRrsigs = a.rrsigs[0];
     } else {
         for (size_t start = 0; start < count; ++start) a.rrsigs.push_back(window(start, take));
+        a.axfrRrsigs = window(0, count);
     }
 }
 

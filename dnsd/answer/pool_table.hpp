@@ -62,6 +62,7 @@ struct PoolAnswer {
     // per query). rrsigs[0] covers the whole set; when maxAnswers serves a rotating window of
     // the members, rrsigs[i] covers the window that starts at member i. Empty when unsigned.
     std::vector<std::vector<std::vector<uint8_t>>> rrsigs;
+    std::vector<std::vector<uint8_t>> axfrRrsigs;  // the whole set's (what a transfer carries)
     // For an empty (NODATA) answer in a signed zone: the owner's NSEC without the pool's
     // type, and its signatures, so the denial matches what is served.
     std::vector<uint8_t> emptyNsec;

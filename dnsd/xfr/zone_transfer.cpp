@@ -176,7 +176,8 @@ ZoneTransfer::Start ZoneTransfer::begin(std::shared_ptr<const ServedState> state
     auto t = std::unique_ptr<ZoneTransfer>(new ZoneTransfer());
     // RFC 1995 §4: the differences when the journal reaches back to the client's serial as
     // one unbroken chain to ours; otherwise the full zone.
-    if (req.qtype == rrtype::IXFR && state->journals) {
+    // The journal holds the unsigned differences: a signed zone's secondaries get it whole.
+    if (req.qtype == rrtype::IXFR && state->journals && !zone->isSigned()) {
         auto j = state->journals->find(std::string(key));
         if (j != state->journals->end()) {
             const auto& entries = j->second;
@@ -276,12 +277,23 @@ size_t ZoneTransfer::next(std::span<uint8_t> out) {
             // The apex SOA opens and closes the stream; a pool's type (or its CNAME) is
             // transferred as the pool serves it.
             bool replaced = rs.type == rrtype::SOA && node_ == 0;
-            for (const zones::PoolBinding& b : pools)
+            // An empty pool's owner carries the NSEC made for the empty answer instead.
+            bool emptyPool = false;
+            for (const zones::PoolBinding& b : pools) {
                 replaced |= b.type == rs.type || b.type == rrtype::CNAME;
+                const PoolAnswer* pa = state_->pools->find(b.poolId);
+                emptyPool |= pa && pa->rdatas.empty() && !pa->emptyNsec.empty();
+            }
+            replaced |= emptyPool && rs.type == rrtype::NSEC;
             auto rds = z.rdatas(rs);
             if (replaced || rdata_ >= rds.size()) {
                 ++set_;
                 rdata_ = 0;
+                continue;
+            }
+            if (emptyPool && rs.type == rrtype::RRSIG && z.bytes(rds[rdata_]).size() >= 2 &&
+                (z.bytes(rds[rdata_])[0] << 8 | z.bytes(rds[rdata_])[1]) == rrtype::NSEC) {
+                ++rdata_;
                 continue;
             }
             if (!put(owner, rs.type, rds[rdata_].ttl, z.bytes(rds[rdata_]))) {
@@ -297,12 +309,28 @@ size_t ZoneTransfer::next(std::span<uint8_t> out) {
         size_t count = !pa                       ? 0
                        : b.type == rrtype::CNAME ? std::min<size_t>(1, pa->rdatas.size())
                                                  : pa->rdatas.size();
-        if (rdata_ >= count) {
+        // Then, in a signed zone, the signatures of what the pool serves (the whole set), or
+        // the empty answer's NSEC and its signatures.
+        const auto* sigs = !pa                      ? nullptr
+                           : count == 0             ? &pa->emptyNsecSigs
+                           : pa->axfrRrsigs.empty() ? nullptr
+                                                    : &pa->axfrRrsigs;
+        const bool emptyNsec = pa && count == 0 && !pa->emptyNsec.empty();
+        const size_t total = count + size_t(emptyNsec) + (sigs ? sigs->size() : 0);
+        if (rdata_ >= total) {
             ++set_;
             rdata_ = 0;
             continue;
         }
-        if (!put(owner, b.type, pa->ttl, pa->rdatas[rdata_].bytes)) {
+        bool ok;
+        if (rdata_ < count)
+            ok = put(owner, b.type, pa->ttl, pa->rdatas[rdata_].bytes);
+        else if (emptyNsec && rdata_ == count)
+            ok = put(owner, rrtype::NSEC, z.negativeTtl(), pa->emptyNsec);
+        else
+            ok = put(owner, rrtype::RRSIG, count ? pa->ttl : z.negativeTtl(),
+                     (*sigs)[rdata_ - count - size_t(emptyNsec)]);
+        if (!ok) {
             full = true;
             break;
         }
