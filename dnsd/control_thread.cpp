@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "dnsd/log.hpp"
+#include "zones/dnssec_maintenance.hpp"
 #include "zones/schema.hpp"
 
 namespace dnsd {
@@ -111,12 +112,41 @@ void ControlThread::checkController() {
     controllerState_ = state;
 }
 
+void ControlThread::enableDnssecMaintenance(std::string databasePath, int intervalMs) {
+    dnssecPath_ = std::move(databasePath);
+    dnssecIntervalMs_ = intervalMs;
+}
+
+void ControlThread::maintainDnssec() {
+    int64_t now = zones::nowMs();
+    if (dnssecIntervalMs_ <= 0 || now - lastDnssecRun_ < dnssecIntervalMs_) return;
+    lastDnssecRun_ = now;
+    try {
+        if (!dnssecDb_) dnssecDb_ = zones::openDatabase(dnssecPath_, zones::OpenMode::ReadWrite);
+        auto result = zones::DnssecMaintenance::run(*dnssecDb_, dnssecPath_, now);
+        for (const auto& done : result.steps)
+            logInfo("dnssec " + done.zone + ": " + done.step.what);
+        for (const auto& warning : result.warnings) logWarn("dnssec: " + warning);
+        if (!dnssecError_.empty()) logInfo("dnssec maintenance works again");
+        dnssecError_.clear();
+    } catch (const std::exception& e) {
+        // A new connection next time: the file may have been replaced or the error sticky.
+        dnssecDb_.reset();
+        if (dnssecError_ != e.what())
+            logError(std::string("dnssec maintenance failed (keys and signature dates stay as "
+                                 "they are; retrying every interval): ") +
+                     e.what());
+        dnssecError_ = e.what();
+    }
+}
+
 void ControlThread::run() {
     pthread_setname_np(pthread_self(), "dnsd/control");
     while (!stop_.load()) {
         bool force = reload_.exchange(false);
         reloadOnce(force);
         checkController();
+        maintainDnssec();
         state_.reap();
         std::this_thread::sleep_for(std::chrono::milliseconds(pollMs_));
     }

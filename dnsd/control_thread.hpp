@@ -3,8 +3,14 @@
 // Contract: polls PRAGMA data_version every `pollMs` (cheap: no disk read when nothing
 // changed) and on `requestReload()`. A change is built off the I/O threads and published
 // with one swap; a failed build is logged, counted, and the previous state keeps serving.
-// Old states are released here, never on an I/O thread.
+// Old states are released here, never on an I/O thread. With `enableDnssecMaintenance` it
+// also runs the DNSSEC key life cycle (zones::DnssecMaintenance: ZSK rolls, signature
+// refresh) every interval on its own read-write connection: dnsd runs as the key owner, so a
+// new ZSK's private file is written here; what a step changes reaches the served state
+// through the ordinary reload (its commit moves data_version).
 #pragma once
+
+#include <SQLiteCpp/Database.h>
 
 #include <atomic>
 #include <map>
@@ -22,6 +28,8 @@ class ControlThread {
                   const std::atomic<bool>& stop);
     void run();
     void requestReload() { reload_.store(true); }
+    // Call before run(). `databasePath` as dnsd opened it.
+    void enableDnssecMaintenance(std::string databasePath, int intervalMs);
     uint64_t failures() const { return failures_.load(); }
     // dnsd-probe's last heartbeat (ms) as last read, or -1.
     int64_t lastHeartbeat() const { return heartbeat_.load(); }
@@ -33,6 +41,7 @@ class ControlThread {
     void reloadOnce(bool force);
     void checkController();
     void logSigningProblems();
+    void maintainDnssec();
 
     std::unique_ptr<StateLoader> loader_;
     StateHolder& state_;
@@ -48,6 +57,11 @@ class ControlThread {
     enum class Controller { Unknown, NeverRan, Fresh, Stale };
     Controller controllerState_ = Controller::Unknown;
     bool fileProblem_ = false;
+    std::string dnssecPath_;
+    int dnssecIntervalMs_ = 0;  // 0 = no DNSSEC maintenance
+    int64_t lastDnssecRun_ = 0;
+    std::unique_ptr<SQLite::Database> dnssecDb_;
+    std::string dnssecError_;
 };
 
 }  // namespace dnsd

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> listen;
     unsigned udpThreads = 0;
     int pollMs = 20;
+    int dnssecIntervalS = 60;
     TcpConfig tcp;
     EngineConfig engine;
     unsigned maxUdp = engine.maxUdpPayload;
@@ -103,6 +104,8 @@ int main(int argc, char** argv) {
                     "largest UDP response in bytes, whatever the client offers");
     options.integer("poll-interval", pollMs, 1, 10000,
                     "milliseconds between database change checks");
+    options.integer("dnssec-maintenance-interval", dnssecIntervalS, 1, 86400,
+                    "seconds between DNSSEC key life cycle runs (ZSK rolls, signature refresh)");
     options.integer<uint32_t>(
         "rrl-rate", rrl.ratePerSecond, 0, 1000000,
         "UDP responses per second per client prefix and response class (0 = no rate limiting)");
@@ -193,6 +196,7 @@ int main(int argc, char** argv) {
         logInfo("loaded " + std::to_string(first->zones->zones().size()) + " zones, " +
                 std::to_string(records) + " records from " + path);
         control = std::make_unique<ControlThread>(std::move(loader), state, pollMs, stop);
+        control->enableDnssecMaintenance(path, dnssecIntervalS * 1000);
         notifier = std::make_unique<Notifier>(state, stop, path);
         for (const std::string& l : listen) addresses.push_back(ListenAddress::parse(l));
         for (const ListenAddress& a : addresses) {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,5 +53,116 @@ std::string keyDirectory(const std::string& databasePath);
 // read transaction it loads zones in). Zones without a dnssec_zones row are absent. Keys are
 // ordered KSKs first, then by id (oldest first).
 std::map<int64_t, ZoneDnssec> loadZoneDnssec(SQLite::Database& db, const std::string& databasePath);
+
+// ---- The rest is for dnsctl and zones::DnssecMaintenance (the key life cycle). ----
+
+// One dnssec_zones row. Durations in seconds, *At in ms, sigEpoch in unix seconds.
+struct DnssecZoneRow {
+    int64_t zoneId = 0;
+    std::string zone;  // absolute, lower case (from zones.name)
+    bool unsigning = false;
+    uint8_t algorithm = kDnssecEcdsaP256Sha256;
+    uint32_t dnskeyTtl = 3600;
+    uint32_t sigValidity = 14 * 86400, sigRefresh = 7 * 86400;
+    int64_t sigEpoch = 0;
+    uint32_t zskLifetime = 90 * 86400;
+    uint32_t propagationDelay = 3600;
+    uint32_t dsTtl = 86400;  // the parent's DS TTL: how long an old DS may stay in caches
+    int64_t createdAt = 0, updatedAt = 0;
+    std::optional<int64_t> unsigningAt, dsRemovedAt;
+};
+
+// Key states (RFC 7583 terms in brackets):
+//   published  in the DNSKEY RRset, not signing yet: an incoming ZSK [Published]
+//   active     signing [Active]
+//   leaving    a KSK replaced by a KSK roll, still signing the DNSKEY RRset until the parent's
+//              DS for its successor is confirmed (`dnsctl dnssec ds-seen`)
+//   retired    waiting for `removeAt`: a ZSK no longer signing (its signatures may still be
+//              cached), or a KSK whose DS may still be cached (it keeps signing DNSKEY)
+// A removed key's row and file are deleted.
+struct DnssecKeyRow {
+    int64_t id = 0;  // 0 = not inserted yet
+    int64_t zoneId = 0;
+    bool ksk = false;
+    uint8_t algorithm = kDnssecEcdsaP256Sha256;
+    uint16_t tag = 0;
+    std::vector<uint8_t> publicKey;
+    std::string privateFile;  // name inside keyDirectory()
+    std::string state;
+    bool publish = false, sign = false, cds = false;
+    int64_t createdAt = 0;
+    std::optional<int64_t> publishedAt, activeAt, retiredAt, removeAt, dsSeenAt;
+
+    uint16_t flags() const { return ksk ? 257 : 256; }
+    std::vector<uint8_t> dnskeyRdata() const;
+};
+
+// Rows in and out; the caller owns the transaction (a throw before its commit changes
+// nothing).
+class DnssecKeyStore {
+  public:
+    explicit DnssecKeyStore(SQLite::Database& db) : db_(db) {}
+
+    std::optional<DnssecZoneRow> zone(int64_t zoneId);
+    std::vector<DnssecZoneRow> zones();
+    std::vector<DnssecKeyRow> keys(int64_t zoneId);  // KSKs first, then by id
+
+    void insertZone(const DnssecZoneRow& row);
+    void updateZone(const DnssecZoneRow& row);  // every column but zone_id and created_at
+    void deleteZone(int64_t zoneId);            // and its keys' rows
+    int64_t insertKey(const DnssecKeyRow& row);
+    void updateKey(const DnssecKeyRow& row);  // state, flags and dates
+    void deleteKey(int64_t id);
+
+    // The longest TTL the zone serves (records and pool answers): how long a signature made by
+    // a retired ZSK may stay in a cache.
+    uint32_t maxServedTtl(int64_t zoneId);
+
+    // What the zone serves changed without a record changing (keys, signatures): advances the
+    // SOA serial with a journal restart (the signed difference is dnsd's to compute, so IXFR
+    // from before it gets the full zone) and makes dnsd rebuild, not patch, the zone.
+    static void markZoneChanged(SQLite::Database& db, int64_t zoneId);
+
+  private:
+    SQLite::Database& db_;
+};
+
+// A key just made, its private file already written (see KeyFileTransaction).
+struct NewDnssecKey {
+    uint8_t algorithm = kDnssecEcdsaP256Sha256;
+    uint16_t tag = 0;
+    std::vector<uint8_t> publicKey;
+    std::string privateFile;  // name inside keyDirectory()
+};
+
+// Key files that belong to one database transaction: files of new keys are written before the
+// commit (a key row never names a file that is not there) and deleted again if the transaction
+// does not commit (the destructor); files of removed keys are deleted only after it commits
+// (`committed`), so a failed commit loses nothing.
+class KeyFileTransaction {
+  public:
+    explicit KeyFileTransaction(std::string databasePath);
+    ~KeyFileTransaction();
+    KeyFileTransaction(const KeyFileTransaction&) = delete;
+    KeyFileTransaction& operator=(const KeyFileTransaction&) = delete;
+
+    // Makes a key (OpenSSL) whose tag, with the flags of `ksk`, is none of `avoidTags` (two
+    // keys of one zone with one tag make validators try both), and writes its file.
+    NewDnssecKey create(const std::string& zone, uint8_t algorithm, bool ksk,
+                        const std::vector<uint16_t>& avoidTags);
+    void removeOnCommit(const std::string& privateFile);
+    // Call after the commit. Returns the files that could not be deleted, with the reason
+    // (the keys are gone from the database; a leftover file is harmless but worth a log line).
+    std::vector<std::string> committed();
+
+  private:
+    std::string databasePath_, directory_;
+    std::vector<std::string> created_, removed_;
+    bool committed_ = false;
+};
+
+// A private key file name for a new key: K<zone>+<alg>+<tag>.<random>.pem (zone characters
+// other than letters, digits, '-', '_' and '.' become '_').
+std::string newKeyFileName(const std::string& zone, uint8_t algorithm, uint16_t tag);
 
 }  // namespace zones

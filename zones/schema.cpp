@@ -289,6 +289,47 @@ CREATE TABLE member_views (
     PRIMARY KEY (member_id, vantage)
 );
 )sql",
+        // v9: DNSSEC. A zone is signed while it has a dnssec_zones row; keys' public parts and
+        // life cycle are here, private keys in files of <db>.keys/ (zones/dnssec_key_store.hpp).
+        // Durations in seconds, *_at in ms, sig_epoch in unix seconds.
+        R"sql(
+CREATE TABLE dnssec_zones (
+    zone_id           INTEGER PRIMARY KEY REFERENCES zones(id) ON DELETE CASCADE,
+    state             TEXT NOT NULL CHECK (state IN ('signed', 'unsigning')),
+    algorithm         INTEGER NOT NULL,
+    dnskey_ttl        INTEGER NOT NULL DEFAULT 3600,
+    sig_validity      INTEGER NOT NULL DEFAULT 1209600,  -- 14 d
+    sig_refresh       INTEGER NOT NULL DEFAULT 604800,   -- re-sign with 7 d left
+    sig_epoch         INTEGER NOT NULL,   -- inception = epoch - 3600, expiration = epoch + validity
+    zsk_lifetime      INTEGER NOT NULL DEFAULT 7776000,  -- 90 d
+    propagation_delay INTEGER NOT NULL DEFAULT 3600,     -- secondaries + caches
+    ds_ttl            INTEGER NOT NULL DEFAULT 86400,    -- the parent's DS TTL
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL,
+    unsigning_at      INTEGER,            -- when `dnssec disable` published CDS delete
+    ds_removed_at     INTEGER             -- when the operator said the DS is gone
+);
+CREATE TABLE dnssec_keys (
+    id            INTEGER PRIMARY KEY,
+    zone_id       INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+    role          TEXT NOT NULL CHECK (role IN ('ksk', 'zsk')),
+    algorithm     INTEGER NOT NULL,
+    key_tag       INTEGER NOT NULL,
+    public_key    BLOB NOT NULL,          -- the DNSKEY public key field (RFC 6605 / 8080)
+    private_file  TEXT NOT NULL UNIQUE,   -- file name inside the key directory
+    state         TEXT NOT NULL CHECK (state IN ('published', 'active', 'leaving', 'retired')),
+    publish       INTEGER NOT NULL,       -- in the DNSKEY RRset
+    sign          INTEGER NOT NULL,       -- makes signatures
+    cds           INTEGER NOT NULL,       -- published as CDS + CDNSKEY
+    created_at    INTEGER NOT NULL,
+    published_at  INTEGER,
+    active_at     INTEGER,
+    retired_at    INTEGER,
+    remove_at     INTEGER,                -- scheduled removal of a retired key
+    ds_seen_at    INTEGER                 -- the operator confirmed the parent's DS for this KSK
+);
+CREATE INDEX dnssec_keys_zone ON dnssec_keys (zone_id);
+)sql",
     };
     return list;
 }

@@ -537,6 +537,10 @@ std::optional<std::pair<Record, Record>> ZoneStore::bumpSerialOf(int64_t zoneId)
     return std::make_pair(before, soa.record);
 }
 
+void ZoneStore::markRebuild(int64_t zoneId) {
+    bumpGeneration(db_, zoneId);
+}
+
 std::vector<Record> ZoneStore::listRecords(const Name& apex, const std::optional<Name>& owner,
                                            const std::optional<uint16_t>& type) {
     std::vector<Record> all = zoneRecords(apex);

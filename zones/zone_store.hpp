@@ -56,6 +56,10 @@ class ZoneStore {
     // touching its records (a pool decision), so secondaries see a new serial and refetch.
     // Returns the SOA before and after (nullopt if the zone has none).
     std::optional<std::pair<Record, Record>> bumpSerialOf(int64_t zoneId);
+    // Moves the zone's generation with no owners named, inside the caller's transaction, so
+    // dnsd builds the zone again instead of patching it: for a change no owner list describes
+    // (DNSSEC keys or signature dates: every signature changes).
+    void markRebuild(int64_t zoneId);
     std::vector<ZoneInfo> listZones();
 
     // All records of the zone (throws if there is no such zone), in insertion order.
