@@ -45,6 +45,9 @@ NsdServer::NsdServer(const std::vector<ZoneFile>& zones, uint16_t port)
         c += "zone:\n";
         c += "  name: \"" + z.origin + "\"\n";
         c += "  zonefile: \"" + std::filesystem::absolute(z.path).string() + "\"\n";
+        // Tests may AXFR what NSD serves (e.g. to verify a signed zone as served); no query
+        // of the conformance catalog is a transfer, so answers are unchanged.
+        c += "  provide-xfr: 127.0.0.1 NOKEY\n";
     }
     config_ = c;
     std::string confPath = dir_.writeFile("nsd.conf", config_);

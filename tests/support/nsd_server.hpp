@@ -1,7 +1,8 @@
 // testsupport::NsdServer — NSD (the reference implementation) serving zone files on loopback.
 //
 // Contract: the constructor writes an nsd.conf into its own temp dir (no chroot, no privilege
-// drop, no database, no remote control, RRL off, identity/version hidden, foreground `-d`),
+// drop, no database, no remote control, RRL off, identity/version hidden, foreground `-d`,
+// AXFR allowed to 127.0.0.1),
 // listens on 127.0.0.1 (and ::1 when available) at `port`, starts /usr/sbin/nsd and returns
 // once every zone's SOA is answered (throws with NSD's stderr otherwise, within 10 s).
 // Stopped on destruction. The options that change answers are documented in configText().
