@@ -32,6 +32,11 @@ insecure NS ns.insecure
 ns.insecure A 192.0.2.53
 secure NS ns.elsewhere.net.
 secure DS 12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
+secure DS 4711 253 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
+; DNSSEC records the stored zone brought along (an unknown algorithm, a stale signature):
+; the signer replaces them with its own.
+@ DNSKEY 257 3 253 AwEAAQ==
+www RRSIG A 253 3 300 20300101000000 20200101000000 1 example.com. AAAA
 mail A 192.0.2.25
 )";
 
