@@ -98,8 +98,8 @@ zones::RecordBatch readRecords(SQLite::Database& db, int64_t id, const std::stri
 std::shared_ptr<const zones::ZoneSnapshot> patchZone(SQLite::Database& db, int64_t id,
                                                      const std::string& name,
                                                      const zones::ZoneSnapshot& cached,
-                                                     uint64_t cachedGeneration,
-                                                     uint64_t generation) {
+                                                     uint64_t cachedGeneration, uint64_t generation,
+                                                     const zones::ZoneSigner* signer) {
     constexpr size_t kMaxOwners = 10000;  // beyond that a rebuild is about as cheap
     SQLite::Statement q(db,
                         "SELECT generation, owner FROM zone_changes"
@@ -128,6 +128,7 @@ std::shared_ptr<const zones::ZoneSnapshot> patchZone(SQLite::Database& db, int64
             records.add(at.owner(e), e.type, e.rclass, e.ttl, at.rdata(e));
         }
     }
+    if (signer) return signer->patch(cached, keys, records, generation);
     return zones::ZoneSnapshot::patch(cached, keys, records, generation);
 }
 
@@ -357,11 +358,18 @@ std::shared_ptr<const ServedState> StateLoader::load(const ServedState* previous
             }
             zonesChanged = true;
             std::shared_ptr<const zones::ZoneSnapshot> zone;
-            if (!signer && old != cache_.end() && old->second.identity == identity &&
-                old->second.poolSignature == signature && old->second.signedWith.empty() &&
-                generation > old->second.generation)
-                zone = patchZone(*db_, id, name, *old->second.zone, old->second.generation,
-                                 generation);
+            // A signed zone is patched by its signer when the change keeps the NSEC chain
+            // (a pool decision's serial bump re-signs the SOA alone).
+            if (old != cache_.end() && old->second.identity == identity &&
+                old->second.poolSignature == signature && old->second.signedWith == signedWith &&
+                generation > old->second.generation) {
+                try {
+                    zone = patchZone(*db_, id, name, *old->second.zone, old->second.generation,
+                                     generation, signer.get());
+                } catch (const std::runtime_error&) {
+                    zone = nullptr;  // the full build below reports what is wrong
+                }
+            }
             if (zone) {
                 ++counts.patched;
             } else if (signer) {

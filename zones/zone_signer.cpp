@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 #include <thread>
 
@@ -83,6 +84,49 @@ void ZoneSigner::rrsigHeader(std::string_view owner, uint16_t type, uint32_t ttl
     out.insert(out.end(), signer.begin(), signer.end());
 }
 
+bool ZoneSigner::reuseSignature(const ZoneSnapshot& previous, std::string_view owner, uint16_t type,
+                                uint32_t ttl, const std::vector<std::span<const uint8_t>>& rdatas,
+                                const std::vector<uint8_t>& header,
+                                std::vector<std::span<const uint8_t>>& scratch,
+                                RecordBatch& out) const {
+    int32_t pi = previous.find(owner);
+    if (pi < 0) return false;
+    const Node& pn = previous.node(pi);
+    const RRset* ps = previous.rrset(pn, type);
+    const RRset* psig = previous.rrset(pn, rrtype::RRSIG);
+    if (!ps || !psig || previous.rdatas(*ps)[0].ttl != ttl) return false;
+    scratch.clear();
+    for (const RData& rd : previous.rdatas(*ps)) scratch.push_back(previous.bytes(rd));
+    if (!sameRdatas(scratch, rdatas)) return false;
+    for (const RData& rd : previous.rdatas(*psig)) {
+        auto bytes = previous.bytes(rd);
+        if (bytes.size() > header.size() &&
+            std::equal(header.begin(), header.end(), bytes.begin())) {
+            out.add(owner, rrtype::RRSIG, rrclass::IN, ttl, bytes);
+            return true;
+        }
+    }
+    return false;
+}
+
+void ZoneSigner::addApexRecords(RecordBatch& input) const {
+    const std::string_view apexKey = apex_.key();
+    for (const ZoneKey& k : keys_)
+        if (k.publish)
+            input.add(apexKey, rrtype::DNSKEY, rrclass::IN, policy_.dnskeyTtl, k.key->dnskey());
+    if (policy_.unsigning) {
+        const uint8_t cdsDelete[] = {0, 0, 0, 0, 0}, cdnskeyDelete[] = {0, 0, 3, 0, 0};
+        input.add(apexKey, 59, rrclass::IN, policy_.dnskeyTtl, cdsDelete);
+        input.add(apexKey, 60, rrclass::IN, policy_.dnskeyTtl, cdnskeyDelete);
+        return;
+    }
+    for (const ZoneKey& k : keys_) {
+        if (!k.cds) continue;
+        input.add(apexKey, 59, rrclass::IN, policy_.dnskeyTtl, dsRdata(apexKey, k.key->dnskey()));
+        input.add(apexKey, 60, rrclass::IN, policy_.dnskeyTtl, k.key->dnskey());
+    }
+}
+
 const std::vector<const SigningKey*>& ZoneSigner::signersFor(uint16_t type, bool atApex) const {
     return atApex && isApexKeyType(type) ? ksks_ : zsks_;
 }
@@ -149,21 +193,7 @@ std::shared_ptr<const ZoneSnapshot> ZoneSigner::build(const RecordBatch& records
         if (isDnssecType(e.type) || (isApexKeyType(e.type) && owner == apexKey)) continue;
         input.add(owner, e.type, e.rclass, e.ttl, records.rdata(e));
     }
-    for (const ZoneKey& k : keys_)
-        if (k.publish)
-            input.add(apexKey, rrtype::DNSKEY, rrclass::IN, policy_.dnskeyTtl, k.key->dnskey());
-    if (policy_.unsigning) {
-        const uint8_t cdsDelete[] = {0, 0, 0, 0, 0}, cdnskeyDelete[] = {0, 0, 3, 0, 0};
-        input.add(apexKey, 59, rrclass::IN, policy_.dnskeyTtl, cdsDelete);
-        input.add(apexKey, 60, rrclass::IN, policy_.dnskeyTtl, cdnskeyDelete);
-    } else {
-        for (const ZoneKey& k : keys_) {
-            if (!k.cds) continue;
-            input.add(apexKey, 59, rrclass::IN, policy_.dnskeyTtl,
-                      dsRdata(apexKey, k.key->dnskey()));
-            input.add(apexKey, 60, rrclass::IN, policy_.dnskeyTtl, k.key->dnskey());
-        }
-    }
+    addApexRecords(input);
     auto plain = ZoneSnapshot::build(apex_, input, pools, generation);
     const ZoneSnapshot& u = *plain;
 
@@ -245,31 +275,9 @@ std::shared_ptr<const ZoneSnapshot> ZoneSigner::build(const RecordBatch& records
                     for (const RData& rd : u.rdatas(*s)) rdatas.push_back(u.bytes(rd));
                 }
                 rrsigHeader(owner, job.type, ttl, *job.key, header);
-                bool found = false;
-                if (reuse) {
-                    int32_t pi = previous->find(owner);
-                    const RRset* ps =
-                        pi >= 0 ? previous->rrset(previous->node(pi), job.type) : nullptr;
-                    const RRset* psig =
-                        pi >= 0 ? previous->rrset(previous->node(pi), rrtype::RRSIG) : nullptr;
-                    if (ps && psig && previous->rdatas(*ps)[0].ttl == ttl) {
-                        old.clear();
-                        for (const RData& rd : previous->rdatas(*ps))
-                            old.push_back(previous->bytes(rd));
-                        if (sameRdatas(old, rdatas)) {
-                            for (const RData& rd : previous->rdatas(*psig)) {
-                                auto bytes = previous->bytes(rd);
-                                if (bytes.size() > header.size() &&
-                                    std::equal(header.begin(), header.end(), bytes.begin())) {
-                                    out[t].add(owner, rrtype::RRSIG, rrclass::IN, ttl, bytes);
-                                    found = true;
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                }
-                if (found) continue;
+                if (reuse &&
+                    reuseSignature(*previous, owner, job.type, ttl, rdatas, header, old, out[t]))
+                    continue;
                 if (!signWith(header, owner, job.type, ttl, rdatas, *job.key, b, sig)) {
                     failed = true;
                     return;
@@ -290,6 +298,97 @@ std::shared_ptr<const ZoneSnapshot> ZoneSigner::build(const RecordBatch& records
             input.add(b.owner(e), e.type, e.rclass, e.ttl, b.rdata(e));
         }
     return ZoneSnapshot::build(apex_, input, std::move(pools), generation, fingerprint_);
+}
+
+std::shared_ptr<const ZoneSnapshot> ZoneSigner::patch(const ZoneSnapshot& base,
+                                                      const std::vector<std::string>& owners,
+                                                      const RecordBatch& records,
+                                                      uint64_t generation) const {
+    if (base.signedWith() != fingerprint_) return nullptr;
+    const std::string_view apexKey = apex_.key();
+    RecordBatch input;
+    bool apex = false;
+    for (const std::string& o : owners) apex |= o == apexKey;
+    for (size_t i = 0; i < records.size(); ++i) {
+        const RecordBatch::Entry& e = records.entry(i);
+        std::string_view owner = records.owner(e);
+        if (isDnssecType(e.type) || (isApexKeyType(e.type) && owner == apexKey)) continue;
+        input.add(owner, e.type, e.rclass, e.ttl, records.rdata(e));
+    }
+    if (apex) addApexRecords(input);
+    // Each owner's records by type.
+    std::map<std::string_view, std::map<uint16_t, std::vector<size_t>>> byOwner;
+    for (size_t i = 0; i < input.size(); ++i)
+        byOwner[input.owner(input.entry(i))][input.entry(i).type].push_back(i);
+
+    RecordBatch out = input;
+    SignBuffers b;
+    std::vector<uint8_t> header, sig, bitmap;
+    std::vector<std::span<const uint8_t>> rdatas, scratch;
+    std::vector<uint16_t> types;
+    for (const std::string& key : owners) {
+        const int32_t idx = base.find(key);
+        auto data = byOwner.find(key);
+        if (idx < 0 || data == byOwner.end()) return nullptr;  // a name comes or goes
+        const Node& n = base.node(idx);
+        if (n.cut >= 0 && n.cut != idx) continue;  // glue: never signed
+        const bool cut = n.cut == idx && idx != 0;
+        const RRset* nsec = base.rrset(n, rrtype::NSEC);
+        if (!nsec) return nullptr;  // an empty non-terminal gains data: a new NSEC owner
+        types.clear();
+        for (const auto& [type, rows] : data->second)
+            if (!cut || type == rrtype::NS || type == rrtype::DS) types.push_back(type);
+        for (const PoolBinding& pb : base.pools(n)) types.push_back(pb.type);
+        types.push_back(rrtype::NSEC);
+        types.push_back(rrtype::RRSIG);
+        typeBitmap(types, bitmap);
+        const RData& nsecRd = base.rdatas(*nsec)[0];
+        auto nsecBytes = base.bytes(nsecRd);
+        auto oldBitmap = nsecBytes.subspan(wireNameLength(nsecBytes));
+        if (!std::equal(bitmap.begin(), bitmap.end(), oldBitmap.begin(), oldBitmap.end()))
+            return nullptr;
+        if (idx == 0) {
+            // The SOA's TTL and MINIMUM decide every NSEC's TTL (RFC 9077).
+            auto soaRows = data->second.find(rrtype::SOA);
+            if (soaRows == data->second.end() || soaRows->second.size() != 1) return nullptr;
+            const RecordBatch::Entry& se = input.entry(soaRows->second[0]);
+            auto soa = input.rdata(se);
+            if (soa.size() < 4) return nullptr;
+            uint32_t minimum = get32(soa.data() + soa.size() - 4);
+            if (std::min(se.ttl, minimum) != base.negativeTtl()) return nullptr;
+        }
+        out.add(key, rrtype::NSEC, rrclass::IN, nsecRd.ttl, nsecBytes);
+        if (const RRset* sigs = base.rrset(n, rrtype::RRSIG))
+            for (const RData& rd : base.rdatas(*sigs)) {
+                auto bytes = base.bytes(rd);
+                if (bytes.size() >= 2 && (bytes[0] << 8 | bytes[1]) == rrtype::NSEC)
+                    out.add(key, rrtype::RRSIG, rrclass::IN, rd.ttl, bytes);
+            }
+        for (const auto& [type, rows] : data->second) {
+            if (cut && type != rrtype::DS) continue;
+            rdatas.clear();
+            for (size_t row : rows) rdatas.push_back(input.rdata(input.entry(row)));
+            // The order the snapshot keeps (by RDATA), so reuse compares like with like.
+            auto less = [](auto x, auto y) {
+                return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
+            };
+            auto same = [](auto x, auto y) {
+                return std::equal(x.begin(), x.end(), y.begin(), y.end());
+            };
+            std::sort(rdatas.begin(), rdatas.end(), less);
+            rdatas.erase(std::unique(rdatas.begin(), rdatas.end(), same), rdatas.end());
+            const uint32_t ttl = input.entry(rows[0]).ttl;
+            for (const SigningKey* k : signersFor(type, idx == 0)) {
+                rrsigHeader(key, type, ttl, *k, header);
+                if (reuseSignature(base, key, type, ttl, rdatas, header, scratch, out)) continue;
+                if (!signWith(header, key, type, ttl, rdatas, *k, b, sig))
+                    throw std::runtime_error("zone " + apex_.toText() +
+                                             ": signing failed (OpenSSL)");
+                out.add(key, rrtype::RRSIG, rrclass::IN, ttl, sig);
+            }
+        }
+    }
+    return ZoneSnapshot::patch(base, owners, out, generation, true);
 }
 
 }  // namespace zones

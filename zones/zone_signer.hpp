@@ -57,6 +57,16 @@ class ZoneSigner {
                                               std::vector<PoolBinding> pools, uint64_t generation,
                                               const ZoneSnapshot* previous) const;
 
+    // The signed zone after a change that touched only `owners` (canonical wire keys), where
+    // `records` holds every stored record now at those owners: re-signs only the RRsets that
+    // changed (a pool decision's SOA serial bump re-signs the SOA alone). nullptr when the
+    // change adds or removes a name or changes a name's types (the NSEC chain moves), or
+    // `base` was signed with other keys or times: build then.
+    std::shared_ptr<const ZoneSnapshot> patch(const ZoneSnapshot& base,
+                                              const std::vector<std::string>& owners,
+                                              const RecordBatch& records,
+                                              uint64_t generation) const;
+
     // The RRSIG RDATAs of one RRset at `owner` (canonical wire), one per signing ZSK.
     std::vector<std::vector<uint8_t>> signRRset(
         std::string_view owner, uint16_t type, uint32_t ttl,
@@ -77,6 +87,13 @@ class ZoneSigner {
     void rrsigHeader(std::string_view owner, uint16_t type, uint32_t ttl, const SigningKey& key,
                      std::vector<uint8_t>& out) const;
     const std::vector<const SigningKey*>& signersFor(uint16_t type, bool atApex) const;
+    // Appends `previous`'s signature when the RRset and the RRSIG header are the same there.
+    bool reuseSignature(const ZoneSnapshot& previous, std::string_view owner, uint16_t type,
+                        uint32_t ttl, const std::vector<std::span<const uint8_t>>& rdatas,
+                        const std::vector<uint8_t>& header,
+                        std::vector<std::span<const uint8_t>>& scratch, RecordBatch& out) const;
+    // DNSKEY, CDS and CDNSKEY at the apex.
+    void addApexRecords(RecordBatch& input) const;
 
     Name apex_;
     SigningPolicy policy_;

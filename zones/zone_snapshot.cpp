@@ -441,9 +441,10 @@ void copyWithRoom(std::vector<T>& to, const std::vector<T>& from, size_t room) {
 std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::patch(const ZoneSnapshot& base,
                                                         const std::vector<std::string>& owners,
                                                         const RecordBatch& records,
-                                                        uint64_t generation) {
-    // A signed zone's NSEC chain and signatures are the signer's to make: rebuild.
-    if (!base.signedWith_.empty()) return nullptr;
+                                                        uint64_t generation, bool bySigner) {
+    // A signed zone's NSEC chain and signatures are the signer's to make: only ZoneSigner
+    // patches one (when no name comes or goes and no type set changes).
+    if (!base.signedWith_.empty() && !bySigner) return nullptr;
     size_t rdataTotal = 0, ownerTotal = 0;
     checkRecords(base.apex_, records, rdataTotal, ownerTotal);
 
@@ -506,6 +507,9 @@ std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::patch(const ZoneSnapshot& base
     copyWithRoom(z->targets_, base.targets_, records.size() + 16);
     z->pools_ = base.pools_;
     z->index_ = base.index_;
+    // The signer only patches when no name comes or goes: node numbers, so the NSEC order, hold.
+    z->signedWith_ = base.signedWith_;
+    z->nsecOrder_ = base.nsecOrder_;
 
     bool nodesChanged = false;
     std::vector<int32_t> emptied;

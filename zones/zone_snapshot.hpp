@@ -91,10 +91,12 @@ class ZoneSnapshot {
     // nullptr when a patch cannot express the change (an NS RRset added, removed or pointed
     // elsewhere: zone cuts move; or too much dead space from earlier patches): build then.
     // Throws like `build` on records it could not serve.
+    // A signed base is patched only by ZoneSigner::patch (`bySigner`), which has checked that
+    // the NSEC chain and every type bitmap stay as they are.
     static std::shared_ptr<const ZoneSnapshot> patch(const ZoneSnapshot& base,
                                                      const std::vector<std::string>& owners,
                                                      const RecordBatch& records,
-                                                     uint64_t generation);
+                                                     uint64_t generation, bool bySigner = false);
 
     const Name& apex() const { return apex_; }
     uint64_t generation() const { return generation_; }
