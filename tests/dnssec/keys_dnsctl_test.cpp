@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -151,6 +152,28 @@ TEST_F(DnssecKeysCli, EnableMakesKeysOnlyTheOwnerCanRead) {
     EXPECT_EQ(s["keys"].size(), 2u);
     EXPECT_EQ(s["next"]["kind"], "dnssec-refresh");
     EXPECT_EQ(s["waiting_for"].size(), 1u) << "the DS is not confirmed yet";
+    // The next refresh and the next roll, with the pre-publish lead: 90 d - (1 h + 1 h).
+    ASSERT_EQ(s["schedule"].size(), 2u);
+    EXPECT_EQ(s["schedule"][1]["kind"], "dnssec-zsk-publish");
+    EXPECT_EQ(s["schedule"][1]["at"].get<int64_t>() - s["keys"][1]["active_at"].get<int64_t>(),
+              (90 * 86400 - 7200) * int64_t(1000));
+}
+
+TEST_F(DnssecKeysCli, RootWritesKeysForTheDatabaseOwner) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (the case is root acting for dnsd's user)";
+    // The database belongs to another user (as /var/lib/dnsd/dnsd.db belongs to dnsd).
+    const uid_t uid = 65534;
+    const gid_t gid = 65534;
+    ASSERT_EQ(::chown(db_.c_str(), uid, gid), 0);
+    ok({"dnssec", "enable", kZone});
+    struct stat st;
+    ASSERT_EQ(::stat(keyDir().c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, uid) << "the key directory goes to the database owner";
+    for (const auto& f : keyFiles()) {
+        ASSERT_EQ(::stat(f.c_str(), &st), 0);
+        EXPECT_EQ(st.st_uid, uid) << f;
+        EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+    }
 }
 
 TEST_F(DnssecKeysCli, DsMatchesLdnsKey2ds) {

@@ -248,6 +248,7 @@ int dnssecStatus(const std::vector<std::string>& args, Context& context) {
     bool checked = false;
     std::vector<std::string> perKey;
     auto problems = checkKeyFiles(s, dir, checked, perKey);
+    auto schedule = DnssecMaintenance::schedule(s);
     auto next = DnssecMaintenance::nextStep(s);
     auto waiting = DnssecMaintenance::waitingFor(s);
     const int64_t inception = (s.zone.sigEpoch - 3600) * 1000;
@@ -279,6 +280,10 @@ int dnssecStatus(const std::vector<std::string>& args, Context& context) {
                                                                           : ordered_json(perKey[i]))
                                                      : ordered_json("not checked")}});
         }
+        ordered_json scheduleJson = ordered_json::array();
+        for (const auto& step : schedule)
+            scheduleJson.push_back(
+                {{"at", step.at}, {"kind", step.eventKind()}, {"what", step.what}});
         ordered_json out = {
             {"zone", name},
             {"state", s.zone.unsigning ? "unsigning" : "signed"},
@@ -300,6 +305,7 @@ int dnssecStatus(const std::vector<std::string>& args, Context& context) {
              next
                  ? ordered_json{{"at", next->at}, {"kind", next->eventKind()}, {"what", next->what}}
                  : ordered_json()},
+            {"schedule", scheduleJson},
             {"waiting_for", waiting},
             {"key_files_checked", checked},
             {"key_file_problems", problems}};
@@ -335,10 +341,11 @@ int dnssecStatus(const std::vector<std::string>& args, Context& context) {
             if (!perKey.empty() && !perKey[i].empty())
                 std::cout << "      PROBLEM: " << perKey[i] << "\n";
         }
-        if (next)
-            std::cout << "next: " << zones::dnssecTimeText(next->at)
-                      << (next->at <= now ? " (due: dnsd does it at its next maintenance run)" : "")
-                      << ": " << next->what << "\n";
+        // Every scheduled step (refresh, roll, removals): "the next refresh and the next roll".
+        if (!schedule.empty()) std::cout << "schedule (dnsd's maintenance runs these):\n";
+        for (const auto& step : schedule)
+            std::cout << "  " << zones::dnssecTimeText(step.at)
+                      << (step.at <= now ? " (due now)" : "") << "  " << step.what << "\n";
         for (const std::string& w : waiting) std::cout << "waiting for: " << w << "\n";
         if (!checked)
             std::cout << "key files: not checked (" << dir
