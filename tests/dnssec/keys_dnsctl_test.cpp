@@ -14,6 +14,8 @@
 #include <sstream>
 
 #include "tests/support/dnsctl_runner.hpp"
+#include "tests/support/free_port.hpp"
+#include "tests/support/nsd_server.hpp"
 #include "tests/support/run_command.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/tools/db_dump.hpp"
@@ -320,6 +322,33 @@ TEST_F(DnssecKeysCli, KskRollThenDsSeen) {
     EXPECT_EQ(s["keys"][0]["state"], "retired");
     EXPECT_EQ(s["keys"][0]["remove_at"].get<int64_t>() - s["keys"][0]["retired_at"].get<int64_t>(),
               (86400 + 3600) * 1000);
+}
+
+TEST_F(DnssecKeysCli, DsSeenCheckAsksTheParent) {
+    ok({"dnssec", "enable", kZone});
+    std::string dsLine;
+    for (const auto& l : lines(ok({"dnssec", "ds", kZone}).out))
+        if (l.find(" IN DS ") != std::string::npos) dsLine = l;
+    ASSERT_FALSE(dsLine.empty());
+    // The parent, example.com, served by NSD with the delegation and our DS.
+    std::string parent = dir_.writeFile("example.com.zone",
+                                        "$ORIGIN example.com.\n$TTL 3600\n"
+                                        "@ SOA ns hostmaster 1 7200 900 1209600 300\n"
+                                        "@ NS ns\nns A 192.0.2.1\n"
+                                        "svc NS ns.other.test.\n" +
+                                            dsLine + "\n");
+    testsupport::NsdServer nsd({{"example.com.", parent}}, testsupport::freePort());
+    std::string server = "127.0.0.1:" + std::to_string(nsd.port());
+    ok({"dnssec", "ds-seen", kZone, "--check", server});
+    auto first = status();
+    EXPECT_FALSE(first["keys"][0]["ds_seen_at"].is_null());
+    // A KSK roll: the parent still has the old DS only, so the check refuses to record.
+    ok({"dnssec", "roll", kZone, "ksk"});
+    auto z = load().begin()->second;
+    expectFails({"dnssec", "ds-seen", kZone, "--check", server},
+                "serves no DS of KSK " + std::to_string(z.keys[1].tag) + " for " + kZone +
+                    " (it serves tag/digest " + std::to_string(z.keys[0].tag) + "/2)");
+    expectFails({"dnssec", "ds-seen", kZone, "--check", "ns.example.com"}, "--check");
 }
 
 TEST_F(DnssecKeysCli, ZskRollOnCommand) {
