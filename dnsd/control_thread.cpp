@@ -77,6 +77,7 @@ void ControlThread::checkController() {
         case StateLoader::FileState::Replaced:
             try {
                 loader_->reopen();
+                dnssecDb_.reset();  // DNSSEC maintenance follows to the new file too
                 logInfo("database file was replaced: reopened it");
                 fileProblem_ = false;
                 requestReload();

@@ -75,12 +75,16 @@ std::string DnssecStep::eventKind() const {
 }
 
 std::optional<DnssecStep> DnssecMaintenance::nextStep(const DnssecZoneState& s) {
+    auto all = schedule(s);
+    if (all.empty()) return std::nullopt;
+    return all.front();
+}
+
+std::vector<DnssecStep> DnssecMaintenance::schedule(const DnssecZoneState& s) {
     const DnssecZoneRow& z = s.zone;
     const int64_t rollWait = int64_t(z.dnskeyTtl) + z.propagationDelay;
-    std::optional<DnssecStep> best;
-    auto offer = [&](DnssecStep step) {
-        if (!best || step.at < best->at) best = std::move(step);
-    };
+    std::vector<DnssecStep> steps;
+    auto offer = [&](DnssecStep step) { steps.push_back(std::move(step)); };
     if (z.unsigning && z.dsRemovedAt)
         offer({DnssecStepKind::FinishUnsigning,
                *z.dsRemovedAt + (int64_t(z.dsTtl) + z.propagationDelay) * kMs, 0, 0,
@@ -121,7 +125,10 @@ std::optional<DnssecStep> DnssecMaintenance::nextStep(const DnssecZoneState& s) 
                    " reaches its lifetime of " + dnssecDurationText(z.zskLifetime) + " at " +
                    dnssecTimeText(activeAt + int64_t(z.zskLifetime) * kMs)});
     }
-    return best;
+    // Earliest first; at one time, in the order offered (going insecure first).
+    std::stable_sort(steps.begin(), steps.end(),
+                     [](const DnssecStep& a, const DnssecStep& b) { return a.at < b.at; });
+    return steps;
 }
 
 std::vector<std::string> DnssecMaintenance::waitingFor(const DnssecZoneState& s) {

@@ -65,7 +65,10 @@ std::string dnssecDurationText(int64_t seconds);
 
 class DnssecMaintenance {
   public:
-    // The earliest automatic step, due or not; nullopt if none is scheduled.
+    // Every automatic step scheduled from this state (the next signature refresh, the next
+    // ZSK publish or activation, each retired key's removal, going insecure), earliest first.
+    static std::vector<DnssecStep> schedule(const DnssecZoneState& state);
+    // The earliest of those, due or not; nullopt if none is scheduled.
     static std::optional<DnssecStep> nextStep(const DnssecZoneState& state);
     // What the zone waits for from the operator, one sentence each (empty: nothing).
     static std::vector<std::string> waitingFor(const DnssecZoneState& state);

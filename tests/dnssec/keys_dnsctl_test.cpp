@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Database.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -13,6 +14,8 @@
 #include <sstream>
 
 #include "tests/support/dnsctl_runner.hpp"
+#include "tests/support/free_port.hpp"
+#include "tests/support/nsd_server.hpp"
 #include "tests/support/run_command.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/tools/db_dump.hpp"
@@ -151,6 +154,28 @@ TEST_F(DnssecKeysCli, EnableMakesKeysOnlyTheOwnerCanRead) {
     EXPECT_EQ(s["keys"].size(), 2u);
     EXPECT_EQ(s["next"]["kind"], "dnssec-refresh");
     EXPECT_EQ(s["waiting_for"].size(), 1u) << "the DS is not confirmed yet";
+    // The next refresh and the next roll, with the pre-publish lead: 90 d - (1 h + 1 h).
+    ASSERT_EQ(s["schedule"].size(), 2u);
+    EXPECT_EQ(s["schedule"][1]["kind"], "dnssec-zsk-publish");
+    EXPECT_EQ(s["schedule"][1]["at"].get<int64_t>() - s["keys"][1]["active_at"].get<int64_t>(),
+              (90 * 86400 - 7200) * int64_t(1000));
+}
+
+TEST_F(DnssecKeysCli, RootWritesKeysForTheDatabaseOwner) {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (the case is root acting for dnsd's user)";
+    // The database belongs to another user (as /var/lib/dnsd/dnsd.db belongs to dnsd).
+    const uid_t uid = 65534;
+    const gid_t gid = 65534;
+    ASSERT_EQ(::chown(db_.c_str(), uid, gid), 0);
+    ok({"dnssec", "enable", kZone});
+    struct stat st;
+    ASSERT_EQ(::stat(keyDir().c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, uid) << "the key directory goes to the database owner";
+    for (const auto& f : keyFiles()) {
+        ASSERT_EQ(::stat(f.c_str(), &st), 0);
+        EXPECT_EQ(st.st_uid, uid) << f;
+        EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+    }
 }
 
 TEST_F(DnssecKeysCli, DsMatchesLdnsKey2ds) {
@@ -297,6 +322,33 @@ TEST_F(DnssecKeysCli, KskRollThenDsSeen) {
     EXPECT_EQ(s["keys"][0]["state"], "retired");
     EXPECT_EQ(s["keys"][0]["remove_at"].get<int64_t>() - s["keys"][0]["retired_at"].get<int64_t>(),
               (86400 + 3600) * 1000);
+}
+
+TEST_F(DnssecKeysCli, DsSeenCheckAsksTheParent) {
+    ok({"dnssec", "enable", kZone});
+    std::string dsLine;
+    for (const auto& l : lines(ok({"dnssec", "ds", kZone}).out))
+        if (l.find(" IN DS ") != std::string::npos) dsLine = l;
+    ASSERT_FALSE(dsLine.empty());
+    // The parent, example.com, served by NSD with the delegation and our DS.
+    std::string parent = dir_.writeFile("example.com.zone",
+                                        "$ORIGIN example.com.\n$TTL 3600\n"
+                                        "@ SOA ns hostmaster 1 7200 900 1209600 300\n"
+                                        "@ NS ns\nns A 192.0.2.1\n"
+                                        "svc NS ns.other.test.\n" +
+                                            dsLine + "\n");
+    testsupport::NsdServer nsd({{"example.com.", parent}}, testsupport::freePort());
+    std::string server = "127.0.0.1:" + std::to_string(nsd.port());
+    ok({"dnssec", "ds-seen", kZone, "--check", server});
+    auto first = status();
+    EXPECT_FALSE(first["keys"][0]["ds_seen_at"].is_null());
+    // A KSK roll: the parent still has the old DS only, so the check refuses to record.
+    ok({"dnssec", "roll", kZone, "ksk"});
+    auto z = load().begin()->second;
+    expectFails({"dnssec", "ds-seen", kZone, "--check", server},
+                "serves no DS of KSK " + std::to_string(z.keys[1].tag) + " for " + kZone +
+                    " (it serves tag/digest " + std::to_string(z.keys[0].tag) + "/2)");
+    expectFails({"dnssec", "ds-seen", kZone, "--check", "ns.example.com"}, "--check");
 }
 
 TEST_F(DnssecKeysCli, ZskRollOnCommand) {

@@ -143,6 +143,35 @@ TEST_F(DnssecMaintenanceDb, FullZskRollEachStepOnce) {
     EXPECT_EQ(loaded.begin()->second.keys[1].tag, state.keys[2].tag);
 }
 
+TEST_F(DnssecMaintenanceDb, KskRollEndsWithTheOldKskRemovedOnce) {
+    auto r = testsupport::runDnsctl(db_, {"dnssec", "set", kZone, "--ds-ttl", "300s"});
+    ASSERT_TRUE(r.ok()) << r.err;
+    r = testsupport::runDnsctl(db_, {"dnssec", "roll", kZone, "ksk"});
+    ASSERT_TRUE(r.ok()) << r.err;
+    EXPECT_EQ(keyFiles(), 3u);
+    auto state = *DnssecMaintenance::read(*conn_, zoneId());
+    const DnssecKeyRow old = state.keys[0];
+    EXPECT_EQ(old.state, "leaving");
+    // Nothing retires it before the operator confirms the parent's DS.
+    auto kinds = runAt(t0_ + 4000 * 1000);
+    EXPECT_EQ(std::count(kinds.begin(), kinds.end(), DnssecStepKind::RemoveKey), 0);
+    EXPECT_EQ(DnssecMaintenance::read(*conn_, zoneId())->keys[0].state, "leaving");
+    r = testsupport::runDnsctl(db_, {"dnssec", "ds-seen", kZone});
+    ASSERT_TRUE(r.ok()) << r.err;
+    state = *DnssecMaintenance::read(*conn_, zoneId());
+    ASSERT_EQ(state.keys[0].state, "retired");
+    const int64_t removeAt = *state.keys[0].removeAt;
+    EXPECT_EQ(removeAt, *state.keys[0].retiredAt + (300 + 50) * 1000);  // DS TTL + propagation
+    EXPECT_TRUE(runAt(removeAt - 1).empty());
+    stepAt(removeAt, {DnssecStepKind::RemoveKey});
+    EXPECT_FALSE(fs::exists(keyDirectory(db_) + "/" + old.privateFile));
+    EXPECT_EQ(keyFiles(), 2u);
+    auto loaded = loadZoneDnssec(*conn_, db_).begin()->second;
+    ASSERT_EQ(loaded.keys.size(), 2u);
+    EXPECT_TRUE(loaded.keys[0].ksk && loaded.keys[0].cds && loaded.keys[0].sign);
+    EXPECT_NE(loaded.keys[0].tag, old.tag);
+}
+
 TEST_F(DnssecMaintenanceDb, AFailedRunChangesNothingAndLeavesNoFile) {
     // The key directory replaced by a file: the ZSK publish cannot write its key.
     std::string dir = keyDirectory(db_);

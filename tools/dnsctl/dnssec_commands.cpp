@@ -15,8 +15,10 @@
 #include "zones/dnssec_key_store.hpp"
 #include "zones/dnssec_maintenance.hpp"
 #include "zones/event_writer.hpp"
+#include "zones/ldns/ds_query.hpp"
 #include "zones/schema.hpp"
 #include "zones/tsig.hpp"
+#include "zones/xfr_store.hpp"
 #include "zones/zone_store.hpp"
 
 namespace dnsctl {
@@ -248,6 +250,7 @@ int dnssecStatus(const std::vector<std::string>& args, Context& context) {
     bool checked = false;
     std::vector<std::string> perKey;
     auto problems = checkKeyFiles(s, dir, checked, perKey);
+    auto schedule = DnssecMaintenance::schedule(s);
     auto next = DnssecMaintenance::nextStep(s);
     auto waiting = DnssecMaintenance::waitingFor(s);
     const int64_t inception = (s.zone.sigEpoch - 3600) * 1000;
@@ -279,6 +282,10 @@ int dnssecStatus(const std::vector<std::string>& args, Context& context) {
                                                                           : ordered_json(perKey[i]))
                                                      : ordered_json("not checked")}});
         }
+        ordered_json scheduleJson = ordered_json::array();
+        for (const auto& step : schedule)
+            scheduleJson.push_back(
+                {{"at", step.at}, {"kind", step.eventKind()}, {"what", step.what}});
         ordered_json out = {
             {"zone", name},
             {"state", s.zone.unsigning ? "unsigning" : "signed"},
@@ -300,6 +307,7 @@ int dnssecStatus(const std::vector<std::string>& args, Context& context) {
              next
                  ? ordered_json{{"at", next->at}, {"kind", next->eventKind()}, {"what", next->what}}
                  : ordered_json()},
+            {"schedule", scheduleJson},
             {"waiting_for", waiting},
             {"key_files_checked", checked},
             {"key_file_problems", problems}};
@@ -335,10 +343,11 @@ int dnssecStatus(const std::vector<std::string>& args, Context& context) {
             if (!perKey.empty() && !perKey[i].empty())
                 std::cout << "      PROBLEM: " << perKey[i] << "\n";
         }
-        if (next)
-            std::cout << "next: " << zones::dnssecTimeText(next->at)
-                      << (next->at <= now ? " (due: dnsd does it at its next maintenance run)" : "")
-                      << ": " << next->what << "\n";
+        // Every scheduled step (refresh, roll, removals): "the next refresh and the next roll".
+        if (!schedule.empty()) std::cout << "schedule (dnsd's maintenance runs these):\n";
+        for (const auto& step : schedule)
+            std::cout << "  " << zones::dnssecTimeText(step.at)
+                      << (step.at <= now ? " (due now)" : "") << "  " << step.what << "\n";
         for (const std::string& w : waiting) std::cout << "waiting for: " << w << "\n";
         if (!checked)
             std::cout << "key files: not checked (" << dir
@@ -488,18 +497,56 @@ int dnssecRoll(const std::vector<std::string>& args, Context& context) {
     return 0;
 }
 
+// `--check ADDRESS[:PORT]`: the parent's server must serve the DS of the KSK that CDS names;
+// asked before the write lock is taken (the network may be slow).
+void checkParentDs(const Context& context, const po::variables_map& vm) {
+    std::pair<std::string, int> endpoint;
+    try {
+        endpoint = zones::XfrStore::parseEndpoint(vm["check"].as<std::string>(), 53);
+    } catch (const std::runtime_error& e) {
+        throw UsageError(std::string("--check: ") + e.what());
+    }
+    auto db = openDatabase(context, zones::OpenMode::ReadOnly);
+    ZoneRef zone = findZone(*db, vm);
+    DnssecZoneState s = signedZone(*db, zone);
+    db.reset();
+    const DnssecKeyRow* ksk = nullptr;
+    for (const DnssecKeyRow& k : s.keys)
+        if (k.ksk && k.cds) ksk = &k;
+    if (!ksk) return;  // dsSeen words this case
+    auto digest = zones::dsSha256Digest(zone.name, ksk->dnskeyRdata());
+    auto served = zones::queryDs(zone.name, endpoint.first, uint16_t(endpoint.second));
+    std::string seen;
+    for (const auto& ds : served) {
+        if (ds.tag == ksk->tag && ds.algorithm == ksk->algorithm && ds.digestType == 2 &&
+            ds.digest == digest)
+            return;
+        seen += (seen.empty() ? "" : ", ") + std::to_string(ds.tag) + "/" +
+                std::to_string(ds.digestType);
+    }
+    throw std::runtime_error(
+        endpoint.first + " port " + std::to_string(endpoint.second) + " serves no DS of KSK " +
+        std::to_string(ksk->tag) + " for " + zone.name.toText() +
+        (seen.empty() ? " (no DS at all)" : " (it serves tag/digest " + seen + ")") +
+        "; nothing recorded");
+}
+
 int dnssecDsSeen(const std::vector<std::string>& args, Context& context) {
     po::options_description options("Options");
-    options.add_options()("zone", po::value<std::string>(), "zone");
+    options.add_options()("zone", po::value<std::string>(), "zone")(
+        "check", po::value<std::string>(),
+        "ask this server of the parent (ADDRESS[:PORT]) first; record only if it serves the DS");
     po::positional_options_description pos;
     pos.add("zone", 1);
     po::variables_map vm;
-    if (!parseArgs(args, "dnsctl dnssec ds-seen ZONE",
-                   "Records that the parent serves the DS of the KSK that CDS/CDNSKEY name (check "
-                   "with `dig @PARENT-SERVER ZONE DS`). In a KSK roll the old KSK then retires and "
-                   "is removed after the DS TTL + propagation delay.",
+    if (!parseArgs(args, "dnsctl dnssec ds-seen ZONE [--check PARENT-SERVER[:PORT]]",
+                   "Records that the parent serves the DS of the KSK that CDS/CDNSKEY name "
+                   "(--check asks one of the parent's servers and refuses if it does not; by "
+                   "hand: `dig @PARENT-SERVER ZONE DS`). In a KSK roll the old KSK then retires "
+                   "and is removed after the DS TTL + propagation delay.",
                    options, pos, vm))
         return 0;
+    if (vm.count("check")) checkParentDs(context, vm);
     std::string path = zones::resolveDatabasePath(context.dbPath);
     auto db = openDatabase(context);
     SQLite::Transaction tx(*db, SQLite::TransactionBehavior::IMMEDIATE);  // write lock up front

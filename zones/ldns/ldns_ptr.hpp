@@ -22,6 +22,15 @@ struct RdfFree {
 struct BufferFree {
     void operator()(ldns_buffer* p) const { ldns_buffer_free(p); }
 };
+struct ResolverFree {
+    void operator()(ldns_resolver* p) const { ldns_resolver_deep_free(p); }
+};
+struct PktFree {
+    void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
+};
+struct RrListFree {
+    void operator()(ldns_rr_list* p) const { ldns_rr_list_deep_free(p); }
+};
 struct CharFree {
     void operator()(char* p) const { std::free(p); }
 };
@@ -30,5 +39,8 @@ using RrPtr = std::unique_ptr<ldns_rr, RrFree>;
 using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
 using BufferPtr = std::unique_ptr<ldns_buffer, BufferFree>;
 using CharPtr = std::unique_ptr<char, CharFree>;
+using ResolverPtr = std::unique_ptr<ldns_resolver, ResolverFree>;
+using PktPtr = std::unique_ptr<ldns_pkt, PktFree>;
+using RrListPtr = std::unique_ptr<ldns_rr_list, RrListFree>;
 
 }  // namespace zones::ldnsw
