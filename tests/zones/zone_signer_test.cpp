@@ -203,6 +203,7 @@ TEST_P(ZoneSignerTest, PatchResignsOnlyWhatChanged) {
         s.patch(*soaPatched, owners("mail.example.com."), at(changed, "mail.example.com."), 3);
     ASSERT_NE(patched, nullptr);
     EXPECT_TRUE(patched->isSigned());
+    EXPECT_EQ(patched->recordCount(), first.zone->recordCount());
     EXPECT_EQ(patched->serial(), first.zone->serial() + 1);
     Signed out{patched, snapshotRecords(*patched)};
     auto r = testsupport::runCommand("ldns-verify-zone", {write(out)});
