@@ -1,11 +1,6 @@
 #include "zones/dnssec_key_material.hpp"
 
 #include <fcntl.h>
-#include <openssl/bio.h>
-#include <openssl/core_names.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,52 +11,10 @@
 #include <stdexcept>
 
 #include "zones/dnssec_key_store.hpp"
+#include "zones/signing_key.hpp"
 
 namespace zones {
 namespace {
-
-using PkeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-using CtxPtr = std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)>;
-using BioPtr = std::unique_ptr<BIO, decltype(&BIO_free)>;
-
-std::string opensslError() {
-    unsigned long e = ERR_get_error();
-    ERR_clear_error();
-    if (e == 0) return "unknown OpenSSL error";
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    return buf;
-}
-
-// The DNSKEY public key field of `key`, or nullopt if it is not a key of `algorithm`.
-std::optional<std::vector<uint8_t>> publicField(EVP_PKEY* key, uint8_t algorithm) {
-    if (algorithm == kDnssecEcdsaP256Sha256) {
-        if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) return std::nullopt;
-        char group[64] = {};
-        size_t groupLen = 0;
-        if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
-                                           &groupLen) != 1 ||
-            std::string(group) != "prime256v1")
-            return std::nullopt;
-        // Uncompressed point 0x04|X|Y; RFC 6605 §4 keeps X|Y.
-        uint8_t point[65];
-        size_t len = 0;
-        if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
-                                            sizeof point, &len) != 1 ||
-            len != 65 || point[0] != 0x04)
-            return std::nullopt;
-        return std::vector<uint8_t>(point + 1, point + 65);
-    }
-    if (algorithm == kDnssecEd25519) {
-        if (EVP_PKEY_get_base_id(key) != EVP_PKEY_ED25519) return std::nullopt;
-        std::vector<uint8_t> out(32);
-        size_t len = out.size();
-        if (EVP_PKEY_get_raw_public_key(key, out.data(), &len) != 1 || len != 32)
-            return std::nullopt;
-        return out;
-    }
-    return std::nullopt;
-}
 
 // Root writing for dnsd: the file or directory goes to the database file's owner.
 void giveToDatabaseOwner(int fd, const std::string& path, const std::string& ownerOf) {
@@ -96,34 +49,16 @@ std::string dnssecAlgorithmName(uint8_t algorithm) {
     return "ALG" + std::to_string(algorithm);
 }
 
+// The cryptography is zones::SigningKey's (the one OpenSSL user for DNSSEC keys, which dnsd
+// signs with); this file keeps the storage side.
 GeneratedKey generateDnssecKey(uint8_t algorithm) {
-    CtxPtr ctx(nullptr, EVP_PKEY_CTX_free);
-    if (algorithm == kDnssecEcdsaP256Sha256)
-        ctx.reset(EVP_PKEY_CTX_new_id(EVP_PKEY_EC, nullptr));
-    else if (algorithm == kDnssecEd25519)
-        ctx.reset(EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr));
-    else
+    if (algorithm != kDnssecEcdsaP256Sha256 && algorithm != kDnssecEd25519)
         throw std::runtime_error("unsupported DNSSEC algorithm " + std::to_string(algorithm));
-    EVP_PKEY* raw = nullptr;
-    if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
-        (algorithm == kDnssecEcdsaP256Sha256 &&
-         EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx.get(), NID_X9_62_prime256v1) != 1) ||
-        EVP_PKEY_keygen(ctx.get(), &raw) != 1)
-        throw std::runtime_error("cannot generate a " + dnssecAlgorithmName(algorithm) +
-                                 " key: " + opensslError());
-    PkeyPtr key(raw, EVP_PKEY_free);
+    auto key = SigningKey::generate(algorithm, 256);
     GeneratedKey out;
     out.algorithm = algorithm;
-    auto pub = publicField(key.get(), algorithm);
-    if (!pub) throw std::runtime_error("OpenSSL made a key without the expected public part");
-    out.publicKey = std::move(*pub);
-    BioPtr bio(BIO_new(BIO_s_mem()), BIO_free);
-    if (!bio || PEM_write_bio_PKCS8PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                              nullptr) != 1)
-        throw std::runtime_error("cannot encode the private key: " + opensslError());
-    char* data = nullptr;
-    long len = BIO_get_mem_data(bio.get(), &data);
-    out.pem.assign(data, size_t(len));
+    out.publicKey.assign(key->publicKey().begin(), key->publicKey().end());
+    out.pem = key->pem();
     return out;
 }
 
@@ -135,22 +70,12 @@ std::vector<uint8_t> dnskeyRdata(uint16_t flags, uint8_t algorithm,
 }
 
 uint16_t dnssecKeyTag(const std::vector<uint8_t>& rdata) {
-    // RFC 4034 Appendix B (algorithm 1 is never made here).
-    uint32_t ac = 0;
-    for (size_t i = 0; i < rdata.size(); ++i) ac += (i & 1) ? rdata[i] : uint32_t(rdata[i]) << 8;
-    ac += (ac >> 16) & 0xFFFF;
-    return uint16_t(ac & 0xFFFF);
+    return keyTag(rdata);
 }
 
 std::vector<uint8_t> dsSha256Digest(const Name& owner, const std::vector<uint8_t>& rdata) {
-    std::vector<uint8_t> input(owner.wire().begin(), owner.wire().end());  // canonical: lower
-    input.insert(input.end(), rdata.begin(), rdata.end());
-    std::vector<uint8_t> digest(32);
-    unsigned int len = 0;
-    if (EVP_Digest(input.data(), input.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1 ||
-        len != 32)
-        throw std::runtime_error("SHA-256 failed: " + opensslError());
-    return digest;
+    std::vector<uint8_t> ds = dsRdata(owner.key(), rdata);  // tag, algorithm, type 2, digest
+    return std::vector<uint8_t>(ds.begin() + 4, ds.end());
 }
 
 std::string hexUpper(const std::vector<uint8_t>& bytes) {
@@ -165,23 +90,12 @@ std::string hexUpper(const std::vector<uint8_t>& bytes) {
 
 std::string checkPrivateKeyFile(const std::string& path, uint8_t algorithm,
                                 const std::vector<uint8_t>& publicKey) {
-    BioPtr bio(BIO_new_file(path.c_str(), "r"), BIO_free);
-    if (!bio) {
-        int e = errno;
-        ERR_clear_error();
-        return "private key file " + path + " cannot be read: " + std::strerror(e);
+    try {
+        SigningKey::load(path, algorithm, 256, publicKey);
+        return "";
+    } catch (const std::runtime_error& e) {
+        return e.what();
     }
-    PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
-    if (!key) {
-        ERR_clear_error();
-        return "private key file " + path + " holds no readable PEM private key";
-    }
-    auto pub = publicField(key.get(), algorithm);
-    if (!pub)
-        return "private key file " + path + " is not a " + dnssecAlgorithmName(algorithm) + " key";
-    if (*pub != publicKey)
-        return "private key file " + path + " holds another key than the DNSKEY in the database";
-    return "";
 }
 
 void ensureKeyDirectory(const std::string& dir, const std::string& ownerOf) {

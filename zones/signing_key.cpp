@@ -2,6 +2,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -100,18 +101,25 @@ std::shared_ptr<const SigningKey> SigningKey::load(const std::string& path, uint
                                                    uint16_t flags,
                                                    std::span<const uint8_t> expected) {
     std::unique_ptr<FILE, FileClose> f(std::fopen(path.c_str(), "r"));
-    if (!f) throw std::runtime_error("DNSSEC key file " + path + ": " + std::strerror(errno));
+    if (!f)
+        throw std::runtime_error("private key file " + path +
+                                 " cannot be read: " + std::strerror(errno));
     std::unique_ptr<EVP_PKEY, PkeyFree> key(
         PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr));
-    if (!key) throw std::runtime_error("DNSSEC key file " + path + ": not a PEM private key");
-    if (!keyTypeMatches(key.get(), algorithm))
-        throw std::runtime_error("DNSSEC key file " + path + ": not an algorithm " +
-                                 std::to_string(algorithm) + " key");
+    ERR_clear_error();
+    if (!key)
+        throw std::runtime_error("private key file " + path + " holds no readable PEM private key");
+    if (!keyTypeMatches(key.get(), algorithm)) {
+        std::string name = algorithm == 13   ? "ECDSAP256SHA256"
+                           : algorithm == 15 ? "ED25519"
+                                             : "ALG" + std::to_string(algorithm);
+        throw std::runtime_error("private key file " + path + " is not a " + name + " key");
+    }
     std::vector<uint8_t> pub = publicKeyField(key.get(), algorithm);
     if (pub.empty() || (!expected.empty() &&
                         !std::equal(pub.begin(), pub.end(), expected.begin(), expected.end())))
-        throw std::runtime_error("DNSSEC key file " + path +
-                                 ": does not match the public key in the database");
+        throw std::runtime_error("private key file " + path +
+                                 " holds another key than the DNSKEY in the database");
     return std::shared_ptr<const SigningKey>(new SigningKey(key.release(), algorithm, flags));
 }
 
