@@ -25,9 +25,11 @@
 #include "tests/support/dnsctl_runner.hpp"
 #include "tests/support/dnsd_server.hpp"
 #include "tests/support/free_port.hpp"
+#include "tests/support/ldns_zone_signer.hpp"
 #include "tests/support/nsd_server.hpp"
 #include "tests/support/response_diff.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/zone_verifiers.hpp"
 
 namespace {
 
@@ -601,6 +603,17 @@ TEST(Conformance, TwoNsdInstancesAgree) {
     EXPECT_EQ(s.identical, s.queries);
 }
 
+// dnsd on a database holding the conformance zones (unsigned).
+std::unique_ptr<DnsdServer> startDnsd(const TempDir& dir) {
+    std::string db = dir.file("zones.db");
+    std::vector<std::string> files;
+    for (const auto& z : zoneFiles()) files.push_back(z.path);
+    createDatabase(db, files);
+    // 4096 like NSD's ipv4-edns-size above, so both honour every client size we send.
+    return std::make_unique<DnsdServer>(
+        db, freePort(), std::vector<std::string>{"--max-udp-payload", "4096"}, "example.test.");
+}
+
 TEST(Conformance, DnsdAnswersLikeNsd) {
     const char* mode = std::getenv("DNSD_CONFORMANCE_CANDIDATE");
     bool nsdCandidate = mode != nullptr && std::string(mode) == "nsd";
@@ -613,13 +626,7 @@ TEST(Conformance, DnsdAnswersLikeNsd) {
         otherNsd = std::make_unique<NsdServer>(zoneFiles(), freePort());
         cand = {"nsd2", otherNsd->port(), haveIpv6Loopback()};
     } else {
-        std::string db = dir.file("zones.db");
-        std::vector<std::string> files;
-        for (const auto& z : zoneFiles()) files.push_back(z.path);
-        createDatabase(db, files);
-        // 4096 like NSD's ipv4-edns-size above, so both honour every client size we send.
-        dnsd = std::make_unique<DnsdServer>(
-            db, freePort(), std::vector<std::string>{"--max-udp-payload", "4096"}, "example.test.");
+        dnsd = startDnsd(dir);
         cand = {"dnsd", dnsd->port(), dnsd->ipv6()};
     }
     Summary s =
@@ -632,6 +639,132 @@ TEST(Conformance, DnsdAnswersLikeNsd) {
         EXPECT_EQ(s.toolChecked, 31u) << "the 31 tests of genreport -f, once each";
         EXPECT_TRUE(dnsd->process().alive()) << dnsd->process().describe();
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Signed zones (issue 13). The reference is NSD serving exactly what the candidate serves:
+// each zone is transferred from the candidate (AXFR) into a file NSD loads, so keys and
+// signatures are the candidate's own and a difference can only come from how they are
+// served (which RRSIGs and NSECs go into which answer, DO handling, truncation).
+// ---------------------------------------------------------------------------------------
+
+// The conformance zones signed by ldns-signzone, fresh keys per run (one signer per zone).
+struct SignedZones {
+    std::vector<std::unique_ptr<LdnsZoneSigner>> signers;
+    std::vector<ZoneFile> files;
+};
+
+SignedZones signConformanceZones() {
+    SignedZones out;
+    for (const auto& z : zoneFiles()) {
+        out.signers.push_back(std::make_unique<LdnsZoneSigner>(z.origin));
+        out.files.push_back({z.origin, out.signers.back()->sign(z.path, z.origin + "signed")});
+    }
+    return out;
+}
+
+// Runs buildDnssecCatalog() against `candidate` and an NSD fed from the candidate's AXFR of
+// every conformance zone (files kept in `dir`). For dnsd: sign the zones in its database,
+// start it with transfers allowed to 127.0.0.1, and call this with its endpoint.
+Summary compareWithNsdServingItsZones(const Endpoint& candidate, const TempDir& dir) {
+    std::vector<ZoneFile> files;
+    for (const auto& z : zoneFiles()) {
+        std::string path = dir.file(z.origin + "axfr");
+        axfrToFile(z.origin, candidate.port, path);
+        files.push_back({z.origin, path});
+    }
+    NsdServer reference(files, freePort());
+    return runAll({"nsd", reference.port(), false}, candidate, buildDnssecCatalog(), false);
+}
+
+TEST(Conformance, DnssecCatalogCoversSignedAnswers) {
+    auto qs = buildDnssecCatalog();
+    EXPECT_GE(qs.size(), 600u);
+    auto count = [&](auto pred) { return std::count_if(qs.begin(), qs.end(), pred); };
+    EXPECT_GE(count([](const auto& q) { return q.wire.size() > 3 && q.sizeLimit == 512; }), 100);
+    EXPECT_GE(count([](const auto& q) { return q.transport == Transport::Tcp; }), 40);
+    // Every query carries an OPT; all but the "nodo" variant have DO set.
+    size_t withoutDo = 0;
+    for (const auto& q : qs) {
+        DnsMessage m(q.wire);
+        ASSERT_TRUE(m.parsed()) << q.label;
+        ASSERT_TRUE(m.hasOpt()) << q.label;
+        EXPECT_EQ(m.ednsDo(), !q.label.ends_with(" nodo")) << q.label;
+        withoutDo += !m.ednsDo();
+    }
+    EXPECT_GE(withoutDo, 150u);
+    EXPECT_LE(withoutDo, qs.size() / 3);
+    // Its IDs do not overlap the unsigned catalog's, which it leaves unchanged.
+    for (const auto& q : buildCatalog(false)) {
+        ASSERT_LT(DnsMessage(q.wire).id(), 20000) << q.label;
+    }
+}
+
+TEST(Conformance, DnssecCatalogOnUnsignedZones) {
+    // DO, tiny buffers and questions for DNSSEC types against unsigned zones: nothing to sign,
+    // so dnsd must answer as NSD does (RFC 4035 §3.1.1-3: RRSIGs only where the zone has them;
+    // RFC 3225 §3: the DO bit is copied).
+    NsdServer reference(zoneFiles(), freePort());
+    TempDir dir("dnsd-conformance-do");
+    auto dnsd = startDnsd(dir);
+    Summary s = runAll({"nsd", reference.port(), false}, {"dnsd", dnsd->port(), false},
+                       buildDnssecCatalog(), false);
+    printSummary(s, "DNSSEC catalog, unsigned zones: nsd vs dnsd");
+    EXPECT_EQ(s.failed, 0u) << "differences not covered by the allow-list (details above)";
+    EXPECT_TRUE(s.unanswered.empty());
+    EXPECT_TRUE(dnsd->process().alive()) << dnsd->process().describe();
+}
+
+TEST(Conformance, SignedZonesNsdFromAxfrAgrees) {
+    // NSD serving ldns-signzone output stands in for a signing dnsd: the path dnsd will take
+    // must find no difference between a server and NSD fed from that server's transfer.
+    TempDir dir("dnsd-conformance-signed");
+    SignedZones signedZones = signConformanceZones();
+    for (const auto& z : signedZones.files) {
+        for (const auto& v : verifyZoneWithAll(z.path, z.origin)) {
+            ASSERT_TRUE(v.ok) << v.command << "\n" << v.output;
+        }
+    }
+    NsdServer candidate(signedZones.files, freePort());
+    Endpoint cand{"nsd-signed", candidate.port(), false};
+    Summary s = compareWithNsdServingItsZones(cand, dir);
+    printSummary(s, "signed: nsd from axfr vs nsd-signed");
+    EXPECT_EQ(s.failed, 0u);
+    EXPECT_EQ(s.allowed, 0u);
+    EXPECT_EQ(s.identical, s.queries);
+    EXPECT_TRUE(s.unanswered.empty());
+    // The catalog really got signed answers: RRSIGs with DO, NSEC denials, none without DO.
+    auto ask = [&](const std::string& name, uint16_t type, bool doBit) {
+        auto wire = QueryBuilder(name, type).edns(4096).dnssecOk(doBit).build();
+        auto r = cand.client(false).udp(wire, std::chrono::seconds(2));
+        EXPECT_TRUE(r && r->parsed()) << name;
+        return r ? r->toString() : std::string();
+    };
+    EXPECT_NE(ask("www.example.test.", 1, true).find("RRSIG"), std::string::npos);
+    EXPECT_NE(ask("nothere.example.test.", 1, true).find("NSEC"), std::string::npos);
+    EXPECT_EQ(ask("www.example.test.", 1, false).find("RRSIG"), std::string::npos);
+}
+
+TEST(Conformance, SignedComparisonSeesOtherSignatures) {
+    // Negative control: the same zones signed with other keys must not compare equal, so the
+    // signed comparison really looks at RRSIG, DNSKEY and NSEC data.
+    SignedZones a = signConformanceZones();
+    SignedZones b = signConformanceZones();
+    NsdServer ref(a.files, freePort());
+    NsdServer cand(b.files, freePort());
+    // Without DO, only questions for DNSSEC types themselves see the keys.
+    std::vector<ConformanceQuery> withDo, withoutDo;
+    for (auto& q : buildDnssecCatalog()) {
+        bool dnssecType = q.qtype == 46 || q.qtype == 48 || q.qtype == 59 || q.qtype == 60;
+        (q.label.ends_with(" nodo") && !dnssecType ? withoutDo : withDo).push_back(std::move(q));
+    }
+    Endpoint refEp{"nsd-a", ref.port(), false}, candEp{"nsd-b", cand.port(), false};
+    Summary signedAnswers = runAll(refEp, candEp, withDo, false);
+    EXPECT_GT(signedAnswers.failed, signedAnswers.queries / 2)
+        << "signed answers made with different keys must differ";
+    Summary plain = runAll(refEp, candEp, withoutDo, false);
+    EXPECT_GE(plain.queries, 150u);
+    EXPECT_EQ(plain.failed, 0u) << plain.failureText;
 }
 
 }  // namespace
