@@ -165,33 +165,54 @@ bool bothParsed(const Exchange& e) {
     return e.ref && e.cand && e.ref->parsed() && e.cand->parsed();
 }
 
-// The NS RRs of the reference's authority section when they are a zone's apex NS RRset added
-// to a positive answer (NSD does that); empty otherwise.
+// The type an RRSIG covers (first field of its RDATA), "" for other RRs.
+std::string coveredType(const RrFields& f) {
+    return f.type == "RRSIG" ? f.rdata.substr(0, f.rdata.find(' ')) : "";
+}
+
+// A zone's apex NS RR, or (answers with DO) the RRSIG over that NS RRset.
+bool isApexNsOrItsSignature(const std::string& rr) {
+    RrFields f = fields(rr);
+    return isZoneApex(f.owner) && (f.type == "NS" || coveredType(f) == "NS");
+}
+
+// The NS RRs of the reference's authority section when they are a zone's apex NS RRset (with
+// its RRSIG when signed) added to a positive answer (NSD does that) that the candidate left
+// out; empty otherwise. Other authority RRs (a wildcard answer's NSEC proof) must be the same
+// on both sides.
 std::vector<std::string> apexNsExtras(const Exchange& e) {
     std::vector<std::string> targets;
     if (!bothParsed(e) || e.ref->rcode() != 0 || !e.ref->aa()) return {};
     if (e.ref->canonicalRrs(Section::Answer).empty()) return {};
-    for (const auto& rr : e.ref->canonicalRrs(Section::Authority)) {
+    auto refAuth = e.ref->canonicalRrs(Section::Authority);
+    auto candAuth = e.cand->canonicalRrs(Section::Authority);
+    if (!minus(candAuth, refAuth).empty()) return {};
+    for (const auto& rr : candAuth) {
+        if (isApexNsOrItsSignature(rr)) return {};
+    }
+    for (const auto& rr : minus(refAuth, candAuth)) {
+        if (!isApexNsOrItsSignature(rr)) return {};
         RrFields f = fields(rr);
-        if (f.type != "NS" || !isZoneApex(f.owner)) return {};
-        targets.push_back(f.rdata);
+        if (f.type == "NS") targets.push_back(f.rdata);
     }
     return targets;
 }
 
 bool onlyApexNsExtras(const Exchange& e, const Difference& d) {
-    return d.field == "authority" && !apexNsExtras(e).empty() &&
-           e.cand->canonicalRrs(Section::Authority).empty();
+    return d.field == "authority" && !apexNsExtras(e).empty();
 }
 
-// A referral: no AA, empty answer, NS RRset of one delegation point in the authority section.
+// A referral: no AA, empty answer, NS RRset of one delegation point in the authority section
+// (with DO also the cut's DS, or its NSEC proving there is none, and their RRSIGs: RFC 4035
+// §3.1.4).
 std::string referralCut(const DnsMessage& m) {
     if (!m.parsed() || m.aa() || !m.canonicalRrs(Section::Answer).empty()) return "";
     std::string cut;
     for (const auto& rr : m.canonicalRrs(Section::Authority)) {
         RrFields f = fields(rr);
-        if (f.type != "NS" || (!cut.empty() && cut != f.owner)) return "";
-        cut = f.owner;
+        bool dnssec = f.type == "DS" || f.type == "NSEC" || f.type == "RRSIG";
+        if ((f.type != "NS" && !dnssec) || (!cut.empty() && cut != f.owner)) return "";
+        if (f.type == "NS") cut = f.owner;
     }
     return cut;
 }
@@ -201,13 +222,25 @@ size_t approxWireSize(const std::string& rr) {
     RrFields f = fields(rr);
     size_t dot = f.owner.find('.');
     size_t label = dot == std::string::npos ? f.owner.size() : dot;
+    if (f.type == "RRSIG") {
+        // Fixed fields (18), the signer name compressed to a pointer (2), the signature.
+        size_t b64 = f.rdata.size() - f.rdata.rfind(' ') - 1;
+        return 1 + label + 2 + 10 + 18 + 2 + b64 * 3 / 4;
+    }
     return 1 + label + 2 + 10 + (f.type == "AAAA" ? 16 : 4);
+}
+
+// An address RR, or (answers with DO) the RRSIG over an address RRset.
+bool isAddressOrItsSignature(const RrFields& f) {
+    std::string t = f.type == "RRSIG" ? coveredType(f) : f.type;
+    return t == "A" || t == "AAAA";
 }
 
 // Additional-section differences that RFC 1034 §4.3.2 step 6 and RFC 2181 §9 permit: the
 // candidate adds only real addresses of NS/MX/SRV targets it returned, and leaves out only
 // the reference's apex-NS extras or records that no longer fit (but never in-domain glue of
-// a referral without setting TC, RFC 9471 §3.1).
+// a referral without setting TC, RFC 9471 §3.1). With DO, an address RRset's RRSIG counts as
+// part of it (RFC 4035 §3.1.1: the RRSIGs go with the RRset into the additional section).
 bool additionalDifferenceAllowed(const Exchange& e, const Difference& d) {
     if (d.field != "additional" || !bothParsed(e)) return false;
     if (e.ref->rcode() != e.cand->rcode() || e.ref->tc() || e.cand->tc()) return false;
@@ -229,19 +262,29 @@ bool additionalDifferenceAllowed(const Exchange& e, const Difference& d) {
     }
     for (const auto& rr : minus(candAdd, refAdd)) {
         RrFields f = fields(rr);
-        if (f.type != "A" && f.type != "AAAA") return false;
+        if (!isAddressOrItsSignature(f)) return false;
         if (!contains(candTargets, f.owner) || !contains(real, rr)) return false;
     }
     auto nsExtras = apexNsExtras(e);
-    bool candHasExtras = !e.cand->canonicalRrs(Section::Authority).empty();
+    auto candAuth = e.cand->canonicalRrs(Section::Authority);
+    bool candHasExtras = std::any_of(candAuth.begin(), candAuth.end(), isApexNsOrItsSignature);
     std::string cut = referralCut(*e.ref);
     for (const auto& rr : minus(refAdd, candAdd)) {
         RrFields f = fields(rr);
-        if (f.type != "A" && f.type != "AAAA") return false;
+        if (!isAddressOrItsSignature(f)) return false;
         if (!candHasExtras && contains(nsExtras, f.owner) && !contains(candTargets, f.owner)) {
             continue;
         }
-        bool noRoom = e.cand->size() + approxWireSize(rr) > e.query->sizeLimit;
+        // With DO an address RRset only goes in with its RRSIG, so both must have fitted.
+        size_t needed = 0;
+        for (const auto& other : refAdd) {
+            RrFields o = fields(other);
+            if (o.owner == f.owner && (o.type == "RRSIG" ? coveredType(o) : o.type) ==
+                                          (f.type == "RRSIG" ? coveredType(f) : f.type)) {
+                needed += approxWireSize(other);
+            }
+        }
+        bool noRoom = e.cand->size() + needed > e.query->sizeLimit;
         bool inDomainGlue = !cut.empty() && isSubdomain(f.owner, cut);
         if (!noRoom || inDomainGlue) return false;
     }
@@ -292,14 +335,16 @@ const std::vector<AllowRule>& allowList() {
          "are optional ('may be useful'); only referral NS and glue are required (RFC 9471). "
          "NSD adds the zone's NS RRset and its addresses to positive answers (its "
          "minimal-responses option removes them, together with the MX/SRV addresses we want to "
-         "compare); dnsd answers minimally, as Knot and BIND do by default.",
+         "compare); dnsd answers minimally, as Knot and BIND do by default. With DO the NS "
+         "RRset's RRSIG goes with it (RFC 4035 §3.1.1).",
          onlyApexNsExtras},
         {"additional-data-is-optional",
          "RFC 1034 §4.3.2 step 6 ('attempt to add other RRs which may be useful') and RFC 2181 "
          "§9 (additional data that does not fit is left out without TC): the servers may pick "
          "different addresses of NS/MX/SRV targets to add, or stop at different points when "
          "the message is full. Not allowed: inventing data, adding unrelated RRs, or leaving "
-         "out in-domain referral glue without TC (RFC 9471 §3.1).",
+         "out in-domain referral glue without TC (RFC 9471 §3.1). With DO an address RRset "
+         "and its RRSIG are added or left out together (RFC 4035 §3.1.1).",
          additionalDifferenceAllowed},
         {"cname-chain-stops-at-zone",
          "RFC 1034 §4.3.2 step 3a restarts the lookup at the CNAME target, but RFC 6604 §2.1 / "
@@ -449,7 +494,11 @@ std::vector<std::string> validityProblems(const ConformanceQuery& q, const DnsMe
 
 std::optional<DnsMessage> completeAnswer(const Endpoint& ep, const ConformanceQuery& q) {
     if (q.qname.empty()) return std::nullopt;
-    auto wire = QueryBuilder(q.qname, q.qtype, q.qclass).id(7).edns(4096).build();
+    // With the query's DO bit, so a signed answer's RRSIGs and NSECs are in it too (without DO
+    // it is the same answer as before signed zones existed).
+    DnsMessage asked(q.wire);
+    bool doBit = asked.parsed() && asked.hasOpt() && asked.ednsDo();
+    auto wire = QueryBuilder(q.qname, q.qtype, q.qclass).id(7).edns(4096).dnssecOk(doBit).build();
     return ep.client(false).tcp(wire, std::chrono::seconds(2));
 }
 
