@@ -29,6 +29,7 @@
 #include "tests/support/nsd_server.hpp"
 #include "tests/support/response_diff.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/wait_until.hpp"
 #include "tests/support/zone_verifiers.hpp"
 
 namespace {
@@ -814,6 +815,46 @@ TEST(Conformance, SignedComparisonSeesOtherSignatures) {
     Summary plain = runAll(refEp, candEp, withoutDo, false);
     EXPECT_GE(plain.queries, 150u);
     EXPECT_EQ(plain.failed, 0u) << plain.failureText;
+}
+
+TEST(Conformance, SignedDnsdAnswersLikeNsd) {
+    // dnsd signs the conformance zones itself (dnsctl dnssec enable); NSD serves dnsd's AXFR
+    // of them, so both hold the same keys and signatures, and the DNSSEC catalog compares how
+    // they are served. The transferred zones must also pass the three verifiers.
+    TempDir dir("dnsd-conformance-signed-dnsd");
+    std::string db = dir.file("zones.db");
+    std::vector<std::string> files;
+    for (const auto& z : zoneFiles()) files.push_back(z.path);
+    createDatabase(db, files);
+    for (const auto& z : zoneFiles()) {
+        for (std::vector<std::string> args :
+             {std::vector<std::string>{"dnssec", "enable", z.origin},
+              // 127.0.0.1 may transfer the zone unsigned; --no-notify: nothing listens there.
+              std::vector<std::string>{"secondary", "add", z.origin, "127.0.0.1:5999",
+                                       "--no-notify"}}) {
+            auto r = runDnsctl(db, args);
+            ASSERT_TRUE(r.ok()) << r.command << "\n" << r.err;
+        }
+    }
+    DnsdServer dnsd(db, freePort(), {"--max-udp-payload", "4096"}, "example.test.");
+    // dnsd serves transfers once it has loaded the secondaries.
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            auto r = DnsClient("127.0.0.1", dnsd.port())
+                         .tcp(QueryBuilder("example.test.", 252).build(), std::chrono::seconds(2));
+            return r && r->rcode() == 0 && r->ancount() > 0;
+        },
+        std::chrono::seconds(10)));
+    Summary s = compareWithNsdServingItsZones({"dnsd", dnsd.port(), false}, dir);
+    printSummary(s, "signed: nsd from axfr of dnsd vs dnsd");
+    EXPECT_EQ(s.failed, 0u) << "differences not covered by the allow-list (details above)";
+    EXPECT_TRUE(s.unanswered.empty());
+    for (const auto& z : zoneFiles()) {
+        for (const auto& v : verifyZoneWithAll(dir.file(z.origin + "axfr"), z.origin)) {
+            EXPECT_TRUE(v.ok) << v.command << "\n" << v.output;
+        }
+    }
+    EXPECT_TRUE(dnsd.process().alive()) << dnsd.process().describe();
 }
 
 }  // namespace
