@@ -318,4 +318,116 @@ inline std::vector<ConformanceQuery> buildCatalog(bool haveIpv6) {
     return out;
 }
 
+// Questions whose answers change when a zone is signed: the DNSSEC types at the apex, at plain
+// names, at delegations and at names that do not exist, plus one of each kind of denial and
+// wildcard proof (RFC 4035 §3.1). Against the unsigned zones they are NODATA or plain answers.
+inline std::vector<Question> dnssecQuestions() {
+    constexpr uint16_t A = 1, NS = 2, SOA = 6, MX = 15, TXT = 16, AAAA = 28, DS = 43, RRSIG = 46,
+                       NSEC = 47, DNSKEY = 48, NSEC3PARAM = 51, CDS = 59, CDNSKEY = 60;
+    return {
+        // apex: the keys, the first NSEC, every RRSIG, CDS/CDNSKEY (RFC 7344)
+        {"example.test.", DNSKEY},
+        {"example.test.", NSEC},
+        {"example.test.", RRSIG},
+        {"example.test.", NSEC3PARAM},
+        {"example.test.", CDS},
+        {"example.test.", CDNSKEY},
+        {"child.example.test.", DNSKEY},
+        {"child.example.test.", NSEC},
+        {"other.test.", DNSKEY},
+        // plain names: RRSIG and NSEC asked directly
+        {"www.example.test.", RRSIG},
+        {"www.example.test.", NSEC},
+        {"www.example.test.", DNSKEY},
+        {"mail.example.test.", NSEC},
+        // delegations: DS signed by the parent, NSEC proving no DS, NS not signed (RFC 4035
+        // §2.2), DNSSEC types asked at and below a cut
+        {"sub.example.test.", DS},
+        {"sub.example.test.", NSEC},
+        {"sub.example.test.", RRSIG},
+        {"sub.example.test.", DNSKEY},
+        {"host.sub.example.test.", NSEC},
+        {"glueless.example.test.", DS},
+        {"child.example.test.", DS},
+        {"grand.child.example.test.", DS},
+        {"grand.child.example.test.", NSEC},
+        // wildcards: answer with its RRSIG (labels field < owner labels) and NSEC, wildcard
+        // NODATA, the wildcard owner itself, DNSSEC types at a synthesised name
+        {"foo.wild.example.test.", A},
+        {"foo.wild.example.test.", AAAA},
+        {"foo.wild.example.test.", NSEC},
+        {"foo.wild.example.test.", RRSIG},
+        {"*.wild.example.test.", NSEC},
+        {"*.wild.example.test.", RRSIG},
+        {"a.wc.example.test.", A},
+        {"random.other.test.", RRSIG},
+        // NXDOMAIN: covering NSEC plus the wildcard denial; below an ENT; DNSSEC types
+        {"nothere.example.test.", NSEC},
+        {"nothere.example.test.", RRSIG},
+        {"nothere.example.test.", DS},
+        {"zzz.example.test.", A},
+        {"x.b.ent.example.test.", A},
+        {"nothere.child.example.test.", DNSKEY},
+        // NODATA at a name and at an empty non-terminal
+        {"ent.example.test.", NSEC},
+        {"ent.example.test.", RRSIG},
+        {"www.example.test.", TXT},
+        // big signed RRsets: truncation, TCP
+        {"large.other.test.", TXT},
+        {"many.other.test.", A},
+        {"example.test.", MX},
+        {"example.test.", NS},
+        {"example.test.", SOA},
+    };
+}
+
+// The DNSSEC catalog: questions() and dnssecQuestions() with DO=1 at every buffer size a client
+// uses, down to the smallest (512, and 100, which RFC 6891 §6.2.5 says to treat as 512), over
+// TCP, with CD, and without DO (a signed zone must answer that exactly as unsigned, RFC 3225
+// §3: no RRSIG/NSEC unless asked for by type). IDs start at 20000 and the list is separate from
+// buildCatalog(), so adding it changed no query of the unsigned comparison.
+inline std::vector<ConformanceQuery> buildDnssecCatalog() {
+    const Variant variants[] = {
+        {"udp edns=4096 do", Transport::Udp, 4096, false, true, false},
+        {"udp edns=1232 do rd", Transport::Udp, 1232, true, true, false},
+        {"udp edns=512 do", Transport::Udp, 512, false, true, false},
+        {"udp edns=100 do", Transport::Udp, 100, false, true, false},
+        {"udp edns=1232 do cd", Transport::Udp, 1232, false, true, true},
+        {"tcp edns=4096 do", Transport::Tcp, 4096, false, true, false},
+        {"udp edns=1232 nodo", Transport::Udp, 1232, false, false, false},
+    };
+    std::vector<ConformanceQuery> out;
+    uint16_t id = 20000;
+    auto add = [&](const Question& q, const Variant& v) {
+        ConformanceQuery c;
+        c.qname = q.qname;
+        c.qtype = q.qtype;
+        c.qclass = q.qclass;
+        c.wire = QueryBuilder(c.qname, q.qtype, q.qclass)
+                     .id(id++)
+                     .rd(v.rd)
+                     .cd(v.cd)
+                     .edns(static_cast<uint16_t>(v.edns))
+                     .dnssecOk(v.doBit)
+                     .build();
+        c.transport = v.transport;
+        c.sizeLimit = v.transport == Transport::Tcp ? 65535 : std::max(512, v.edns);
+        c.label = c.qname + " " +
+                  (q.qclass == 1 ? "" : std::string("class") + std::to_string(q.qclass) + " ") +
+                  typeName(q.qtype) + " " + v.name;
+        out.push_back(std::move(c));
+    };
+    for (const auto& q : dnssecQuestions()) {
+        for (const auto& v : variants) add(q, v);
+    }
+    // Every question of the unsigned catalog with DO at a common size and at the smallest, so
+    // each answer path is seen signed, and without DO, where nothing may change.
+    for (const auto& q : questions()) {
+        add(q, variants[1]);
+        add(q, variants[2]);
+        add(q, variants[6]);
+    }
+    return out;
+}
+
 }  // namespace conformance

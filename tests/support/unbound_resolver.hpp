@@ -17,7 +17,10 @@
 //
 // query() asks with RD, DO and EDNS 4096 (TCP when the UDP answer is truncated) and returns the
 // rcode, the AD flag and the answer/authority RRs as sorted canonical text; a bogus answer is
-// SERVFAIL and the reason is in the EDE option (see answer.message) and in logText().
+// SERVFAIL and the reason is in the EDE option (see answer.message) and in logText(). A server
+// that stops answering gets SERVFAIL within seconds (infra-cache-max-rtt 1000 ms) and that late
+// verdict is still sent (discard-timeout 0). DNSD_UNBOUND_VERBOSITY=4 (with DNSD_KEEP_TEMP=1)
+// keeps a log of every query Unbound sent and why.
 #pragma once
 
 #include <cstdint>
