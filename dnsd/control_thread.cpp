@@ -55,6 +55,7 @@ void ControlThread::logSigningProblems() {
     }
     for (const auto& [zone, why] : loggedProblems_)
         if (!now.count(zone)) logInfo("zone " + zone + " is signed again");
+    std::lock_guard lock(problemsMutex_);
     loggedProblems_ = now;
 }
 

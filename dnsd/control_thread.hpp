@@ -15,6 +15,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "dnsd/served_state.hpp"
@@ -33,6 +34,11 @@ class ControlThread {
     uint64_t failures() const { return failures_.load(); }
     // dnsd-probe's last heartbeat (ms) as last read, or -1.
     int64_t lastHeartbeat() const { return heartbeat_.load(); }
+    // Zones that could not be signed at the last reload, with why (for metrics).
+    std::map<std::string, std::string> signingProblems() const {
+        std::lock_guard lock(problemsMutex_);
+        return loggedProblems_;
+    }
     // A heartbeat older than this means dnsd-probe is not running: dnsd keeps serving the
     // last decisions (fail-static) and says so.
     static constexpr int64_t kControllerStaleMs = 5000;
@@ -52,6 +58,7 @@ class ControlThread {
     std::atomic<int64_t> heartbeat_{-1};
     std::string lastError_;
     std::map<std::string, std::string> loggedProblems_;
+    mutable std::mutex problemsMutex_;
     int64_t lastControllerCheck_ = 0;
     // What was last logged about dnsd-probe: each change is logged once.
     enum class Controller { Unknown, NeverRan, Fresh, Stale };

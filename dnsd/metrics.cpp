@@ -164,7 +164,23 @@ std::string renderMetrics(const MetricsSources& m) {
               double(now - st->publishedAtMs) / 1000.0);
         gauge(out, "dnsd_zones", "Zones served.", double(st->zones->zones().size()));
         gauge(out, "dnsd_records", "Records served.", double(records));
+        bool header = false;
+        for (const auto& z : st->zones->zones()) {
+            if (!z->isSigned()) continue;
+            if (!header)
+                common::promHeader(out, "dnsd_dnssec_signatures_expire_seconds", "gauge",
+                                   "Seconds until the first signature of a signed zone expires "
+                                   "(renewed well before; negative: expired).");
+            header = true;
+            out += "dnsd_dnssec_signatures_expire_seconds{zone=\"" + z->apex().toText() + "\"} " +
+                   std::to_string(z->signaturesExpire() - now / 1000) + "\n";
+        }
     }
+    common::promHeader(out, "dnsd_dnssec_signing_failed", "gauge",
+                       "1 for a signed zone dnsd could not sign at the last reload (it serves "
+                       "its last signed state; the log says why).");
+    for (const auto& [zone, why] : m.control->signingProblems())
+        out += "dnsd_dnssec_signing_failed{zone=\"" + zone + "\"} 1\n";
     common::promHeader(out, "dnsd_reload_failures_total", "counter",
                        "State rebuilds that failed (the previous state kept serving).");
     line(out, "dnsd_reload_failures_total", m.control->failures());

@@ -297,7 +297,8 @@ std::shared_ptr<const ZoneSnapshot> ZoneSigner::build(const RecordBatch& records
             const auto& e = b.entry(i);
             input.add(b.owner(e), e.type, e.rclass, e.ttl, b.rdata(e));
         }
-    return ZoneSnapshot::build(apex_, input, std::move(pools), generation, fingerprint_);
+    return ZoneSnapshot::build(apex_, input, std::move(pools), generation, fingerprint_,
+                               policy_.epoch + policy_.validity);
 }
 
 std::shared_ptr<const ZoneSnapshot> ZoneSigner::patch(const ZoneSnapshot& base,

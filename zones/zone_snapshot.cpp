@@ -334,11 +334,12 @@ std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::build(const Name& apex,
 std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::build(const Name& apex,
                                                         const RecordBatch& records,
                                                         std::vector<PoolBinding> pools,
-                                                        uint64_t generation,
-                                                        std::string signedWith) {
+                                                        uint64_t generation, std::string signedWith,
+                                                        int64_t signaturesExpire) {
     auto built = build(apex, records, std::move(pools), generation);
     auto z = std::const_pointer_cast<ZoneSnapshot>(built);
     z->signedWith_ = std::move(signedWith);
+    z->signaturesExpire_ = signaturesExpire;
     std::vector<std::pair<std::string, int32_t>> order;
     for (size_t i = 0; i < z->nodes_.size(); ++i) {
         const Node& n = z->nodes_[i];
@@ -509,6 +510,7 @@ std::shared_ptr<const ZoneSnapshot> ZoneSnapshot::patch(const ZoneSnapshot& base
     z->index_ = base.index_;
     // The signer only patches when no name comes or goes: node numbers, so the NSEC order, hold.
     z->signedWith_ = base.signedWith_;
+    z->signaturesExpire_ = base.signaturesExpire_;
     z->nsecOrder_ = base.nsecOrder_;
 
     bool nodesChanged = false;

@@ -82,7 +82,8 @@ class ZoneSnapshot {
     // NSEC owners are indexed in canonical order for denial-of-existence lookups.
     static std::shared_ptr<const ZoneSnapshot> build(const Name& apex, const RecordBatch& records,
                                                      std::vector<PoolBinding> pools,
-                                                     uint64_t generation, std::string signedWith);
+                                                     uint64_t generation, std::string signedWith,
+                                                     int64_t signaturesExpire);
 
     // The snapshot `build` would make of the zone after a change that touched only the owners
     // `owners` (canonical wire keys), where `records` holds every record now at those owners.
@@ -151,6 +152,8 @@ class ZoneSnapshot {
 
     // DNSSEC. Empty / false for an unsigned zone.
     const std::string& signedWith() const { return signedWith_; }
+    // Unix seconds when the first of its signatures expires (0 when unsigned).
+    int64_t signaturesExpire() const { return signaturesExpire_; }
     bool isSigned() const { return !nsecOrder_.empty(); }
     // The node whose NSEC covers `key` (a canonical wire name at or below the apex that has
     // no NSEC of its own): the last NSEC owner before it in canonical order.
@@ -189,6 +192,7 @@ class ZoneSnapshot {
     std::vector<int32_t> index_;  // open addressing, power-of-two size, -1 = empty
     size_t garbage_ = 0;          // RData entries patches left unreferenced
     std::string signedWith_;
+    int64_t signaturesExpire_ = 0;
     std::vector<int32_t> nsecOrder_;  // nodes with an NSEC RRset, canonical order
 };
 
