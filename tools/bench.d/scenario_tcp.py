@@ -16,11 +16,16 @@ Phases, per round, each server in turn (interleaved, as the qps bench does):
          answers (sent pipelined) and replaced at once: connections/s and answers/s
 Per run: answered/s, share answered, server CPU (utime+stime of its process tree) per
 answer, whole-machine busy CPU per answer, the generator's own CPU (to show it was not the
-limit), server RSS growth per connection held (peak RSS during the run minus RSS just before,
-divided by the connections open at the peak), and every failed connection: refused, reset,
-closed by the server with queries unanswered, queries timed out.
-Every server is configured to allow at least twice the connections the run opens (its
-"configured limits"): a refused or reset connection is a fault, not a limit at work.
+limit), and every failed connection: refused, reset,
+closed by the server with queries unanswered, queries timed out. Before each run the bench
+waits (up to 15 s, `ss`) until the server holds no connection of the previous one.
+Every server's connection limit is set to the most connections a phase holds (--limit to
+change it; dnsd keeps its default of 20 per client address, and the clients hold 10 per
+address): the clients never exceed a limit, so a refused or reset connection is a fault.
+Memory per connection is measured on first contact (the warm-up: the first time the server
+sees --connections connections), before any allocator has memory left over from earlier
+connections: server RSS at its peak during the warm-up minus RSS just before it, per
+connection open at the peak. Kernel socket memory is not in RSS and not counted.
 """
 
 import os
@@ -54,13 +59,16 @@ def options(p):
     p.add_argument("--phases", default=",".join(PHASES), help="which of hold,fixed,churn (default %(default)s)")
     p.add_argument("--connections", type=int, default=1000, help="connections held in hold/fixed (default %(default)s)")
     p.add_argument("--pipeline", type=int, default=4, help="queries in flight per connection (default %(default)s)")
-    p.add_argument("--rate", type=int, default=50000, help="q/s of the fixed phase (default %(default)s)")
-    p.add_argument("--churn-connections", type=int, default=200,
+    p.add_argument("--rate", type=int, default=10000, help="q/s of the fixed phase (default %(default)s)")
+    p.add_argument("--churn-connections", type=int, default=1000,
                    help="connections at once in the churn phase (default %(default)s)")
     p.add_argument("--churn-queries", type=int, default=3,
                    help="answers per connection before the client closes it, churn phase (default %(default)s)")
     p.add_argument("--sources", type=int, default=100,
                    help="client source addresses (127.0.1.0 on) to spread connections over (default %(default)s)")
+    p.add_argument("--limit", type=int,
+                   help="each server's TCP connection limit (default: the most connections a phase holds, so "
+                        "the clients never exceed it and any refusal is a fault)")
     p.add_argument("--hosts", type=int, default=1000, help="A names in the generated zone (default %(default)s)")
     p.add_argument("--loop", choices=("auto", "netns", "host"), default="auto",
                    help="netns: a network namespace of the bench's own (needs root); host: the machine's "
@@ -95,7 +103,12 @@ class Run:
         return self["answered"] / self.seconds
 
     def share(self):
-        return self["answered"] / self["sent"] if self["sent"] else None
+        """Answered of the queries whose answer was due (not those still in flight at the end)."""
+        due = self["sent"] - self["unanswered_at_end"]
+        return self["answered"] / due if due > 0 else None
+
+    def lost(self):
+        return int(self["sent"] - self["answered"] - self["unanswered_at_end"])
 
     def per_answer(self, cpu):
         return cpu * 1e6 / self["answered"] if self["answered"] else None
@@ -130,8 +143,24 @@ class Load:
             cmd += ["--rate", str(a.rate)]
         return cmd
 
+    def drain(self, server, timeout=15):
+        """Waits until the server holds no connection of an earlier run (established, or
+        closed by the client and not yet by the server), so every run starts from none; the
+        count left if it does not get there."""
+        end = time.monotonic() + timeout
+        while True:
+            r = subprocess.run(["ss", "-Htn", "state", "established", "state", "close-wait", "state", "syn-recv",
+                                "sport", "=", f":{server.port}"], capture_output=True, text=True, timeout=10)
+            left = len([ln for ln in r.stdout.splitlines() if ln.strip()])
+            if left == 0 or r.returncode != 0 or time.monotonic() > end:
+                return left
+            time.sleep(0.1)
+
     def run(self, server, qfile, phase, seconds):
         self.runs += 1
+        left = self.drain(server)
+        if left:
+            self.ctx.log(f"NOTE {server.title} still held {left} connection(s) of the previous run after 15 s")
         cmd = self.command(server.port, qfile, phase, seconds)
         out_path = os.path.join(self.ctx.tmp, f"tcpload-{self.runs}.out")
         pid = server.pid()
@@ -172,10 +201,11 @@ class Load:
 
 
 def configure(todo, args):
-    """Every server allows twice the connections a run opens, one TCP thread each."""
-    limit = 2 * max(args.connections, args.churn_connections)
+    """Every server's limit is what the clients hold at most (or --limit), one TCP thread each."""
+    if args.limit is None:
+        args.limit = max(args.connections, args.churn_connections)
     for s in todo:
-        s.tcp_clients = limit
+        s.tcp_clients = args.limit
 
 
 def run(ctx):
@@ -247,7 +277,7 @@ def run(ctx):
                             f"{r.per_answer(r.server_cpu) or 0:5.2f} µs/ans  machine {r.per_answer(r.machine_cpu) or 0:5.2f} "
                             f"µs/ans  gen {r.gen_cpu / r.seconds:4.0%}  open {int(r['peak_open'])}  "
                             f"rss +{(r.rss_peak - r.rss_before) / 1024:.1f} MB  failed conns {r.failed()}"
-                            + (f"  conns/s {r['completed'] / r.seconds:,.0f}" if phase == "churn" else ""))
+                            + f"  lost {r.lost()}" + (f"  conns/s {r['completed'] / r.seconds:,.0f}" if phase == "churn" else ""))
         elapsed = time.monotonic() - t0
         for s in running:
             s.stop()
@@ -266,11 +296,15 @@ def run(ctx):
 
 
 def warm_up(ctx, load, running, qfile, shares):
-    """One second of hold load per server: the rcode mix must be what a correct server returns."""
+    """Two seconds of hold load per server, the first TCP it sees: the rcode mix must be what a
+    correct server returns; the run's RSS growth is the memory per connection."""
     ref = q.zonegen.expected_rcodes(shares)
     warnings = {}
     for s in running:
-        r = load.run(s, qfile, "hold", 1)
+        r = load.run(s, qfile, "hold", 2)
+        s.first_contact = r
+        ctx.log(f"warm-up {s.title:5} answered {r.qps:9,.0f}/s, {int(r['peak_open'])} open, RSS {r.rss_before / 1024:.1f} -> "
+                f"{r.rss_peak / 1024:.1f} MB = {r.rss_per_conn() or 0:,.0f} B/conn, failed conns {r.failed()}, lost {r.lost()}")
         if not r["answered"]:
             raise RuntimeError(f"{s.title} answered none of {int(r['sent'])} TCP queries: {' '.join(r.cmd)}")
         w = q.rcode_check(types.SimpleNamespace(rcodes=r.rcodes()), ref)
@@ -280,9 +314,10 @@ def warm_up(ctx, load, running, qfile, shares):
     return warnings
 
 
-def summarize(rs):
+def summarize(rs, first=None):
     med = report.median
     return {
+        "lost": sum(r.lost() for r in rs),
         "qps": med([r.qps for r in rs]),
         "share": med([(r.share() or 0) * 100 for r in rs]),
         "srv": med([r.per_answer(r.server_cpu) for r in rs]),
@@ -290,7 +325,7 @@ def summarize(rs):
         "mach": med([r.per_answer(r.machine_cpu) for r in rs]),
         "busy": med([r.server_cpu / r.seconds * 100 for r in rs]),
         "gen": med([r.gen_cpu / r.seconds * 100 for r in rs]),
-        "rss": med([r.rss_per_conn() for r in rs]),
+        "rss": first.rss_per_conn() if first else None,
         "conns": med([r["completed"] / r.seconds for r in rs]),
         "failed": sum(r.failed() for r in rs),
         "timeouts": sum(int(r["timeouts"]) for r in rs),
@@ -301,12 +336,13 @@ COLS = {
     "hold": [("answered/s", "qps", "int"), ("answered", "share", "pct"), ("srv µs/ans", "srv", "f2"),
              ("usr µs/ans", "usr", "f2"), ("mach µs/ans", "mach", "f2"), ("srv busy", "busy", "pct0"),
              ("gen busy", "gen", "pct0"), ("RSS B/conn", "rss", "int"), ("failed conns", "failed", "int"),
-             ("timeouts", "timeouts", "int")],
+             ("lost", "lost", "int"), ("timeouts", "timeouts", "int")],
     "churn": [("answered/s", "qps", "int"), ("conns/s", "conns", "int"), ("answered", "share", "pct"),
               ("srv µs/ans", "srv", "f2"), ("mach µs/ans", "mach", "f2"), ("srv busy", "busy", "pct0"),
-              ("gen busy", "gen", "pct0"), ("failed conns", "failed", "int"), ("timeouts", "timeouts", "int")],
+              ("gen busy", "gen", "pct0"), ("failed conns", "failed", "int"), ("lost", "lost", "int"),
+              ("timeouts", "timeouts", "int")],
 }
-COLS["fixed"] = COLS["hold"]
+COLS["fixed"] = [c for c in COLS["hold"] if c[1] != "rss"]
 
 
 def render(args, running, phases, results, zone, elapsed, warnings, load, use_ns, pin_cpu, client_cpu):
@@ -316,7 +352,8 @@ def render(args, running, phases, results, zone, elapsed, warnings, load, use_ns
         f"command: tools/bench {' '.join(sys.argv[1:])}",
         f"machine: {q.cpu_model()}, {len(os.sched_getaffinity(0))} CPUs, Linux {platform.release()}",
         f"servers: {servers.versions_line(running)}",
-        "configured: " + "; ".join(f"{s.title} {s.worker_desc()}" for s in running),
+        "configured: " + "; ".join(f"{s.title} {s.worker_desc()}" for s in running)
+        + (" (dnsd: default --tcp-max-per-client 20)" if any(s.key == "dnsd" for s in running) else ""),
         f"zone: {zone.origin} {zone.records} records; {'own network namespace, its loopback' if use_ns else 'host loopback'}; "
         f"servers on CPU {pin_cpu}, dnsd-tcpload on CPU {client_cpu}",
         f"method: {args.rounds} interleaved round(s) x {args.seconds} s per phase and server; medians over rounds "
@@ -326,9 +363,11 @@ def render(args, running, phases, results, zone, elapsed, warnings, load, use_ns
         f"at once, each closed by the client after {args.churn_queries} answers; e.g. {' '.join(some.cmd) if some else ''}",
         "srv µs/ans: server utime+stime (process tree) per answer; usr: its user-mode part; mach µs/ans: busy CPU of "
         "the whole machine (server, generator, kernel, and anything else running) per answer; gen busy: the "
-        "generator's own CPU share (near 100%: it, not the server, set the pace); RSS B/conn: server peak RSS during "
-        "the run minus RSS before it, per connection open at the peak; failed conns: refused + connect failed + reset "
-        "+ closed by the server with queries unanswered (+1 per run with timeouts)",
+        "generator's own CPU share (near 100%: it, not the server, set the pace); answered: of the queries due (not "
+        "those in flight when the run ended); lost: sent, not answered, not in flight at the end; RSS B/conn: server "
+        "peak RSS minus RSS before, per connection open at the peak, on first contact (the warm-up, "
+        f"{args.connections} connections; kernel socket memory not included); failed conns: refused + connect failed "
+        "+ reset + closed by the server with queries unanswered (+1 per run with timeouts)",
         f"load average: {load[0]:.2f} at start, {load[1]:.2f} at end (other work on the machine adds noise, mostly to "
         "mach µs)",
     ]
@@ -342,7 +381,7 @@ def render(args, running, phases, results, zone, elapsed, warnings, load, use_ns
         t = report.Table([(title, kind) for title, _, kind in cols])
         rows = {}
         for s in running:
-            summ = summarize(results[s.key][phase])
+            summ = summarize(results[s.key][phase], getattr(s, "first_contact", None) if phase == "hold" else None)
             rows[s.key] = [summ[key] for _, key, _ in cols]
             t.add(s.title, rows[s.key])
         if "dnsd" in rows:
@@ -363,9 +402,10 @@ def raw_md(running, phases, results):
            "| phase | server | round | answered/s | answered | srv µs/ans | mach µs/ans | gen CPU s | peak open | "
            "RSS before MB | RSS peak MB | refused | connect failed | reset | closed early | timeouts | conns done |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for phase in phases:
+    for phase in ["warm-up"] + list(phases):
         for s in running:
-            for i, r in enumerate(results[s.key][phase]):
+            rs = [s.first_contact] if phase == "warm-up" and hasattr(s, "first_contact") else results[s.key].get(phase, [])
+            for i, r in enumerate(rs):
                 out.append(f"| {phase} | {s.title} | {i + 1} | {r.qps:,.0f} | {(r.share() or 0):.1%} | "
                            f"{r.per_answer(r.server_cpu) or 0:.2f} | {r.per_answer(r.machine_cpu) or 0:.2f} | "
                            f"{r.gen_cpu:.2f} | {int(r['peak_open'])} | {r.rss_before / 1024:.1f} | {r.rss_peak / 1024:.1f} | "
