@@ -91,8 +91,9 @@ class Runner {
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         sockaddr_in src{};
         src.sin_family = AF_INET;
-        src.sin_addr.s_addr =
-            htonl(ntohl(c_.firstSource.s_addr) + uint32_t(nextSource_++ % c_.sourceCount));
+        // A slot keeps its address: no address ever holds more than its share of connections
+        // (a server's per-client limit must see exactly that, however the churn goes).
+        src.sin_addr.s_addr = htonl(ntohl(c_.firstSource.s_addr) + slot % c_.sourceCount);
         ++r_.connectsTried;
         if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
             (::connect(fd, reinterpret_cast<const sockaddr*>(&c_.server), sizeof c_.server) != 0 &&
@@ -321,7 +322,7 @@ class Runner {
     std::vector<uint32_t> reopen_, starved_;
     TcpLoadResult r_;
     int64_t start_ = 0, end_ = 0;
-    uint64_t nextSource_ = 0, nextQuery_ = 0;
+    uint64_t nextQuery_ = 0;
     size_t open_ = 0;
 };
 

@@ -4,9 +4,10 @@
 // with up to `pipeline` queries in flight (a new query goes out as soon as an answer comes
 // back, so the server, not a timer, sets the pace unless `rate` caps the queries per second).
 // With `queriesPerConnection` > 0 a connection is closed by us after that many answers and
-// replaced at once by a new one (churn); with 0 it is kept for the whole run (hold). Source
-// addresses rotate over `sourceCount` consecutive IPv4 addresses from `firstSource`, so a
-// server's per-client limit sees many clients, as it would in real life. Every way a
+// replaced at once by a new one (churn); with 0 it is kept for the whole run (hold). Connection
+// slot i always connects from address `firstSource` + i % `sourceCount`, so a server sees many
+// clients, as it would in real life, and no address ever holds more than its share
+// (ceil(connections / sourceCount)) at once, whatever the churn. Every way a
 // connection can go wrong is counted, never retried silently: connect refused or failed, reset
 // by the server, closed by the server with queries unanswered, no answer within `timeoutMs`.
 // Nothing here throws once run() has started; setup errors throw std::runtime_error.
