@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -60,6 +61,25 @@ void dropPrivileges(const std::string& user) {
     if (::setuid(0) == 0)
         throw std::runtime_error("--user " + user + ": privileges could be regained");
     logInfo("running as user " + user);
+}
+
+// Every TCP connection is a descriptor, and so is one waiting over a limit (tcp_server.cpp):
+// the soft limit a shell or container hands down (often 1,024) is below what the default
+// --tcp-max-connections needs, and accept() would fail while clients are below the limit.
+// The hard limit is ours to take; a warning says when even that is short.
+void raiseDescriptorLimit(size_t tcpConnections) {
+    rlimit files{};
+    if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+    if (files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &files);
+        ::getrlimit(RLIMIT_NOFILE, &files);
+    }
+    const rlim_t want = 2 * tcpConnections + 256;  // connections, waiting ones, the rest
+    if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < want)
+        logWarn("open file limit " + std::to_string(files.rlim_cur) + " is below the " +
+                std::to_string(want) + " that --tcp-max-connections " +
+                std::to_string(tcpConnections) + " may need (raise LimitNOFILE or ulimit -n)");
 }
 
 }  // namespace
@@ -166,6 +186,7 @@ int main(int argc, char** argv) {
     }
     if (listen.empty()) listen.push_back("127.0.0.1:5353");
     if (udpThreads == 0) udpThreads = std::max(1u, std::thread::hardware_concurrency());
+    raiseDescriptorLimit(tcp.maxConnections);
 
     // Signals go to the main thread only (sigwait below); workers never see them.
     sigset_t sigs;

@@ -13,10 +13,16 @@
 
 namespace testsupport {
 
-TcpConnection TcpConnection::open(const std::string& address, uint16_t port) {
+TcpConnection TcpConnection::open(const std::string& address, uint16_t port,
+                                  const std::string& source) {
     SocketAddress sa(address, port);
     UniqueFd fd(::socket(sa.family, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd.valid()) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    if (!source.empty()) {
+        SocketAddress from(source, 0);
+        if (::bind(fd.get(), from.addr(), from.len) != 0)
+            throw std::runtime_error("bind " + source + ": " + std::strerror(errno));
+    }
     // Loopback connect completes (or is refused) at once, so a blocking connect cannot hang.
     if (::connect(fd.get(), sa.addr(), sa.len) != 0) {
         throw std::runtime_error("connect " + address + ":" + std::to_string(port) + ": " +

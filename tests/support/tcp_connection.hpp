@@ -1,6 +1,7 @@
 // testsupport::TcpConnection — one client TCP connection to a DNS server on loopback.
 //
-// Contract: open() connects (throws on failure); sendFramed() writes the RFC 1035 §4.2.2
+// Contract: open() connects (throws on failure), from `source` when given (every 127.x.y.z is
+// a client address of its own, for per-client limits); sendFramed() writes the RFC 1035 §4.2.2
 // two-byte length then the message, sendRaw() writes bytes as given (for malformed-framing
 // tests); receive() returns the next complete framed message or nullopt on timeout / close;
 // waitClosed() tells whether the server closed the connection within a timeout. Sends never
@@ -21,7 +22,8 @@ namespace testsupport {
 
 class TcpConnection {
   public:
-    static TcpConnection open(const std::string& address, uint16_t port);
+    static TcpConnection open(const std::string& address, uint16_t port,
+                              const std::string& source = {});
 
     bool sendFramed(std::span<const uint8_t> message);
     bool sendRaw(std::span<const uint8_t> bytes);

@@ -120,6 +120,8 @@ class Server:
         self.port = None
         self.proc = None
         self.start_seconds = None
+        # TCP connections the server must accept at once (bench tcp); None: its own default
+        self.tcp_clients = None
 
     # --- per server --------------------------------------------------------------------
     def missing(self):
@@ -255,7 +257,7 @@ class Nsd(Server):
         return _first_line(["nsd", "-v"])
 
     def worker_desc(self):
-        return f"server-count {self.workers}"
+        return f"server-count {self.workers}" + (f", tcp-count {self.tcp_clients}" if self.tcp_clients else "")
 
     def setup(self):
         d = self.dir
@@ -281,7 +283,7 @@ class Nsd(Server):
   rrl-ratelimit: 0
   rrl-whitelist-ratelimit: 0
   ip-freebind: no
-remote-control:
+{f"  tcp-count: {self.tcp_clients}" + chr(10) if self.tcp_clients else ""}remote-control:
   control-enable: no
 zone:
   name: "{self.zone.origin}"
@@ -309,7 +311,8 @@ class Knot(Server):
         return _first_line(["knotd", "--version"])
 
     def worker_desc(self):
-        return f"udp-workers {self.workers}, tcp-workers 1, background-workers 1"
+        return (f"udp-workers {self.workers}, tcp-workers 1, background-workers 1"
+                + (f", tcp-max-clients {self.tcp_clients}" if self.tcp_clients else ""))
 
     def setup(self):
         d = self.dir
@@ -324,7 +327,7 @@ class Knot(Server):
     udp-workers: {self.workers}
     tcp-workers: 1
     background-workers: 1
-database:
+{f"    tcp-max-clients: {self.tcp_clients}" + chr(10) if self.tcp_clients else ""}database:
     storage: "{d}/db"
 log:
   - target: "{d}/knot.log"
@@ -358,7 +361,8 @@ class Gdnsd(Server):
         return m.group(0) if m else "gdnsd"
 
     def worker_desc(self):
-        return f"udp_threads {self.workers}, tcp_threads 1"
+        return f"udp_threads {self.workers}, tcp_threads 1" + (
+            f", tcp_clients_per_thread {self.tcp_clients}" if self.tcp_clients else "")
 
     def setup(self):
         d = self.dir
@@ -378,7 +382,7 @@ class Gdnsd(Server):
   listen => [ "127.0.0.1:{self.port}" ]
   udp_threads => {self.workers}
   tcp_threads => 1
-  run_dir => "{d}/run"
+{f"  tcp_clients_per_thread => {self.tcp_clients}" + chr(10) if self.tcp_clients else ""}  run_dir => "{d}/run"
   state_dir => "{d}/state"
 }}
 {plugins}
@@ -444,7 +448,8 @@ class Dnsd(Server):
         return f"{dnsd} (built {built} from a tree at git {rev}, {btype or 'RelWithDebInfo, the project default'})"
 
     def worker_desc(self):
-        return f"--udp-threads {self.workers}" + (", --rrl-rate 0" if "--rrl-rate" in self.help_text() else "")
+        return (f"--udp-threads {self.workers}" + (", --rrl-rate 0" if "--rrl-rate" in self.help_text() else "")
+                + (f", --tcp-max-connections {self.tcp_clients}" if self.tcp_clients else ""))
 
     def dnsctl(self, *args):
         _, ctl = self.bins()
@@ -516,6 +521,8 @@ class Dnsd(Server):
         cmd = [dnsd, "--db", self.db, "--listen", f"127.0.0.1:{self.port}", "--udp-threads", str(self.workers)]
         if "--rrl-rate" in self.help_text():
             cmd += ["--rrl-rate", "0"]  # RRL off, as for the other servers (dnsd's default is on)
+        if self.tcp_clients:
+            cmd += ["--tcp-max-connections", str(self.tcp_clients)]
         return cmd
 
     def help_text(self):
