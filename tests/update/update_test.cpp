@@ -7,6 +7,10 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cstring>
 #include <sstream>
 
 #include "tests/support/dns_client.hpp"
@@ -16,7 +20,9 @@
 #include "tests/support/http_get.hpp"
 #include "tests/support/query_builder.hpp"
 #include "tests/support/run_command.hpp"
+#include "tests/support/socket_address.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/unique_fd.hpp"
 #include "tests/support/wait_until.hpp"
 #include "tests/tools/db_dump.hpp"
 
@@ -339,6 +345,50 @@ TEST_F(Update, CertbotRfc2136PluginAddsAndRemovesTheChallenge) {
     EXPECT_FALSE(refusedOk);
     EXPECT_NE(refusedText.find("REFUSED"), std::string::npos) << refusedText;
     EXPECT_EQ(dumpDatabase(db_), before);
+}
+
+// The update queue is bounded: while another writer holds the database, UPDATEs wait in it (up
+// to 1,024); beyond that each is answered SERVFAIL at once and counted, and once the writer
+// lets go the queue drains and updates work again.
+TEST_F(Update, AFullQueueAnswersServfailAtOnceAndDrainsAfterwards) {
+    constexpr int kSent = 1100;
+    auto message = [](uint16_t id) {
+        std::vector<uint8_t> m = {uint8_t(id >> 8), uint8_t(id), 0x28, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+        for (const char* label : {"upd", "test"}) {
+            m.push_back(uint8_t(std::strlen(label)));
+            m.insert(m.end(), label, label + std::strlen(label));
+        }
+        m.insert(m.end(), {0, 0, 6, 0, 1});  // root, SOA, IN
+        return m;
+    };
+    SQLite::Database writer(db_, SQLite::OPEN_READWRITE);
+    writer.exec("BEGIN IMMEDIATE");  // the update thread's first transaction waits for this
+    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ASSERT_TRUE(sock.valid());
+    SocketAddress to("127.0.0.1", server_->port());
+    for (int i = 0; i < kSent; ++i) {
+        auto m = message(uint16_t(i));
+        ASSERT_EQ(::sendto(sock.get(), m.data(), m.size(), 0, to.addr(), to.len),
+                  ssize_t(m.size()));
+    }
+    int servfail = 0;
+    for (pollfd p{sock.get(), POLLIN, 0}; ::poll(&p, 1, 1000) > 0;) {
+        uint8_t buf[512];
+        ssize_t n = ::recv(sock.get(), buf, sizeof buf, 0);
+        if (n >= 12 && (buf[3] & 0x0F) == 2) ++servfail;
+    }
+    std::string metrics = httpGet(httpPort_, "/metrics");
+    double full = promValue(metrics, "dnsd_updates_queue_full_total");
+    EXPECT_GE(full, kSent - 1024 - 1) << metrics;  // the one being worked on is not queued
+    EXPECT_EQ(servfail, int(full));
+    EXPECT_GE(promValue(metrics, "dnsd_updates_queued"), 1000);
+    writer.exec("ROLLBACK");
+    EXPECT_TRUE(waitUntil(
+        [&] { return promValue(httpGet(httpPort_, "/metrics"), "dnsd_updates_queued") == 0; },
+        60s));
+    Reply r = send(Client::Nsupdate, "update add after.upd.test. 60 TXT \"drained\"\n");
+    ASSERT_TRUE(r.ok) << r.text;
+    EXPECT_TRUE(served("after.upd.test.", TXT, "after.upd.test.\t60\tIN\tTXT\t\"drained\""));
 }
 
 }  // namespace
