@@ -130,6 +130,17 @@ class Update : public ::testing::Test {
 
 constexpr uint16_t A = 1, TXT = 16, SOA = 6;
 
+// An UPDATE of upd.test. with no prerequisites, no updates and no TSIG (dnsd refuses it).
+std::vector<uint8_t> unsignedUpdate(uint16_t id) {
+    std::vector<uint8_t> m = {uint8_t(id >> 8), uint8_t(id), 0x28, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+    for (const char* label : {"upd", "test"}) {
+        m.push_back(uint8_t(std::strlen(label)));
+        m.insert(m.end(), label, label + std::strlen(label));
+    }
+    m.insert(m.end(), {0, 0, 6, 0, 1});  // root, SOA, IN
+    return m;
+}
+
 TEST_F(Update, NsupdateAddsAndDeletesTxtAndAOverUdpAndTcp) {
     int64_t events = count("SELECT count(*) FROM events WHERE kind = 'update'");
     int64_t journal = count("SELECT count(*) FROM zone_journal");
@@ -352,22 +363,13 @@ TEST_F(Update, CertbotRfc2136PluginAddsAndRemovesTheChallenge) {
 // lets go the queue drains and updates work again.
 TEST_F(Update, AFullQueueAnswersServfailAtOnceAndDrainsAfterwards) {
     constexpr int kSent = 1100;
-    auto message = [](uint16_t id) {
-        std::vector<uint8_t> m = {uint8_t(id >> 8), uint8_t(id), 0x28, 0, 0, 1, 0, 0, 0, 0, 0, 0};
-        for (const char* label : {"upd", "test"}) {
-            m.push_back(uint8_t(std::strlen(label)));
-            m.insert(m.end(), label, label + std::strlen(label));
-        }
-        m.insert(m.end(), {0, 0, 6, 0, 1});  // root, SOA, IN
-        return m;
-    };
     SQLite::Database writer(db_, SQLite::OPEN_READWRITE);
     writer.exec("BEGIN IMMEDIATE");  // the update thread's first transaction waits for this
     UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     ASSERT_TRUE(sock.valid());
     SocketAddress to("127.0.0.1", server_->port());
     for (int i = 0; i < kSent; ++i) {
-        auto m = message(uint16_t(i));
+        auto m = unsignedUpdate(uint16_t(i));
         ASSERT_EQ(::sendto(sock.get(), m.data(), m.size(), 0, to.addr(), to.len),
                   ssize_t(m.size()));
     }
@@ -389,6 +391,23 @@ TEST_F(Update, AFullQueueAnswersServfailAtOnceAndDrainsAfterwards) {
     Reply r = send(Client::Nsupdate, "update add after.upd.test. 60 TXT \"drained\"\n");
     ASSERT_TRUE(r.ok) << r.text;
     EXPECT_TRUE(served("after.upd.test.", TXT, "after.upd.test.\t60\tIN\tTXT\t\"drained\""));
+}
+
+// Over TCP an UPDATE is answered on its connection by the update thread, and what the client
+// pipelined after it waits: the answers come back in the order the messages were sent.
+TEST_F(Update, PipelinedOverTcpAnswersStayInOrder) {
+    auto query = QueryBuilder("www.upd.test.", A).build();
+    const uint16_t queryId = uint16_t(query[0] << 8 | query[1]);
+    std::vector<std::vector<uint8_t>> messages = {unsignedUpdate(1), unsignedUpdate(2), query,
+                                                  unsignedUpdate(3)};
+    auto answers = server_->client().tcpPipelined(messages, 10s);
+    ASSERT_EQ(answers.size(), 4u);
+    const uint16_t ids[] = {1, 2, queryId, 3};
+    for (size_t i = 0; i < 4; ++i) {
+        EXPECT_EQ(answers[i].id(), ids[i]) << i;
+        EXPECT_EQ(answers[i].opcode(), i == 2 ? 0 : 5) << i;
+        EXPECT_EQ(answers[i].rcode(), i == 2 ? 0 : 5) << i;  // unsigned UPDATE: REFUSED
+    }
 }
 
 }  // namespace
