@@ -742,9 +742,7 @@ EditOutcome ZoneStore::applyEdits(int64_t zoneId, const Name& apex,
         bumpGeneration(db_, zoneId, owners);
         out.serial = soaSerial(soaRow.record.rdata);
         return out;
-    } catch (const ZoneRuleError&) {
-        throw;
-    } catch (const SQLite::Exception& e) {
+    } catch (const SQLite::Exception& e) {  // a ZoneRuleError passes as it is
         rethrowSqlite(db_, e);
     }
 }

@@ -91,8 +91,8 @@ zones::RecordEdit editOf(const UpdateRR& rr) {
     return e;
 }
 
-nlohmann::json recordsJson(const std::vector<zones::Record>& rrs) {
-    nlohmann::json out = nlohmann::json::array();
+nlohmann::ordered_json recordsJson(const std::vector<zones::Record>& rrs) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
     for (const auto& r : rrs) out.push_back(zones::formatRecord(r, false));
     return out;
 }
@@ -142,18 +142,18 @@ Verdict apply(SQLite::Database& db, const UpdateMessage& m, const zones::TsigKey
     }
     std::string what = "+" + std::to_string(outcome.added.size()) + " -" +
                        std::to_string(outcome.removed.size()) + " RRs";
-    nlohmann::json details = {{"zone", m.zone.toText()},
-                              {"key", key->name.toText()},
-                              {"client", client},
-                              {"serial", *outcome.serial},
-                              {"added", recordsJson(outcome.added)},
-                              {"removed", recordsJson(outcome.removed)}};
+    nlohmann::ordered_json details = {{"zone", m.zone.toText()},
+                                      {"key", key->name.toText()},
+                                      {"client", client},
+                                      {"serial", *outcome.serial},
+                                      {"added", recordsJson(outcome.added)},
+                                      {"removed", recordsJson(outcome.removed)}};
     zones::EventWrite ev;
     ev.at = zones::nowMs();
     ev.kind = "update";
     ev.message = "UPDATE of " + m.zone.toText() + " by key " + key->name.toText() + " from " +
                  client + ": " + what + ", serial " + std::to_string(*outcome.serial);
-    ev.details = details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    ev.details = details.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     zones::EventWriter(db).write(ev);
     tx.commit();
     return {kNoError, ev.message, true};
