@@ -1,10 +1,12 @@
-// dnsd::clientFrom — fills the engine's Client from a socket address.
+// dnsd::clientFrom — fills the engine's Client from a socket address; clientText words it.
 #pragma once
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cstring>
+#include <string>
 
 #include "dnsd/answer/answer.hpp"
 
@@ -20,6 +22,12 @@ inline void clientFrom(const sockaddr_storage& sa, Client& c) {
     } else {
         c.family = 0;
     }
+}
+
+// "192.0.2.1", "2001:db8::1", for logs and events.
+inline std::string clientText(const Client& c) {
+    char buf[64];
+    return inet_ntop(c.family == 6 ? AF_INET6 : AF_INET, c.addr, buf, sizeof buf) ? buf : "?";
 }
 
 }  // namespace dnsd

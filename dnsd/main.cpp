@@ -27,6 +27,7 @@
 #include "dnsd/status_page.hpp"
 #include "dnsd/tcp_server.hpp"
 #include "dnsd/udp_worker.hpp"
+#include "dnsd/update/update_queue.hpp"
 #include "dnsd/xfr/notifier.hpp"
 #include "httpd/http_endpoint.hpp"
 #include "zones/schema.hpp"
@@ -207,6 +208,9 @@ int main(int argc, char** argv) {
     std::vector<ListenAddress> addresses;
     std::vector<Fd> udpSockets, tcpSockets;
     std::atomic<bool> stop{false};
+    // UPDATEs wait here for the update thread; 1,024 is seconds of work at the slowest and
+    // bounds the memory a flood of UPDATEs can take (each job holds one message).
+    UpdateQueue updateQueue(path, 1024, stop);
     try {
         auto loader = std::make_unique<StateLoader>(path, &poolCounters);
         loader->changed();
@@ -235,8 +239,8 @@ int main(int argc, char** argv) {
             tcpSockets.push_back(a.bindSocket(SOCK_STREAM, false));
         }
         if (httpAddress != "none") {
-            MetricsSources sources{&stats,        &state,    control.get(),
-                                   &poolCounters, startedAt, notifier.get()};
+            MetricsSources sources{&stats,    &state,         control.get(), &poolCounters,
+                                   startedAt, notifier.get(), &updateQueue};
             std::map<std::string, httpd::HttpRoute> routes;
             // Runs on the endpoint's own thread, so `http` is set by then.
             routes["/metrics"] = {"text/plain; version=0.0.4", [sources, &http] {
@@ -294,10 +298,13 @@ int main(int argc, char** argv) {
     stats.push_back(std::make_unique<ThreadStats>());
     TcpServer tcpServer(std::move(tcpSockets), state, engine, tcp, *stats.back(), stop, "dnsd/tcp");
     tcpServer.onTransfer([n = notifier.get()](const TransferReport& r) { n->transferDone(r); });
+    tcpServer.updates(&updateQueue);
+    for (auto& w : udpWorkers) w->updates(&updateQueue);
     for (auto& w : udpWorkers) threads.emplace_back([&w] { w->run(); });
     threads.emplace_back([&] { tcpServer.run(); });
     threads.emplace_back([&] { control->run(); });
     threads.emplace_back([&] { notifier->run(); });
+    threads.emplace_back([&] { updateQueue.run(); });
     if (http) threads.emplace_back([&] { http->run(); });
     std::string where;
     for (const auto& a : addresses) where += " " + a.text;

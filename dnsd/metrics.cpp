@@ -9,9 +9,9 @@ namespace dnsd {
 namespace {
 
 const char* outcomeName(size_t i) {
-    static const char* names[] = {"answer",  "nodata",   "nxdomain",  "referral",
-                                  "refused", "formerr",  "notimp",    "badvers",
-                                  "short",   "response", "badcookie", "transfer"};
+    static const char* names[] = {"answer",    "nodata",   "nxdomain", "referral", "refused",
+                                  "formerr",   "notimp",   "badvers",  "short",    "response",
+                                  "badcookie", "transfer", "update"};
     return i < sizeof names / sizeof names[0] ? names[i] : nullptr;
 }
 
@@ -86,6 +86,35 @@ void renderTransfers(std::string& out, const MetricsSources& m, SumArray sumArra
                       v.behindSinceMs ? double(now - v.behindSinceMs) / 1000.0 : 0.0);
         out += "dnsd_secondary_behind_seconds" + labels(v) + " " + buf + "\n";
     }
+}
+
+// RFC 2136 UPDATE: answers by RCODE, changes committed, the queue.
+void renderUpdates(std::string& out, const UpdateQueue& q) {
+    static const char* names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                  "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                  "NXRRSET", "NOTAUTH", "NOTZONE"};
+    const UpdateStats& s = q.stats();
+    common::promHeader(out, "dnsd_updates_total", "counter",
+                       "UPDATE (RFC 2136) answers sent, by RCODE.");
+    for (size_t i = 0; i < 16; ++i) {
+        uint64_t v = s.byRcode[i].load(std::memory_order_relaxed);
+        if (i < std::size(names) || v)
+            line(out,
+                 std::string("dnsd_updates_total{rcode=\"") +
+                     (i < std::size(names) ? names[i] : std::to_string(i).c_str()) + "\"}",
+                 v);
+    }
+    common::promHeader(out, "dnsd_updates_applied_total", "counter",
+                       "UPDATEs that changed a zone (committed).");
+    line(out, "dnsd_updates_applied_total", s.applied.load(std::memory_order_relaxed));
+    common::promHeader(out, "dnsd_updates_queue_full_total", "counter",
+                       "UPDATEs answered SERVFAIL at once because the update queue was full.");
+    line(out, "dnsd_updates_queue_full_total", s.queueFull.load(std::memory_order_relaxed));
+    common::promHeader(out, "dnsd_updates_dropped_total", "counter",
+                       "UPDATE messages not answered (not a request, or dnsd stopping).");
+    line(out, "dnsd_updates_dropped_total", s.dropped.load(std::memory_order_relaxed));
+    common::promHeader(out, "dnsd_updates_queued", "gauge", "UPDATEs waiting right now.");
+    line(out, "dnsd_updates_queued", s.queued.load(std::memory_order_relaxed));
 }
 
 std::string renderMetrics(const MetricsSources& m) {
@@ -192,6 +221,7 @@ std::string renderMetrics(const MetricsSources& m) {
           double(now - m.startedAtMs) / 1000.0);
     out += m.pools->render();
     renderTransfers(out, m, sumArray, sum);
+    if (m.updates) renderUpdates(out, *m.updates);
     return out;
 }
 

@@ -13,6 +13,7 @@
 #include "dnsd/pool_counters.hpp"
 #include "dnsd/served_state.hpp"
 #include "dnsd/stats.hpp"
+#include "dnsd/update/update_queue.hpp"
 #include "dnsd/xfr/notifier.hpp"
 
 namespace dnsd {
@@ -23,7 +24,8 @@ struct MetricsSources {
     const ControlThread* control = nullptr;
     const PoolCounters* pools = nullptr;
     int64_t startedAtMs = 0;
-    const Notifier* notifier = nullptr;  // zone transfers: NOTIFY and secondaries
+    const Notifier* notifier = nullptr;    // zone transfers: NOTIFY and secondaries
+    const UpdateQueue* updates = nullptr;  // RFC 2136 UPDATE
 };
 
 std::string renderMetrics(const MetricsSources& m);

@@ -3,7 +3,9 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <ctime>
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include "dnsd/client_address.hpp"
 #include "dnsd/log.hpp"
@@ -50,12 +53,16 @@ struct Connection {
     // A zone transfer being sent: its messages go out before the next query is answered.
     std::unique_ptr<ZoneTransfer> transfer;
     int64_t transferStartMs = 0;
+    uint64_t id = 0;             // never reused, unlike the fd: how an UPDATE answer finds it
+    bool updatePending = false;  // an UPDATE is with the update thread: later messages wait
 };
 
-std::string clientText(const Client& c) {
-    char buf[64];
-    return inet_ntop(c.family == 6 ? AF_INET6 : AF_INET, c.addr, buf, sizeof buf) ? buf : "?";
-}
+// UPDATE answers the update thread hands back, and the eventfd that wakes the TCP thread.
+struct UpdateInbox {
+    std::mutex mutex;
+    std::vector<std::pair<uint64_t, std::vector<uint8_t>>> answers;
+    Fd wake{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+};
 
 }  // namespace
 
@@ -86,6 +93,16 @@ void TcpServer::run() {
         return false;
     };
     std::unordered_map<int, std::unique_ptr<Connection>> conns;
+    std::unordered_map<uint64_t, int> byId;  // Connection::id -> fd
+    uint64_t nextId = 0;
+    // Shared with the update thread's reply functions, which may outlive a connection.
+    auto inbox = std::make_shared<UpdateInbox>();
+    if (inbox->wake.valid()) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = inbox->wake.get();
+        ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, inbox->wake.get(), &ev);
+    }
     auto scratch = std::make_unique<Scratch>();
     std::vector<uint8_t> response(65535);
     StateHolder::Reader reader(state_);
@@ -95,6 +112,7 @@ void TcpServer::run() {
     auto close = [&](int fd) {
         auto it = conns.find(fd);
         if (it == conns.end()) return;
+        byId.erase(it->second->id);
         auto pc = perClient.find(it->second->clientKey);
         if (pc != perClient.end() && --pc->second == 0) perClient.erase(pc);
         conns.erase(it);
@@ -183,7 +201,7 @@ void TcpServer::run() {
     auto process = [&](Connection& c) {
         size_t pos = 0;
         pump(c);
-        while (!c.transfer && !c.inputDone && pending(c) < kMaxPendingOutput &&
+        while (!c.transfer && !c.updatePending && !c.inputDone && pending(c) < kMaxPendingOutput &&
                c.in.size() - pos >= 2) {
             size_t len = (size_t(c.in[pos]) << 8) | c.in[pos + 1];
             if (len ==
@@ -204,6 +222,30 @@ void TcpServer::run() {
                 pump(c);
                 continue;
             }
+            if (r.action == Action::Update) {
+                std::span<const uint8_t> message(c.in.data() + pos - len, len);
+                if (updates_ && inbox->wake.valid()) {
+                    UpdateQueue::Job job;
+                    job.message.assign(message.begin(), message.end());
+                    job.client = clientText(c.client);
+                    job.reply = [inbox, id = c.id](std::span<const uint8_t> answer) {
+                        {
+                            std::lock_guard lock(inbox->mutex);
+                            inbox->answers.emplace_back(
+                                id, std::vector<uint8_t>(answer.begin(), answer.end()));
+                        }
+                        uint64_t one = 1;
+                        [[maybe_unused]] auto k = ::write(inbox->wake.get(), &one, sizeof one);
+                    };
+                    if (updates_->submit(std::move(job))) {
+                        c.updatePending = true;
+                        continue;
+                    }
+                }
+                size_t n = updateServFail(message, response);  // queue full
+                if (n) frame(c, response.data(), n);
+                continue;
+            }
             if (r.action != Action::Send) continue;
             if (r.tsig)
                 r.size = signAnswer(st.xfr.get(), {c.in.data() + pos - len, len}, response, r.size,
@@ -221,15 +263,18 @@ void TcpServer::run() {
         do {
             process(c);
             if (!flush(c)) return false;
-        } while (!c.inputDone && pending(c) < kMaxPendingOutput &&
+        } while (!c.inputDone && !c.updatePending && pending(c) < kMaxPendingOutput &&
                  (c.transfer ? ++rounds < 4 : hasCompleteMessage(c)));
         bool finished = c.inputDone || c.peerClosed;
         // Done once everything answerable is answered and written (a half-closed client may
         // still have complete queries waiting for room in the output).
-        if (finished && !c.transfer && pending(c) == 0 && (c.inputDone || !hasCompleteMessage(c)))
+        if (finished && !c.transfer && !c.updatePending && pending(c) == 0 &&
+            (c.inputDone || !hasCompleteMessage(c)))
             return false;
-        uint32_t want = EPOLLRDHUP;
-        if (!finished && !c.transfer && pending(c) < kMaxPendingOutput) want |= EPOLLIN;
+        // While an UPDATE is out, a client that has closed must not wake us again and again.
+        uint32_t want = c.updatePending && finished ? 0u : uint32_t(EPOLLRDHUP);
+        if (!finished && !c.transfer && !c.updatePending && pending(c) < kMaxPendingOutput)
+            want |= EPOLLIN;
         if (pending(c) > 0 || c.transfer) want |= EPOLLOUT;
         if (want != c.interest) {
             c.interest = want;
@@ -251,6 +296,8 @@ void TcpServer::run() {
         stats_.tcpConnections.fetch_add(1, std::memory_order_relaxed);
         c->lastActive = monotonicMs();
         int cfd = c->fd.get();
+        c->id = ++nextId;
+        byId[c->id] = cfd;
         epoll_event ev{};
         ev.events = EPOLLIN | EPOLLRDHUP;
         ev.data.fd = cfd;
@@ -298,6 +345,25 @@ void TcpServer::run() {
         int n = ::epoll_wait(ep.get(), events, int(kEventBatch), parked.empty() ? 100 : 1);
         for (int i = 0; i < n; ++i) {
             int fd = events[i].data.fd;
+            if (fd == inbox->wake.get()) {
+                uint64_t count;
+                [[maybe_unused]] auto k = ::read(fd, &count, sizeof count);
+                std::vector<std::pair<uint64_t, std::vector<uint8_t>>> answers;
+                {
+                    std::lock_guard lock(inbox->mutex);
+                    answers.swap(inbox->answers);
+                }
+                for (auto& [id, answer] : answers) {
+                    auto at = byId.find(id);
+                    if (at == byId.end()) continue;  // closed meanwhile
+                    Connection& c = *conns.at(at->second);
+                    frame(c, answer.data(), answer.size());
+                    c.updatePending = false;
+                    c.lastActive = monotonicMs();
+                    if (!settle(c)) close(at->second);
+                }
+                continue;
+            }
             if (isListener(fd)) {
                 for (;;) {
                     sockaddr_storage peer{};

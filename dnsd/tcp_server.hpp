@@ -14,6 +14,7 @@
 #include "common/fd.hpp"
 #include "dnsd/served_state.hpp"
 #include "dnsd/stats.hpp"
+#include "dnsd/update/update_queue.hpp"
 #include "dnsd/xfr/zone_transfer.hpp"
 
 #include <functional>
@@ -38,6 +39,9 @@ class TcpServer {
     // Called on the TCP thread when a transfer request has been answered (a whole stream, or
     // one response): the Notifier keeps it as the secondary's last transfer. Set before run().
     void onTransfer(std::function<void(const TransferReport&)> f) { onTransfer_ = std::move(f); }
+    // Where UPDATEs go (dnsd/update/): the answer comes back on the same connection, and the
+    // connection's next message waits for it. Without a queue: SERVFAIL. Set before run().
+    void updates(UpdateQueue* queue) { updates_ = queue; }
 
   private:
     std::vector<Fd> listeners_;
@@ -48,6 +52,7 @@ class TcpServer {
     const std::atomic<bool>& stop_;
     std::string name_;
     std::function<void(const TransferReport&)> onTransfer_;
+    UpdateQueue* updates_ = nullptr;
 };
 
 }  // namespace dnsd

@@ -77,6 +77,20 @@ void setDontFragment(int fd, size_t maxPayload) {
 
 }  // namespace
 
+bool UdpWorker::submitUpdate(std::span<const uint8_t> message, const sockaddr_storage& peer,
+                             socklen_t peerLen, const Client& client) {
+    if (!updates_) return false;
+    UpdateQueue::Job job;
+    job.message.assign(message.begin(), message.end());
+    job.client = clientText(client);
+    // The socket outlives the update thread (main joins every thread before the workers go).
+    job.reply = [fd = socket_.get(), peer, peerLen](std::span<const uint8_t> answer) {
+        ::sendto(fd, answer.data(), answer.size(), 0, reinterpret_cast<const sockaddr*>(&peer),
+                 peerLen);
+    };
+    return updates_->submit(std::move(job));
+}
+
 void UdpWorker::run() {
     pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
     constexpr size_t kBatch = 32;
@@ -136,6 +150,12 @@ void UdpWorker::run() {
             AnswerResult r = answer(*st.zones, *st.pools, config_, q, o, client, *scratch);
             stats_.count(r, Transport::Udp);
             if (r.action == Action::Transfer) r = ixfrOverUdp(reader, q, o, client);
+            if (r.action == Action::Update) {
+                if (submitUpdate(q, peers[i], inMsgs[i].msg_hdr.msg_namelen, client)) continue;
+                r.action = Action::Send;  // queue full: SERVFAIL now
+                r.size = updateServFail(q, o);
+                if (r.size == 0) continue;
+            }
             if (r.tsig && r.action == Action::Send)
                 r.size = signAnswer(st.xfr.get(), q, o, r.size, r.questionSize, client.now);
             if (r.action != Action::Send) continue;

@@ -330,6 +330,19 @@ CREATE TABLE dnssec_keys (
 );
 CREATE INDEX dnssec_keys_zone ON dnssec_keys (zone_id);
 )sql",
+        // v10: RFC 2136 UPDATE policies (zones/update_policy_store): which TSIG key may change
+        // which names and types of a zone. No row for a zone: UPDATE is refused for it.
+        R"sql(
+CREATE TABLE update_policies (
+    id          INTEGER PRIMARY KEY,
+    zone_id     INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+    key_id      INTEGER NOT NULL REFERENCES tsig_keys(id) ON DELETE RESTRICT,
+    name        TEXT NOT NULL,           -- pattern relative to the zone: @, www, *.dyn, _acme-challenge.*, *
+    types       TEXT NOT NULL DEFAULT '',  -- type mnemonics separated by spaces; '' = every type
+    created_at  INTEGER NOT NULL,
+    UNIQUE (zone_id, key_id, name, types)
+);
+)sql",
     };
     return list;
 }

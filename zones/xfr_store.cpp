@@ -91,6 +91,15 @@ void XfrStore::deleteKey(const std::string& name) {
         throw std::runtime_error("key " + n + " is used by the secondary " +
                                  used.getColumn(1).getString() + " of " +
                                  used.getColumn(0).getString() + ": delete that secondary first");
+    SQLite::Statement policy(db_,
+                             "SELECT p.id, z.name FROM update_policies p JOIN zones z ON "
+                             "z.id = p.zone_id WHERE p.key_id = ? LIMIT 1");
+    policy.bind(1, k->id);
+    if (policy.executeStep())
+        throw std::runtime_error("key " + n + " is used by update policy " +
+                                 policy.getColumn(0).getString() + " of " +
+                                 policy.getColumn(1).getString() +
+                                 ": delete that policy first (dnsctl update-policy delete)");
     SQLite::Statement del(db_, "DELETE FROM tsig_keys WHERE id = ?");
     del.bind(1, k->id);
     del.exec();

@@ -120,14 +120,14 @@ Row readRow(SQLite::Statement& q) {
 // address must not strand a delegation). The rest of the zone was valid when it was written
 // and the change cannot touch it, so validating this subset is validating the zone.
 std::vector<Row> selectAffected(SQLite::Database& db, int64_t zoneId, const Name& apex,
-                                std::vector<Name> seeds, const Name* referrersOf) {
+                                std::vector<Name> seeds, const std::vector<Name>& referrersOf) {
     std::vector<Row> rows;
     std::set<int64_t> ids;
     std::set<std::string> loaded;
     SQLite::Statement q(db,
                         "SELECT id, owner, type, class, ttl, rdata FROM records"
                         " WHERE zone_id = ? AND owner = ? ORDER BY id");
-    if (referrersOf) {
+    if (!referrersOf.empty()) {
         SQLite::Statement ns(db,
                              "SELECT id, owner, type, class, ttl, rdata FROM records"
                              " WHERE zone_id = ? AND type = 2");
@@ -135,7 +135,9 @@ std::vector<Row> selectAffected(SQLite::Database& db, int64_t zoneId, const Name
         while (ns.executeStep()) {
             Row row = readRow(ns);
             auto target = rdataTarget(rrtype::NS, row.record.rdata);
-            if (target && *target == *referrersOf && ids.insert(row.id).second)
+            if (target &&
+                std::find(referrersOf.begin(), referrersOf.end(), *target) != referrersOf.end() &&
+                ids.insert(row.id).second)
                 rows.push_back(std::move(row));
         }
     }
@@ -409,7 +411,7 @@ Record ZoneStore::addRecord(const Name& apex, Record record, bool ttlGiven) {
         std::vector<Name> seeds{record.owner};
         if (record.type == rrtype::NS)
             if (auto target = rdataTarget(rrtype::NS, record.rdata)) seeds.push_back(*target);
-        std::vector<Row> rows = selectAffected(db_, zone.id, apex, seeds, nullptr);
+        std::vector<Row> rows = selectAffected(db_, zone.id, apex, seeds, {});
         Row* soa = findSoa(rows, apex);
         if (!ttlGiven) {
             const Row* sameSet = nullptr;
@@ -477,8 +479,8 @@ size_t ZoneStore::deleteRecords(const Name& apex, const Name& owner, uint16_t ty
                 "zone)");
         }
         bool address = type == rrtype::A || type == rrtype::AAAA;
-        std::vector<Row> rows =
-            selectAffected(db_, zone.id, apex, {owner}, address ? &owner : nullptr);
+        std::vector<Row> rows = selectAffected(
+            db_, zone.id, apex, {owner}, address ? std::vector<Name>{owner} : std::vector<Name>{});
         std::optional<std::vector<uint8_t>> canonical;
         if (rdata)
             canonical = ldnsw::canonicalRdata(Record{owner, type, rrclass::IN, 0, *rdata, 0});
@@ -557,6 +559,239 @@ std::vector<Record> ZoneStore::listRecords(const Name& apex, const std::optional
         return canonicalRecordLess(a, b);
     });
     return out;
+}
+
+namespace {
+
+// One row while an UPDATE's edits are applied: as read (id != 0) or added (id == 0).
+struct Working {
+    int64_t id = 0;
+    Record record;
+    std::vector<uint8_t> canonical;  // ldnsw::canonicalRdata(record), for comparisons
+    Record original;                 // as read, for the journal
+    bool alive = true;
+    bool changed = false;  // a row as read whose TTL (or, for the SOA, RDATA) moved
+};
+
+bool sameOwnerType(const Record& r, const Name& owner, uint16_t type) {
+    return r.owner == owner && r.type == type;
+}
+
+}  // namespace
+
+EditOutcome ZoneStore::applyEdits(int64_t zoneId, const Name& apex,
+                                  const std::vector<RecordEdit>& edits) {
+    try {
+        std::vector<Name> seeds, referrers;
+        for (const RecordEdit& e : edits) {
+            seeds.push_back(e.record.owner);
+            if (e.kind == RecordEdit::Kind::Add && e.record.type == rrtype::NS)
+                if (auto target = rdataTarget(rrtype::NS, e.record.rdata)) seeds.push_back(*target);
+            // Deleting an address must not strand an NS naming it (the validator's glue rule).
+            bool address = e.record.type == rrtype::A || e.record.type == rrtype::AAAA;
+            if (e.kind == RecordEdit::Kind::DeleteName ||
+                (e.kind != RecordEdit::Kind::Add && (address || e.record.type == rrtype::ANY)))
+                referrers.push_back(e.record.owner);
+        }
+        std::vector<Working> rows;
+        for (Row& row : selectAffected(db_, zoneId, apex, seeds, referrers)) {
+            Working w;
+            w.id = row.id;
+            w.canonical = ldnsw::canonicalRdata(row.record);
+            w.original = row.record;
+            w.record = std::move(row.record);
+            rows.push_back(std::move(w));
+        }
+        auto soaIt = std::find_if(rows.begin(), rows.end(), [&](const Working& w) {
+            return w.record.type == rrtype::SOA && w.record.owner == apex;
+        });
+        if (soaIt == rows.end()) throw std::runtime_error("zone " + apex.toText() + " has no SOA");
+        const size_t soaIndex = size_t(soaIt - rows.begin());
+        bool soaReplaced = false;
+
+        auto kill = [](Working& w) { w.alive = false; };
+        for (const RecordEdit& e : edits) {
+            const Record& r = e.record;
+            const bool atApex = r.owner == apex;
+            switch (e.kind) {
+                case RecordEdit::Kind::Add: {
+                    if (r.type == rrtype::SOA && atApex) {
+                        Working& soa = rows[soaIndex];
+                        auto oldSerial = soaSerial(soa.record.rdata);
+                        auto newSerial = soaSerial(r.rdata);
+                        if (oldSerial && newSerial && serialAhead(*newSerial, *oldSerial)) {
+                            soa.record.rdata = r.rdata;
+                            soa.record.ttl = r.ttl;
+                            soa.canonical = ldnsw::canonicalRdata(soa.record);
+                            soa.changed = soaReplaced = true;
+                        }
+                        break;
+                    }
+                    auto canonical = ldnsw::canonicalRdata(r);
+                    Working* same = nullptr;
+                    for (Working& w : rows) {
+                        if (!sameOwnerType(w.record, r.owner, r.type)) continue;
+                        if (w.canonical == canonical) {
+                            same = &w;
+                        } else if (w.alive && r.type == rrtype::CNAME) {
+                            kill(w);  // a CNAME replaces the CNAME (RFC 2136 §3.4.2.2)
+                        }
+                    }
+                    if (!same) {
+                        Working w;
+                        w.record = r;
+                        w.canonical = std::move(canonical);
+                        rows.push_back(std::move(w));
+                        same = &rows.back();
+                    }
+                    same->alive = true;
+                    // One TTL per RRset (RFC 2181 §5.2): the one the update gives.
+                    for (Working& w : rows) {
+                        if (!w.alive || !sameOwnerType(w.record, r.owner, r.type)) continue;
+                        if (w.record.ttl != r.ttl) {
+                            w.record.ttl = r.ttl;
+                            w.changed = w.id != 0;
+                        }
+                    }
+                    break;
+                }
+                case RecordEdit::Kind::DeleteRRset:
+                    if (atApex && (r.type == rrtype::SOA || r.type == rrtype::NS)) break;
+                    for (Working& w : rows)
+                        if (w.alive && sameOwnerType(w.record, r.owner, r.type)) kill(w);
+                    break;
+                case RecordEdit::Kind::DeleteName:
+                    for (Working& w : rows) {
+                        if (!w.alive || w.record.owner != r.owner) continue;
+                        if (atApex && (w.record.type == rrtype::SOA || w.record.type == rrtype::NS))
+                            continue;
+                        kill(w);
+                    }
+                    break;
+                case RecordEdit::Kind::DeleteRR: {
+                    if (r.type == rrtype::SOA) break;
+                    auto canonical = ldnsw::canonicalRdata(r);
+                    size_t apexNs = 0;
+                    if (atApex && r.type == rrtype::NS)
+                        for (const Working& w : rows)
+                            if (w.alive && sameOwnerType(w.record, apex, rrtype::NS)) ++apexNs;
+                    for (Working& w : rows) {
+                        if (!w.alive || !sameOwnerType(w.record, r.owner, r.type) ||
+                            w.canonical != canonical)
+                            continue;
+                        if (atApex && r.type == rrtype::NS && apexNs <= 1) break;  // keep the last
+                        kill(w);
+                    }
+                    break;
+                }
+            }
+        }
+
+        EditOutcome out;
+        std::vector<Record> after;
+        std::vector<Name> owners{apex};
+        for (size_t i = 0; i < rows.size(); ++i) {
+            const Working& w = rows[i];
+            if (w.alive) after.push_back(w.record);
+            if (i == soaIndex) continue;
+            bool wasThere = w.id != 0;
+            if (wasThere && (!w.alive || w.changed)) out.removed.push_back(w.original);
+            if (w.alive && (!wasThere || w.changed)) out.added.push_back(w.record);
+            if ((wasThere && (!w.alive || w.changed)) || (!wasThere && w.alive))
+                owners.push_back(w.record.owner);
+        }
+        if (out.removed.empty() && out.added.empty() && !soaReplaced) return out;
+        try {
+            ZoneValidator::validate(apex, after, zoneSource(apex));
+        } catch (const std::runtime_error& e) {
+            throw ZoneRuleError(e.what());
+        }
+
+        SQLite::Statement del(db_, "DELETE FROM records WHERE id = ?");
+        SQLite::Statement upd(db_, "UPDATE records SET rdata = ?, ttl = ? WHERE id = ?");
+        std::vector<Record> inserts;
+        for (size_t i = 0; i < rows.size(); ++i) {
+            const Working& w = rows[i];
+            if (i == soaIndex) continue;
+            if (w.id == 0) {
+                if (w.alive) inserts.push_back(w.record);
+            } else if (!w.alive) {
+                del.reset();
+                del.bind(1, w.id);
+                del.exec();
+            } else if (w.changed) {
+                upd.reset();
+                upd.bind(1, blobData(w.record.rdata), int(w.record.rdata.size()));
+                upd.bind(2, int64_t(w.record.ttl));
+                upd.bind(3, w.id);
+                upd.exec();
+            }
+        }
+        insertRecords(db_, zoneId, inserts);
+        Working& soa = rows[soaIndex];
+        Row soaRow{soa.id, soa.record};
+        if (soaReplaced) {
+            upd.reset();
+            upd.bind(1, blobData(soaRow.record.rdata), int(soaRow.record.rdata.size()));
+            upd.bind(2, int64_t(soaRow.record.ttl));
+            upd.bind(3, soaRow.id);
+            upd.exec();
+        } else {
+            bumpSerial(db_, soaRow);
+        }
+        Journal::append(db_, zoneId, soa.original, soaRow.record, out.removed, out.added);
+        std::sort(owners.begin(), owners.end(),
+                  [](const Name& a, const Name& b) { return a.key() < b.key(); });
+        owners.erase(std::unique(owners.begin(), owners.end()), owners.end());
+        bumpGeneration(db_, zoneId, owners);
+        out.serial = soaSerial(soaRow.record.rdata);
+        return out;
+    } catch (const SQLite::Exception& e) {  // a ZoneRuleError passes as it is
+        rethrowSqlite(db_, e);
+    }
+}
+
+bool ZoneStore::nameInUse(int64_t zoneId, const Name& owner) {
+    SQLite::Statement q(db_,
+                        "SELECT 1 FROM records WHERE zone_id = ?1 AND owner = ?2 UNION ALL"
+                        " SELECT 1 FROM pools WHERE zone_id = ?1 AND owner = ?2 LIMIT 1");
+    q.bind(1, zoneId);
+    q.bind(2, owner.toText());
+    return q.executeStep();
+}
+
+bool ZoneStore::rrsetExists(int64_t zoneId, const Name& owner, uint16_t type) {
+    SQLite::Statement q(db_,
+                        "SELECT 1 FROM records WHERE zone_id = ?1 AND owner = ?2 AND type = ?3"
+                        " UNION ALL SELECT 1 FROM pools WHERE zone_id = ?1 AND owner = ?2"
+                        " AND rtype = ?3 LIMIT 1");
+    q.bind(1, zoneId);
+    q.bind(2, owner.toText());
+    q.bind(3, int(type));
+    return q.executeStep();
+}
+
+bool ZoneStore::rrsetEquals(int64_t zoneId, const Name& owner, uint16_t type,
+                            const std::vector<std::vector<uint8_t>>& rdatas) {
+    std::set<std::vector<uint8_t>> want, have;
+    for (const auto& rd : rdatas)
+        want.insert(ldnsw::canonicalRdata(Record{owner, type, rrclass::IN, 0, rd, 0}));
+    SQLite::Statement q(db_,
+                        "SELECT id, owner, type, class, ttl, rdata FROM records"
+                        " WHERE zone_id = ? AND owner = ? AND type = ?");
+    q.bind(1, zoneId);
+    q.bind(2, owner.toText());
+    q.bind(3, int(type));
+    while (q.executeStep()) have.insert(ldnsw::canonicalRdata(readRow(q).record));
+    return !have.empty() && have == want;
+}
+
+std::optional<uint16_t> ZoneStore::poolTypeAt(int64_t zoneId, const Name& owner) {
+    SQLite::Statement q(db_, "SELECT rtype FROM pools WHERE zone_id = ? AND owner = ? LIMIT 1");
+    q.bind(1, zoneId);
+    q.bind(2, owner.toText());
+    if (!q.executeStep()) return std::nullopt;
+    return uint16_t(q.getColumn(0).getInt());
 }
 
 }  // namespace zones

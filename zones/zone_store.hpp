@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,29 @@ struct ZoneInfo {
     int64_t updatedAtMs = 0;
     int64_t recordCount = 0;
     std::optional<uint32_t> serial;  // from the SOA record
+};
+
+// What applyEdits throws when the edited zone would break a zone rule (ZoneValidator):
+// the request is wrong, not the database.
+struct ZoneRuleError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// One change of an RFC 2136 update section (§2.5), for ZoneStore::applyEdits.
+struct RecordEdit {
+    enum class Kind : uint8_t {
+        Add,          // add `record` (§2.5.1)
+        DeleteRRset,  // delete the RRset at record.owner of record.type (§2.5.2)
+        DeleteName,   // delete every RRset at record.owner (§2.5.3)
+        DeleteRR,     // delete `record` (owner, type, RDATA) (§2.5.4)
+    };
+    Kind kind = Kind::Add;
+    Record record;
+};
+
+struct EditOutcome {
+    std::vector<Record> removed, added;  // what the zone serves differently (SOA aside)
+    std::optional<uint32_t> serial;  // the new serial; nullopt: nothing changed, nothing written
 };
 
 class ZoneStore {
@@ -83,6 +107,29 @@ class ZoneStore {
     // Records of the zone, optionally only at `owner` and/or of `type`, in canonical order.
     std::vector<Record> listRecords(const Name& apex, const std::optional<Name>& owner,
                                     const std::optional<uint16_t>& type);
+
+    // Applies `edits` in order to zone `zoneId` inside the CALLER's transaction (an UPDATE
+    // checks its prerequisites and policy in the same one), by RFC 2136 §3.4.2: an RR already
+    // there is not added twice (a new TTL replaces the old); an added RR gives its whole RRset
+    // its TTL (RFC 2181 §5.2, as BIND does); an SOA replaces the zone's only if its serial is
+    // ahead; a CNAME replaces a CNAME; the apex SOA and NS RRsets are never deleted (a
+    // delete-all at the apex keeps them, the last apex NS stays). The result is validated like
+    // every other write (the part of the zone the change can affect, ZoneValidator: CNAME
+    // beside other data, glue, ...) and a problem throws std::runtime_error before anything
+    // is written. If anything changed: rows written, serial +1 (or the added SOA's), one
+    // journal entry, generation +1 with the owners touched. Nothing changed: nothing written.
+    EditOutcome applyEdits(int64_t zoneId, const Name& apex, const std::vector<RecordEdit>& edits);
+
+    // RFC 2136 §2.4 prerequisites, read inside the caller's transaction. A failover pool's
+    // owner name and type count as in use: dnsd serves them.
+    bool nameInUse(int64_t zoneId, const Name& owner);
+    bool rrsetExists(int64_t zoneId, const Name& owner, uint16_t type);
+    // §2.4.2: the RRset at owner/type holds exactly these RDATA (compared as DNS compares
+    // RDATA, TTL ignored; duplicates in `rdatas` count once).
+    bool rrsetEquals(int64_t zoneId, const Name& owner, uint16_t type,
+                     const std::vector<std::vector<uint8_t>>& rdatas);
+    // The type of the failover pool whose owner is `owner`, if any.
+    std::optional<uint16_t> poolTypeAt(int64_t zoneId, const Name& owner);
 
     // The serial in SOA RDATA (the first of the five trailing 32-bit fields).
     static std::optional<uint32_t> soaSerial(const std::vector<uint8_t>& rdata);

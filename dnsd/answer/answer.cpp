@@ -740,6 +740,11 @@ AnswerResult answer(const zones::Snapshot& snapshot, const PoolTable& pools,
     // differently (UPDATE, DSO), so a message we cannot serve is NOTIMP even when its sections
     // would be malformed as a QUERY. NSD, Knot and BIND answer so; ISC's EDNS compliance
     // tester checks it with a header-only opcode 15.
+    if (q.opcode == 5) {  // UPDATE: the update thread owns the database (dnsd/update/)
+        result.action = Action::Update;
+        result.outcome = Outcome::Update;
+        return result;
+    }
     if (q.opcode != 0) return errorResponse(q, query, out, config, client, NOTIMP, Outcome::NotImp);
     if (!q.wellFormed)
         return errorResponse(q, query, out, config, client, FORMERR, Outcome::FormErr);

@@ -23,8 +23,9 @@ namespace dnsd {
 enum class Transport : uint8_t { Udp, Tcp };
 
 // Transfer: an AXFR or IXFR request, well-formed as a query, for the transfer code
-// (dnsd/xfr/) to judge and answer; the engine writes nothing.
-enum class Action : uint8_t { Send, Drop, Transfer };
+// (dnsd/xfr/) to judge and answer; the engine writes nothing. Update: an RFC 2136 UPDATE
+// (opcode 5), for the update thread (dnsd/update/); the engine writes nothing.
+enum class Action : uint8_t { Send, Drop, Transfer, Update };
 
 // Why a query was dropped or how it was answered, for counters.
 enum class Outcome : uint8_t {
@@ -40,6 +41,7 @@ enum class Outcome : uint8_t {
     DropResponse,  // QR set: never answer a response (reflection loops)
     BadCookie,     // answered BADCOOKIE (see badCookie())
     Transfer,      // AXFR/IXFR, handed to dnsd/xfr/
+    Update,        // UPDATE, handed to dnsd/update/
 };
 
 // What the query's DNS COOKIE option (RFC 7873) says about the client.

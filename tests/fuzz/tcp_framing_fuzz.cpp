@@ -30,6 +30,7 @@
 
 #include "common/fd.hpp"
 #include "dnsd/tcp_server.hpp"
+#include "dnsd/update/update_queue.hpp"
 #include "tests/fuzz/fuzz_world.hpp"
 
 namespace {
@@ -99,7 +100,9 @@ Expected expectedAnswers(const fuzzsupport::FuzzWorld& w, const uint8_t* s, size
         if (n - pos - 2 < len) break;
         auto r = dnsd::answer(*w.snapshot, *w.pools, w.config, {s + pos + 2, len}, out,
                               dnsd::Transport::Tcp, scratch);
-        if (r.action == dnsd::Action::Send) {
+        if (r.action == dnsd::Action::Update)  // this server has no update thread: SERVFAIL
+            r.size = dnsd::updateServFail({s + pos + 2, len}, out);
+        if (r.action == dnsd::Action::Send || (r.action == dnsd::Action::Update && r.size)) {
             e.bytes.push_back(uint8_t(r.size >> 8));
             e.bytes.push_back(uint8_t(r.size));
             e.bytes.insert(e.bytes.end(), out.begin(), out.begin() + long(r.size));

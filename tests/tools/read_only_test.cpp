@@ -96,6 +96,8 @@ TEST_F(ReadOnly, ReadCommandsWorkAndWriteNothing) {
         {{"secondary", "list"}, ""},
         {{"vantage", "list"}, "no vantages"},
         {{"vantage", "list", "--json"}, "[]"},
+        {{"update-policy", "list"}, ""},
+        {{"update-policy", "list", "--json"}, "[]"},
     };
     for (const auto& c : cases) {
         CommandResult r = asNobody(c.args);
@@ -118,6 +120,7 @@ TEST_F(ReadOnly, WriteCommandsFailWithOneClearLine) {
              {"pool", "set", "web", "--ttl", "20"},
              {"probe", "delete", "web-tcp"},
              {"vantage", "add", "fra"},
+             {"update-policy", "add", "svc.example.com", "--key", "k"},
              {"init"},
          }) {
         CommandResult r = asNobody(args);

@@ -13,11 +13,12 @@
 #include "zones/schema.hpp"
 
 namespace dnsctl {
-void registerDrillCommand(Registry& registry);      // drill_command.cpp
-void registerXfrCommands(Registry& registry);       // xfr_commands.cpp
-void registerJournalCommand(Registry& registry);    // journal_command.cpp
-void registerProbeTestCommand(Registry& registry);  // probe_test_command.cpp
-void registerDnssecCommands(Registry& registry);    // dnssec_commands.cpp
+void registerDrillCommand(Registry& registry);          // drill_command.cpp
+void registerXfrCommands(Registry& registry);           // xfr_commands.cpp
+void registerJournalCommand(Registry& registry);        // journal_command.cpp
+void registerProbeTestCommand(Registry& registry);      // probe_test_command.cpp
+void registerDnssecCommands(Registry& registry);        // dnssec_commands.cpp
+void registerUpdatePolicyCommands(Registry& registry);  // update_policy_commands.cpp
 }  // namespace dnsctl
 
 namespace {
@@ -94,6 +95,7 @@ int main(int argc, char** argv) {
     dnsctl::registerJournalCommand(registry);
     dnsctl::registerProbeTestCommand(registry);
     dnsctl::registerDnssecCommands(registry);
+    dnsctl::registerUpdatePolicyCommands(registry);
 
     std::vector<std::string> args(argv + 1, argv + argc);
     dnsctl::Context context;
