@@ -17,6 +17,7 @@ void registerDrillCommand(Registry& registry);      // drill_command.cpp
 void registerXfrCommands(Registry& registry);       // xfr_commands.cpp
 void registerJournalCommand(Registry& registry);    // journal_command.cpp
 void registerProbeTestCommand(Registry& registry);  // probe_test_command.cpp
+void registerConfigCommands(Registry& registry);    // config_commands.cpp
 }  // namespace dnsctl
 
 namespace {
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
     dnsctl::registerXfrCommands(registry);
     dnsctl::registerJournalCommand(registry);
     dnsctl::registerProbeTestCommand(registry);
+    dnsctl::registerConfigCommands(registry);
 
     std::vector<std::string> args(argv + 1, argv + argc);
     dnsctl::Context context;
