@@ -3,7 +3,10 @@
 // zones/examples applies as written.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -204,6 +207,40 @@ TEST_F(ConfigTest, TheExampleFileAppliesAsWritten) {
     ok({"init"}, copy);
     ok({"zone", "import", kExampleZone}, copy);
     EXPECT_EQ(sql("SELECT count(*) FROM records"), sql("SELECT count(*) FROM records", copy));
+}
+
+// The first ```yaml block after `marker` in a docs page.
+std::string yamlBlock(const std::string& page, const std::string& marker) {
+    std::ifstream in(std::string(DNSD_SOURCE_DIR) + "/docs/" + page);
+    std::stringstream s;
+    s << in.rdbuf();
+    std::string text = s.str();
+    size_t at = text.find(marker);
+    size_t open = text.find("```yaml\n", at == std::string::npos ? text.size() : at);
+    size_t close = open == std::string::npos ? open : text.find("\n```\n", open + 8);
+    if (close == std::string::npos) return "";
+    return text.substr(open + 8, close - open - 8 + 1);
+}
+
+// The examples in docs/config-file.md and docs/redundancy.md apply as written.
+TEST_F(ConfigTest, TheDocumentedFilesApplyAsWritten) {
+    std::filesystem::copy_file(kExampleZone, dir_.file("svc.example.com.zone"));
+    std::filesystem::create_directory(dir_.file("keys"));
+    write("keys/xfr-knot.key", std::string(kSecret) + "\n");
+    for (auto [page, marker] :
+         {std::pair<std::string, std::string>{"config-file.md", "## The format"},
+          {"redundancy.md", "**Same content on both.**"}}) {
+        std::string text = yamlBlock(page, marker);
+        ASSERT_FALSE(text.empty()) << page << " has no yaml block after " << marker;
+        std::string db = dir_.file(page + ".db");
+        ok({"init"}, db);
+        ok({"tsig", "add", "xfr-nsd"}, db);
+        std::string file = write(page + ".yaml", text);
+        auto applied = dnsctl({"apply", file}, db);
+        EXPECT_EQ(applied.exitCode, 0) << page << "\n" << applied.err;
+        auto plan = dnsctl({"plan", file}, db);
+        EXPECT_EQ(plan.exitCode, 0) << page << "\n" << plan.out << plan.err;
+    }
 }
 
 }  // namespace
