@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -534,23 +535,32 @@ void ZoneStore::changeRecords(const Name& apex, const std::vector<Record>& remov
         if (!soa || !soaSerial(soa->record.rdata))
             throw std::runtime_error("zone " + apex.toText() + " has no well-formed SOA record");
         auto isSoa = [&](const Record& r) { return r.type == rrtype::SOA && r.owner == apex; };
-        // The rows to delete, found as DNS compares RRs (names in RDATA case-insensitively).
+        // The rows to delete, found as DNS compares RRs (names in RDATA case-insensitively),
+        // through an index of the rows at the owners and types concerned: a few changes in a
+        // million-record zone canonicalise a few rows, not the zone times the changes.
+        auto rrKey = [](const Record& r) {
+            auto rdata = ldnsw::canonicalRdata(r);
+            return std::string(r.owner.key()) + '\0' + std::to_string(r.type) + '\0' +
+                   std::string(rdata.begin(), rdata.end());
+        };
+        std::set<std::string> sets;
+        for (const Record& r : removed)
+            sets.insert(std::string(r.owner.key()) + '\0' + std::to_string(r.type));
+        std::map<std::string, std::vector<const Row*>> index;
+        for (const Row& row : rows)
+            if (sets.count(std::string(row.record.owner.key()) + '\0' +
+                           std::to_string(row.record.type)))
+                index[rrKey(row.record)].push_back(&row);
         std::set<int64_t> doomed;
         std::vector<Record> gone;
         for (const Record& r : removed) {
             if (isSoa(r)) continue;  // replaced by the added SOA, or only its serial moves
-            auto canonical = ldnsw::canonicalRdata(r);
-            const Row* found = nullptr;
-            for (const Row& row : rows)
-                if (!doomed.count(row.id) && row.record.owner == r.owner &&
-                    row.record.type == r.type && ldnsw::canonicalRdata(row.record) == canonical) {
-                    found = &row;
-                    break;
-                }
-            if (!found)
+            auto& found = index[rrKey(r)];
+            if (found.empty())
                 throw std::runtime_error("no record " + describe(r) + " in zone " + apex.toText());
-            doomed.insert(found->id);
-            gone.push_back(found->record);
+            doomed.insert(found.back()->id);
+            gone.push_back(found.back()->record);
+            found.pop_back();
         }
         Record oldSoa = soa->record;
         Record newSoa = oldSoa;

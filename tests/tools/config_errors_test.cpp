@@ -66,6 +66,10 @@ const std::vector<BadFile> kBad = {
     {"UnknownProbeOfMember", "        probes: [web]\n      - value: 127.0.0.12",
      "        probes: [nosuch]\n      - value: 127.0.0.12",
      "bad.yaml:33: pool www, member 127.0.0.11: no probe named nosuch"},
+    {"UnknownProbeOfNewMember", "        priority: 2\n        probes: [web]\n",
+     "        priority: 2\n        probes: [web]\n      - value: 127.0.0.13\n        probes: "
+     "[nosuch]\n",
+     "bad.yaml:39: pool www, member 127.0.0.13: no probe named nosuch"},
     {"UnknownKeyOfSecondary", "        key: xfr\n", "        key: nosuch\n",
      "bad.yaml:13: zone svc.test. secondary 127.0.0.53:53: "},
     {"PoolOutsideZone", "    name: www\n", "    name: www.elsewhere.\n",
