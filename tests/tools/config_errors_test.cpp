@@ -137,6 +137,17 @@ TEST_F(ConfigTest, PruneRefusesAPoolWhoseZoneItWouldRemove) {
     EXPECT_EQ(dump(), before);
 }
 
+TEST_F(ConfigTest, ATabInTheIndentationIsNamed) {
+    ok({"init"});
+    std::string file = write("tab.yaml", "pools:\n  web:\n\tname: www.svc.test.\n");
+    auto r = dnsctl({"plan", file});
+    EXPECT_EQ(r.exitCode, 1);
+    EXPECT_NE(r.err.find(file + ":3: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("(a tab in the indentation: YAML indents with spaces only)"),
+              std::string::npos)
+        << r.err;
+}
+
 TEST_F(ConfigTest, UsageErrorsExitOneNotTwo) {
     ok({"init"});
     auto r = dnsctl({"plan"});

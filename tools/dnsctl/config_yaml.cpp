@@ -51,7 +51,8 @@ class Reader {
         } catch (const YAML::BadFile&) {
             throw FileError("cannot read " + path_ + ": " + std::strerror(errno));
         } catch (const YAML::ParserException& e) {
-            throw FileError(path_ + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+            throw FileError(path_ + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg +
+                            tabHint(e.mark.line));
         }
         // Read through a const node only: yaml-cpp's non-const operator[] adds missing keys.
         const YAML::Node& root = loaded;
@@ -80,6 +81,18 @@ class Reader {
     }
 
   private:
+    // yaml-cpp reports a tab in the indentation as a structural error ("end of map not
+    // found"); say what it is when the line has one.
+    std::string tabHint(int zeroBasedLine) const {
+        std::ifstream in(path_);
+        std::string text;
+        for (int i = 0; i <= zeroBasedLine && std::getline(in, text); ++i) {
+        }
+        size_t indent = text.find_first_not_of(" \t");
+        if (text.substr(0, indent).find('\t') == std::string::npos) return "";
+        return " (a tab in the indentation: YAML indents with spaces only)";
+    }
+
     static int line(const YAML::Node& n) { return n.Mark().is_null() ? 0 : n.Mark().line + 1; }
 
     [[noreturn]] void fail(const YAML::Node& at, const std::string& object,
