@@ -70,6 +70,7 @@ const std::vector<BadFile> kBad = {
      "        priority: 2\n        probes: [web]\n      - value: 127.0.0.13\n        probes: "
      "[nosuch]\n",
      "bad.yaml:39: pool www, member 127.0.0.13: no probe named nosuch"},
+    {"ZoneTwice", "  other.test:\n", "  svc.test.:\n", "bad.yaml:15: zone svc.test.: given twice"},
     {"UnknownKeyOfSecondary", "        key: xfr\n", "        key: nosuch\n",
      "bad.yaml:13: zone svc.test. secondary 127.0.0.53:53: "},
     {"PoolOutsideZone", "    name: www\n", "    name: www.elsewhere.\n",

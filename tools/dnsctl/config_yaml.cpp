@@ -65,10 +65,19 @@ class Reader {
         checkKeys(root, "top level", {"version", "keys", "zones", "probes", "pools"});
         if (root["version"] && scalar(root["version"], "top level", "version") != "1")
             fail(root["version"], "top level", "version must be 1");
+        // "xfr" and "xfr." (or "Example.com" and "example.com.") are one name: once only.
+        std::set<std::string> names;
+        auto once = [&](const YAML::Node& k, const std::string& object) {
+            if (!names.insert(object).second) fail(k, object, "given twice");
+        };
         forEachEntry(root["keys"], "keys", [&](const YAML::Node& k, const YAML::Node& v) {
+            auto name = zones::Name::fromText(k.Scalar());
+            if (name) once(k, "key " + name->toText());
             c.keys.push_back(key(k, v));
         });
         forEachEntry(root["zones"], "zones", [&](const YAML::Node& k, const YAML::Node& v) {
+            auto apex = zones::Name::fromText(k.Scalar());
+            if (apex) once(k, "zone " + apex->toText());
             c.zones.push_back(zone(k, v));
         });
         forEachEntry(root["probes"], "probes", [&](const YAML::Node& k, const YAML::Node& v) {
