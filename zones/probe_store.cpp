@@ -91,6 +91,10 @@ bool targetHasPort(const std::string& t) {
 
 }  // namespace
 
+int ProbeDef::defaultTimeoutMs(int intervalMs) {
+    return intervalMs > 0 ? std::min(500, intervalMs / 2) : 500;
+}
+
 int ProbeDef::effectivePort() const {
     if (port) return *port;
     if (type == "http") return 80;

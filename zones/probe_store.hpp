@@ -41,6 +41,9 @@ struct ProbeDef {
 
     // The port used when neither the probe nor its target names one (0 = none).
     int effectivePort() const;
+    // The timeout a probe gets when none is given: 500 ms, or half a shorter interval, so a
+    // short interval does not trip over the default.
+    static int defaultTimeoutMs(int intervalMs);
 };
 
 class ProbeStore {

@@ -50,8 +50,11 @@ std::string SecondaryRow::endpoint() const {
     return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
-TsigKeyRow XfrStore::addKey(const std::string& name, const std::string& algorithm,
-                            const std::string& secretBase64) {
+namespace {
+
+// A key as it may be stored: name canonical, algorithm known, secret base64 of 16+ octets.
+TsigKeyRow checkedKey(const std::string& name, const std::string& algorithm,
+                      const std::string& secretBase64) {
     TsigKeyRow k;
     k.name = canonicalName(name, "key name");
     auto alg = tsigAlgorithmFromText(algorithm);
@@ -66,6 +69,33 @@ TsigKeyRow XfrStore::addKey(const std::string& name, const std::string& algorith
         throw std::runtime_error("the secret is " + std::to_string(secret->size()) +
                                  " octets; at least 16 are needed");
     k.secret = base64Encode(*secret);
+    return k;
+}
+
+}  // namespace
+
+std::string XfrStore::keyName(const std::string& text) {
+    return canonicalName(text, "key name");
+}
+
+TsigKeyRow XfrStore::setKey(const std::string& name, const std::string& algorithm,
+                            const std::string& secretBase64) {
+    TsigKeyRow k = checkedKey(name, algorithm, secretBase64);
+    auto old = findKey(k.name);
+    if (!old) throw std::runtime_error("no key " + k.name);
+    SQLite::Statement up(db_, "UPDATE tsig_keys SET algorithm = ?, secret = ? WHERE id = ?");
+    up.bind(1, k.algorithm);
+    up.bind(2, k.secret);
+    up.bind(3, old->id);
+    up.exec();
+    k.id = old->id;
+    k.createdAt = old->createdAt;
+    return k;
+}
+
+TsigKeyRow XfrStore::addKey(const std::string& name, const std::string& algorithm,
+                            const std::string& secretBase64) {
+    TsigKeyRow k = checkedKey(name, algorithm, secretBase64);
     if (findKey(k.name)) throw std::runtime_error("key " + k.name + " exists");
     k.createdAt = nowMs();
     SQLite::Statement ins(

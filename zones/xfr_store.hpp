@@ -61,7 +61,12 @@ class XfrStore {
     // Adds a key; returns it as stored.
     TsigKeyRow addKey(const std::string& name, const std::string& algorithm,
                       const std::string& secretBase64);
+    // Changes an existing key's algorithm and secret (a rotation), validated as addKey does.
+    TsigKeyRow setKey(const std::string& name, const std::string& algorithm,
+                      const std::string& secretBase64);
     void deleteKey(const std::string& name);
+    // A key name as stored ("xfr" -> "xfr."), or throws naming it.
+    static std::string keyName(const std::string& text);
     std::vector<TsigKeyRow> keys();
     std::optional<TsigKeyRow> findKey(const std::string& name);
 

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -47,10 +48,13 @@ std::string zoneSource(const Name& apex) {
 }
 
 // Runs `body` inside one transaction and commits it; any exception rolls everything back
-// (the Transaction destructor) and surfaces as std::runtime_error.
+// (the Transaction destructor) and surfaces as std::runtime_error. Inside a transaction the
+// caller holds (dnsctl apply: the whole configuration in one), `body` joins it instead: the
+// caller commits or rolls back everything (SQLite cannot nest BEGIN).
 template <typename Body>
 auto inTransaction(SQLite::Database& db, SQLite::TransactionBehavior behavior, Body&& body) {
     try {
+        if (sqlite3_get_autocommit(db.getHandle()) == 0) return body();
         SQLite::Transaction tx(db, behavior);
         if constexpr (std::is_void_v<decltype(body())>) {
             body();
@@ -515,6 +519,94 @@ size_t ZoneStore::deleteRecords(const Name& apex, const Name& owner, uint16_t ty
         }
         bumpGeneration(db_, zone.id, {apex, owner});
         return doomed.size();
+    });
+}
+
+void ZoneStore::changeRecords(const Name& apex, const std::vector<Record>& removed,
+                              const std::vector<Record>& added) {
+    if (removed.empty() && added.empty()) return;
+    inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
+        ZoneInfo zone = requireZone(db_, apex);
+        SQLite::Statement q(db_,
+                            "SELECT id, owner, type, class, ttl, rdata FROM records"
+                            " WHERE zone_id = ? ORDER BY id");
+        q.bind(1, zone.id);
+        std::vector<Row> rows;
+        while (q.executeStep()) rows.push_back(readRow(q));
+        Row* soa = findSoa(rows, apex);
+        if (!soa || !soaSerial(soa->record.rdata))
+            throw std::runtime_error("zone " + apex.toText() + " has no well-formed SOA record");
+        auto isSoa = [&](const Record& r) { return r.type == rrtype::SOA && r.owner == apex; };
+        // The rows to delete, found as DNS compares RRs (names in RDATA case-insensitively),
+        // through an index of the rows at the owners and types concerned: a few changes in a
+        // million-record zone canonicalise a few rows, not the zone times the changes.
+        auto rrKey = [](const Record& r) {
+            auto rdata = ldnsw::canonicalRdata(r);
+            return std::string(r.owner.key()) + '\0' + std::to_string(r.type) + '\0' +
+                   std::string(rdata.begin(), rdata.end());
+        };
+        std::set<std::string> sets;
+        for (const Record& r : removed)
+            sets.insert(std::string(r.owner.key()) + '\0' + std::to_string(r.type));
+        std::map<std::string, std::vector<const Row*>> index;
+        for (const Row& row : rows)
+            if (sets.count(std::string(row.record.owner.key()) + '\0' +
+                           std::to_string(row.record.type)))
+                index[rrKey(row.record)].push_back(&row);
+        std::set<int64_t> doomed;
+        std::vector<Record> gone;
+        for (const Record& r : removed) {
+            if (isSoa(r)) continue;  // replaced by the added SOA, or only its serial moves
+            auto& found = index[rrKey(r)];
+            if (found.empty())
+                throw std::runtime_error("no record " + describe(r) + " in zone " + apex.toText());
+            doomed.insert(found.back()->id);
+            gone.push_back(found.back()->record);
+            found.pop_back();
+        }
+        Record oldSoa = soa->record;
+        Record newSoa = oldSoa;
+        std::vector<Record> fresh;
+        for (const Record& r : added) {
+            if (!isSoa(r)) {
+                fresh.push_back(r);
+                continue;
+            }
+            newSoa = r;
+            auto oldSerial = soaSerial(oldSoa.rdata);
+            auto newSerial = soaSerial(newSoa.rdata);
+            if (!oldSerial || !newSerial) throw std::runtime_error("malformed SOA RDATA");
+            if (!serialAhead(*newSerial, *oldSerial)) setSerial(newSoa.rdata, *oldSerial);
+        }
+        std::vector<Record> after;
+        for (const Row& row : rows)
+            if (!doomed.count(row.id) && row.id != soa->id) after.push_back(row.record);
+        after.insert(after.end(), fresh.begin(), fresh.end());
+        after.push_back(newSoa);
+        ZoneValidator::validate(apex, after, zoneSource(apex));
+        SQLite::Statement del(db_, "DELETE FROM records WHERE id = ?");
+        for (int64_t id : doomed) {
+            del.reset();
+            del.bind(1, id);
+            del.exec();
+        }
+        insertRecords(db_, zone.id, fresh);
+        // One serial step for the whole change, unless an added SOA's own serial is ahead.
+        Row soaRow{soa->id, newSoa};
+        if (!serialAhead(*soaSerial(newSoa.rdata), *soaSerial(oldSoa.rdata))) {
+            bumpSerial(db_, soaRow);
+        } else {
+            SQLite::Statement up(db_, "UPDATE records SET rdata = ?, ttl = ? WHERE id = ?");
+            up.bind(1, blobData(soaRow.record.rdata), int(soaRow.record.rdata.size()));
+            up.bind(2, int64_t(soaRow.record.ttl));
+            up.bind(3, soaRow.id);
+            up.exec();
+        }
+        Journal::append(db_, zone.id, oldSoa, soaRow.record, gone, fresh);
+        std::vector<Name> owners{apex};
+        for (const Record& r : gone) owners.push_back(r.owner);
+        for (const Record& r : fresh) owners.push_back(r.owner);
+        bumpGeneration(db_, zone.id, owners);
     });
 }
 

@@ -2,7 +2,9 @@
 //
 // Contract: each public method is one transaction (writes use BEGIN IMMEDIATE, so two writers
 // queue instead of deadlocking); it either commits completely or throws std::runtime_error and
-// leaves the database exactly as it was. Every write validates the resulting zone with
+// leaves the database exactly as it was. Called inside a transaction the caller opened, a
+// method joins it instead (dnsctl apply writes a whole configuration in one): a throw then
+// leaves the rollback to the caller. Every write validates the resulting zone with
 // ZoneValidator before anything is written (a record-level write validates the part of the zone
 // the change can affect: the apex, the owner, NS targets — the rest was valid already, and a
 // million-record zone is not read for one record), adds 1 to zones.generation and sets updated_at
@@ -103,6 +105,13 @@ class ZoneStore {
     // deleting the SOA. Returns how many records were deleted.
     size_t deleteRecords(const Name& apex, const Name& owner, uint16_t type,
                          const std::optional<std::vector<uint8_t>>& rdata);
+
+    // Replaces the records `removed` (compared as DNS does; each must be in the zone) with
+    // `added`, as one change: the whole zone after it is validated, the SOA serial advances
+    // once (an added SOA replaces the zone's and keeps its own serial if that is ahead), and
+    // one journal entry and one generation describe it. Nothing to change: nothing is written.
+    void changeRecords(const Name& apex, const std::vector<Record>& removed,
+                       const std::vector<Record>& added);
 
     // Records of the zone, optionally only at `owner` and/or of `type`, in canonical order.
     std::vector<Record> listRecords(const Name& apex, const std::optional<Name>& owner,

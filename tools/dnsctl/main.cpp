@@ -19,6 +19,7 @@ void registerJournalCommand(Registry& registry);        // journal_command.cpp
 void registerProbeTestCommand(Registry& registry);      // probe_test_command.cpp
 void registerDnssecCommands(Registry& registry);        // dnssec_commands.cpp
 void registerUpdatePolicyCommands(Registry& registry);  // update_policy_commands.cpp
+void registerConfigCommands(Registry& registry);        // config_commands.cpp
 }  // namespace dnsctl
 
 namespace {
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
     dnsctl::registerProbeTestCommand(registry);
     dnsctl::registerDnssecCommands(registry);
     dnsctl::registerUpdatePolicyCommands(registry);
+    dnsctl::registerConfigCommands(registry);
 
     std::vector<std::string> args(argv + 1, argv + argc);
     dnsctl::Context context;

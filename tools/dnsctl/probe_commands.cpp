@@ -115,7 +115,7 @@ int probeAdd(const std::vector<std::string>& args, Context& context) {
     p.name = vm["name"].as<std::string>();
     applyOptions(vm, p);
     // A short interval should not trip over the 500ms default timeout.
-    if (!vm.count("timeout") && p.intervalMs > 0) p.timeoutMs = std::min(500, p.intervalMs / 2);
+    if (!vm.count("timeout")) p.timeoutMs = zones::ProbeDef::defaultTimeoutMs(p.intervalMs);
     auto db = openDatabase(context);
     SQLite::Transaction tx(
         *db, SQLite::TransactionBehavior::IMMEDIATE);  // wait for the write lock up front
