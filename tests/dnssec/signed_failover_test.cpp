@@ -9,6 +9,7 @@
 #include <set>
 
 #include "tests/failover/failover_fixture.hpp"
+#include "tests/support/run_command.hpp"
 #include "tests/support/unbound_resolver.hpp"
 #include "tests/support/zone_verifiers.hpp"
 
@@ -168,6 +169,34 @@ TEST_F(SignedFailover, ZskRolloverStaysSecure) {
         << dnsctl({"dnssec", "status", "svc.test"}).out;
     EXPECT_EQ(dnsdRdataDo("svc.test.", DNSKEY).size(), 3u);  // the old one stays published
     expectAllSecure("new ZSK signing");
+}
+
+TEST_F(SignedFailover, DynamicUpdatesToASignedZoneAreServedSecure) {
+    signZone();
+    const std::string secret = "c2lnbmVkLXpvbmUtdXBkYXRlLXRlc3Qta2V5LTMyYnl0ZXMh";
+    ok({"tsig", "add", "acme", "--secret", secret});
+    ok({"update-policy", "add", "svc.test", "--key", "acme", "--name", "_acme-challenge.*",
+        "--type", "TXT"});
+    startDnsd();
+    startResolver();
+    std::string script = dir_->writeFile(
+        "update.txt", "server 127.0.0.1 " + std::to_string(dnsd_->port()) +
+                          "\nzone svc.test\nupdate add _acme-challenge.www.svc.test. 60 TXT "
+                          "token-1\nsend\n");
+    auto r = runCommand("nsupdate", {"-y", "hmac-sha256:acme:" + secret, script});
+    ASSERT_TRUE(r.ok()) << r.out << r.err;
+    // A new name: the NSEC chain moves and the new TXT is signed; everything stays secure.
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            resolver_->flush("_acme-challenge.www.svc.test.");
+            auto a = resolver_->query("_acme-challenge.www.svc.test.", TXT);
+            return a.rcode == 0 && a.ad && !a.answer.empty();
+        },
+        5s))
+        << resolver_->logText();
+    expectAllSecure("after the update", false);
+    auto d = delv(dnsd_->port(), anchors_, "_acme-challenge.www.svc.test.", "TXT");
+    EXPECT_TRUE(d.fullyValidated) << d.output;
 }
 
 TEST_F(SignedFailover, ExpiredAndFutureSignaturesAreBogus) {
