@@ -10,6 +10,7 @@ Subcommands (one module each, all sharing servers.py / measure.py / report.py):
   secondaries  dnsd as primary of NSD, Knot, BIND: decision -> secondary answer, bytes, q/s during transfers
   vantage   3 probe agents vs one dnsd-probe on the same members: CPU, report bytes/s, kill -> excluded
   resolver-failover  failover time seen through a caching Unbound, TTL lowered near a change vs not
+  dnssec    DO=1 CPU per query vs NSD/Knot, decision -> signed answer, time and memory to sign the big zone
 See tools/BENCH.md.
 """
 
@@ -127,10 +128,10 @@ def parse(argv):
     )
     sub = ap.add_subparsers(dest="cmd")
     import scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak, scenario_secondaries  # noqa: E401
-    import scenario_resolver, scenario_vantage  # noqa: E401
+    import scenario_resolver, scenario_vantage, scenario_dnssec  # noqa: E401
 
     for mod in (scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak, scenario_secondaries,
-                scenario_resolver, scenario_vantage):
+                scenario_resolver, scenario_vantage, scenario_dnssec):
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         common_options(p)
         mod.options(p)
