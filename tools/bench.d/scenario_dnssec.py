@@ -42,7 +42,7 @@ AIM_CPU_RATIO = 1.0  # dnsd DO=1 µs/answer <= NSD's
 
 
 def options(p):
-    p.set_defaults(servers="nsd,knot,dnsd")
+    p.set_defaults(servers="nsd,knot,dnsd,dnsd-unsigned")
     p.add_argument("--parts", default=",".join(PARTS), help="comma list of qps,decision,sign (default %(default)s)")
     g = p.add_argument_group("qps part")
     g.add_argument("--rate", type=int, default=50000, help="offered queries/s (default %(default)s)")
@@ -119,6 +119,13 @@ class SignedDnsd(servers.Dnsd):
             self.dnsctl("dnssec", "enable", self.zone.origin)
             self.dnsctl("secondary", "add", self.zone.origin, "127.0.0.1", "--no-notify")
         self.prepare_seconds = time.monotonic() - t0
+
+
+class UnsignedDnsd(servers.Dnsd):
+    """The same zone and pools, not signed: the reference for "DO=0 unchanged"."""
+
+    key = "dnsd-unsigned"
+    title = "dnsd unsigned"
 
 
 class SignedNsd(servers.Nsd):
@@ -201,6 +208,7 @@ def check_shapes(ctx, running, zone):
     and the DO=0 response size. Returns ({key: {kind: (do bytes, plain bytes, note)}}, problems)."""
     out, problems = {}, []
     for s in running:
+        signed = s.key != UnsignedDnsd.key
         keys = dnssec_wire.dnskeys(s.port, zone.origin)
         row = {}
         for kind, label, rtype in SHAPES:
@@ -215,7 +223,10 @@ def check_shapes(ctx, running, zone):
             want_rcode = 3 if kind == "NXDOMAIN" else 0
             if m.rcode != want_rcode or m.flags & 0x0200:
                 problems.append(f"{s.title} {kind}: rcode {m.rcode}, TC {bool(m.flags & 0x0200)}")
-            if kind in ("NXDOMAIN", "NODATA"):
+            if not signed:
+                if sigs or nsecs:
+                    problems.append(f"{s.title} {kind}: RRSIG/NSEC from an unsigned zone ({note})")
+            elif kind in ("NXDOMAIN", "NODATA"):
                 if not sigs or not nsecs:
                     problems.append(f"{s.title} {kind}: DO=1 answer without RRSIG/NSEC ({note})")
             else:
@@ -330,10 +341,10 @@ def run_qps(ctx):
 
 def start_signed(ctx, zone, names, cpu):
     """dnsd first (its AXFR is NSD's zone), then NSD and Knot; each serving signed answers."""
-    order = [k for k in ("dnsd", "nsd", "knot") if k in names]
+    order = [k for k in ("dnsd", "nsd", "knot", "dnsd-unsigned") if k in names]
     for k in names:
         if k not in order:
-            raise SystemExit(f"bench: dnssec compares dnsd, nsd and knot, not {k}")
+            raise SystemExit(f"bench: dnssec compares dnsd, nsd, knot and dnsd-unsigned, not {k}")
     taken, running, startup = set(), [], {}
     ncpu = len(os.sched_getaffinity(0))
     for key in order:
@@ -349,18 +360,23 @@ def start_signed(ctx, zone, names, cpu):
             n = axfr(dnsd.port, zone.origin, z.path)
             ctx.log(f"AXFR from dnsd: {n} records into {z.path}")
             s = SignedNsd(ctx, z, 1)
-        else:
+        elif key == "knot":
             s = SignedKnot(ctx, zone, 1)
             s.signing_threads = ncpu
+        else:
+            s = UnsignedDnsd(ctx, zone, 1)
         why = s.missing()
         if why:
             ctx.log(f"SKIP {s.title}: {why}")
             continue
         s.start(cpu=cpu, taken=taken, ready_timeout=120)
-        signed = wait_signed(s, zone.origin, 120)
-        startup[s.key] = s.start_seconds - getattr(s, "prepare_seconds", 0.0) + signed
-        ctx.log(f"started {s.title} on 127.0.0.1:{s.port} ({s.worker_desc()}), serving signed after "
-                f"{startup[s.key]:.1f} s")
+        if key == "dnsd-unsigned":
+            ctx.log(f"started {s.title} on 127.0.0.1:{s.port} ({s.worker_desc()})")
+        else:
+            signed = wait_signed(s, zone.origin, 120)
+            startup[s.title] = s.start_seconds - getattr(s, "prepare_seconds", 0.0) + signed
+            ctx.log(f"started {s.title} on 127.0.0.1:{s.port} ({s.worker_desc()}), serving signed after "
+                    f"{startup[s.title]:.1f} s")
         running.append(s)
     if not running:
         raise RuntimeError("no server came up")
@@ -381,9 +397,10 @@ def render_qps(args, running, startup, shapes, problems, results, mixes, zone, s
                        med([x[1] for x in v["DO=0"]]), (med([x[2] for x in v["DO=1"]]) or 0) * 100,
                        (med([x[2] for x in v["DO=0"]]) or 0) * 100, report.spread([x[0] for x in v["DO=1"]])]
         t.add(s.title, rows[s.key])
-    for other in ("nsd", "knot"):
+    for other in ("nsd", "knot", "dnsd-unsigned"):
         if "dnsd" in rows and other in rows:
-            t.add_ratio(f"dnsd/{servers.ALL[other].title}", rows["dnsd"], rows[other])
+            title = next(s.title for s in running if s.key == other)
+            t.add_ratio(f"dnsd/{title}", rows["dnsd"], rows[other])
     st = report.Table([("DO=1 bytes", "int"), ("DO=0 bytes", "int"), ("DO=1 answer", "str")])
     for s in running:
         for kind, _, _ in SHAPES:
@@ -395,11 +412,17 @@ def render_qps(args, running, startup, shapes, problems, results, mixes, zone, s
         ratio = rows["dnsd"][0] / rows["nsd"][0]
         aims.append(f"DO=1 CPU per answer at or below NSD's: dnsd {rows['dnsd'][0]:.2f} µs vs NSD {rows['nsd'][0]:.2f} µs "
                     f"= {ratio:.2f}x: {'PASS' if ratio <= AIM_CPU_RATIO else 'FAIL'}")
+    if "dnsd" in rows and "dnsd-unsigned" in rows and rows["dnsd"][1] and rows["dnsd-unsigned"][1]:
+        ratio = rows["dnsd"][1] / rows["dnsd-unsigned"][1]
+        aims.append(f"DO=0 unchanged by signing: dnsd signed {rows['dnsd'][1]:.2f} µs vs unsigned "
+                    f"{rows['dnsd-unsigned'][1]:.2f} µs = {ratio:.2f}x: {'PASS' if ratio <= 1.05 else 'FAIL'} "
+                    "(within 5%; read it against the spread)")
     pin = (f"servers on CPU {pin_cpu}, load generator on CPU {client_cpu}" if pin_cpu is not None else "no CPU pinning")
     head = [
         f"zone {zone.origin}: {zone.records} records ({args.hosts} hosts, {len(zone.pools)} pool names x 2 members); "
         "dnsd: dnsctl dnssec enable (ECDSA P-256 KSK + ZSK, NSEC), pools decided by dnsd-probe; NSD: dnsd's AXFR "
-        "(pool answers as static RRsets with dnsd's signatures); Knot: dnssec-signing on (ECDSA P-256 KSK + ZSK, NSEC)",
+        "(pool answers as static RRsets with dnsd's signatures), minimal-responses; Knot: dnssec-signing on (ECDSA P-256 "
+        "KSK + ZSK, NSEC); dnsd unsigned: the same zone and pools, not signed (the DO=0 reference)",
         "query mix: " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items()) + "; DO=1: EDNS with DO set; "
         "DO=0: EDNS, DO clear (the same signed zones)",
         f"load: {args.loadgen} at {args.rate:,} q/s offered, {args.rounds} interleaved round(s) x {args.seconds} s per "
@@ -407,7 +430,7 @@ def render_qps(args, running, startup, shapes, problems, results, mixes, zone, s
         + "; ".join(f"{s.title} {s.worker_desc()}" for s in running) + ")",
         "µs/ans: the server's utime+stime (process tree, /proc/PID/stat) per answer; usr: its user-mode part; "
         "answered: answers / queries sent",
-        "serving signed after start: " + ", ".join(f"{servers.ALL[k].title} {v:.1f} s" for k, v in startup.items()),
+        "serving signed after start: " + ", ".join(f"{k} {v:.1f} s" for k, v in startup.items()),
     ] + aims + [f"WARNING {p}" for p in problems]
     text = ("== qps: CPU per answer, DO=1 vs DO=0, signed zone\n" + "\n".join(head) + "\n\n" + t.text()
             + "\n\nanswers (one query each, checked before the load):\n" + st.text())
