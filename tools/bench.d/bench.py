@@ -12,6 +12,7 @@ Subcommands (one module each, all sharing servers.py / measure.py / report.py):
   resolver-failover  failover time seen through a caching Unbound, TTL lowered near a change vs not
   tcp       DNS over TCP: 1,000+ pipelined connections and churn, answers/s, CPU and memory per connection
   update    RFC 2136 UPDATE: updates/s (TXT add+delete, TSIG) and update -> served, vs Knot and BIND
+  dnssec    DO=1 CPU per query vs NSD/Knot, decision -> signed answer, time and memory to sign the big zone
 See tools/BENCH.md.
 """
 
@@ -129,10 +130,10 @@ def parse(argv):
     )
     sub = ap.add_subparsers(dest="cmd")
     import scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak, scenario_secondaries  # noqa: E401
-    import scenario_resolver, scenario_vantage, scenario_tcp, scenario_update  # noqa: E401
+    import scenario_resolver, scenario_vantage, scenario_tcp, scenario_update, scenario_dnssec  # noqa: E401
 
     for mod in (scenario_qps, scenario_load, scenario_failover, scenario_probes, scenario_soak, scenario_secondaries,
-                scenario_resolver, scenario_vantage, scenario_tcp, scenario_update):
+                scenario_resolver, scenario_vantage, scenario_tcp, scenario_update, scenario_dnssec):
         p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
         common_options(p)
         mod.options(p)
