@@ -5,7 +5,8 @@ Three parts, run in this order (--parts picks some):
             by dnsd (dnsctl dnssec enable), NSD (dnsd's own AXFR of the signed zone, pool
             answers and their signatures included, loaded as a pre-signed zone file) and
             Knot (the unsigned zone, `dnssec-signing: on`: Knot's automatic signing); and
-            the same queries with DO=0 on the same signed zones. Static names, NXDOMAIN,
+            the same queries with DO=0 on the same signed zones; and both against a dnsd
+            serving the same zone and pools unsigned (the reference). Static names, NXDOMAIN,
             NODATA and pool names in the mix (dnsd: real pools decided by dnsd-probe;
             NSD/Knot: the same data as static A RRsets). Interleaved rounds at one fixed
             offered rate, as in `bench qps`; before measuring, every server's DO=1 answers
