@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -14,6 +15,8 @@
 namespace zones {
 
 namespace {
+
+std::atomic<uint64_t> nextKeyId{1};  // SigningKey ids
 
 struct PkeyCtxFree {
     void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
@@ -86,7 +89,7 @@ std::vector<uint8_t> dsRdata(std::string_view owner, std::span<const uint8_t> dn
 }
 
 SigningKey::SigningKey(EVP_PKEY* key, uint8_t algorithm, uint16_t flags)
-    : key_(key), algorithm_(algorithm), flags_(flags) {
+    : key_(key), id_(nextKeyId.fetch_add(1)), algorithm_(algorithm), flags_(flags) {
     std::vector<uint8_t> pub = publicKeyField(key, algorithm);
     dnskey_ = {uint8_t(flags >> 8), uint8_t(flags), 3, algorithm};
     dnskey_.insert(dnskey_.end(), pub.begin(), pub.end());
@@ -148,18 +151,57 @@ std::string SigningKey::pem() const {
     return std::string(data, size_t(len));
 }
 
+namespace {
+
+// Each thread keeps a ready EVP_PKEY_CTX for the last two keys it signed with (a zone's KSK and
+// ZSK): setting one up per signature was 15-24% of an ECDSA signature's cost (tools/BENCH.md,
+// dnssec). Keys are told apart by a process-wide id, never by address, and a context holds its
+// own reference to the key, so a cached one can outlive the SigningKey safely.
+struct SignContexts {
+    struct Slot {
+        uint64_t key = 0;
+        EVP_PKEY_CTX* ctx = nullptr;
+    };
+    Slot slots[2];
+    size_t next = 0;
+    ~SignContexts() {
+        for (Slot& s : slots) EVP_PKEY_CTX_free(s.ctx);
+    }
+    EVP_PKEY_CTX* get(uint64_t id, EVP_PKEY* key) {
+        for (Slot& s : slots)
+            if (s.key == id) return s.ctx;
+        Slot& s = slots[next++ % 2];
+        EVP_PKEY_CTX_free(s.ctx);
+        s = {};
+        EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new(key, nullptr);
+        if (!ctx || EVP_PKEY_sign_init(ctx) != 1) {
+            EVP_PKEY_CTX_free(ctx);
+            return nullptr;
+        }
+        s = {id, ctx};
+        return ctx;
+    }
+};
+
+}  // namespace
+
 bool SigningKey::sign(std::span<const uint8_t> data, std::vector<uint8_t>& out) const {
-    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-    if (!ctx) return false;
-    const EVP_MD* md = algorithm_ == 13 ? EVP_sha256() : nullptr;
-    if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key_) != 1) return false;
     uint8_t sig[80];
     size_t len = sizeof sig;
-    if (EVP_DigestSign(ctx.get(), sig, &len, data.data(), data.size()) != 1) return false;
     if (algorithm_ == 15) {
+        // Ed25519 hashes inside the signature (PureEdDSA): one-shot only.
+        std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+        if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_) != 1 ||
+            EVP_DigestSign(ctx.get(), sig, &len, data.data(), data.size()) != 1 || len != 64)
+            return false;
         out.insert(out.end(), sig, sig + len);
-        return len == 64;
+        return true;
     }
+    thread_local SignContexts contexts;
+    EVP_PKEY_CTX* ctx = contexts.get(id_, key_);
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256(data.data(), data.size(), digest);
+    if (!ctx || EVP_PKEY_sign(ctx, sig, &len, digest, sizeof digest) != 1) return false;
     // ECDSA: DER SEQUENCE { r, s } to the fixed r|s form of RFC 6605 §4.
     const uint8_t* p = sig;
     std::unique_ptr<ECDSA_SIG, EcdsaSigFree> es(d2i_ECDSA_SIG(nullptr, &p, long(len)));

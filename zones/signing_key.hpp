@@ -44,6 +44,7 @@ class SigningKey {
   private:
     SigningKey(EVP_PKEY* key, uint8_t algorithm, uint16_t flags);
     EVP_PKEY* key_;
+    uint64_t id_;  // process-wide, for the per-thread signing contexts
     uint8_t algorithm_;
     uint16_t flags_;
     uint16_t tag_ = 0;
