@@ -614,10 +614,20 @@ class Applier {
             bool listed = std::any_of(want_.zones.begin(), want_.zones.end(),
                                       [&](const ConfigZone& z) { return z.apex == h.apex; });
             if (listed) continue;
+            std::vector<std::string> details = {std::to_string(h.records.size()) + " records, " +
+                                                std::to_string(h.secondaries.size()) +
+                                                " secondaries"};
+            if (h.dnssec) {
+                // The rows go with the zone (ON DELETE CASCADE); the key files after the commit.
+                if (auto info = ZoneStore(db_).findZone(h.apex))
+                    for (const auto& k : DnssecKeyStore(db_).keys(info->id))
+                        files_.removeOnCommit(k.privateFile);
+                details.push_back(
+                    "signed: its DNSSEC keys are deleted with it (a DS at the "
+                    "parent would make validators fail the zone)");
+            }
             ZoneStore(db_).deleteZone(h.apex);
-            add(Action::Remove, "zone " + h.apex.toText(),
-                {std::to_string(h.records.size()) + " records, " +
-                 std::to_string(h.secondaries.size()) + " secondaries"});
+            add(Action::Remove, "zone " + h.apex.toText(), std::move(details));
         }
     }
 

@@ -393,5 +393,29 @@ TEST_F(ConfigTest, UpdatePoliciesAndDnssecChangeInPlaceAndUnsignInTheSafeOrder) 
     noChanges(changed);
 }
 
+// --prune of a signed zone: its key rows go with it, its key files after the commit.
+TEST_F(ConfigTest, PruningASignedZoneDeletesItsKeyFilesAfterTheCommit) {
+    ok({"init"});
+    std::string text = kBase;
+    text.replace(text.find("  other.test:\n"), 14, "  other.test:\n    dnssec: {}\n");
+    ok({"apply", write("signed.yaml", text)});
+    auto keyFiles = [&] {
+        return std::distance(std::filesystem::directory_iterator(db_ + ".keys"),
+                             std::filesystem::directory_iterator());
+    };
+    EXPECT_EQ(keyFiles(), 2);
+    text = kBase;
+    text.replace(text.find(kOther), kOther.size(), "");
+    std::string pruned = write("pruned.yaml", text);
+    auto planned = dnsctl({"plan", pruned, "--prune"});
+    EXPECT_NE(planned.out.find("    signed: its DNSSEC keys are deleted with it"),
+              std::string::npos)
+        << planned.out;
+    EXPECT_EQ(keyFiles(), 2) << "plan deleted key files";
+    ok({"apply", pruned, "--prune"});
+    EXPECT_EQ(sql("SELECT count(*) FROM dnssec_keys"), "0");
+    EXPECT_EQ(keyFiles(), 0);
+}
+
 }  // namespace
 }  // namespace configtest
