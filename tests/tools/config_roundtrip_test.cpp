@@ -245,19 +245,21 @@ std::string yamlBlock(const std::string& page, const std::string& marker) {
     return text.substr(open + 8, close - open - 8 + 1);
 }
 
-// The examples in docs/config-file.md and docs/redundancy.md apply as written.
+// The examples in docs/config-file.md, docs/redundancy.md and docs/automation.md apply as
+// written.
 TEST_F(ConfigTest, TheDocumentedFilesApplyAsWritten) {
     std::filesystem::copy_file(kExampleZone, dir_.file("svc.example.com.zone"));
     std::filesystem::create_directory(dir_.file("keys"));
     write("keys/xfr-knot.key", std::string(kSecret) + "\n");
     for (auto [page, marker] :
          {std::pair<std::string, std::string>{"config-file.md", "## The format"},
-          {"redundancy.md", "**Same content on both.**"}}) {
+          {"redundancy.md", "**Same content on both.**"},
+          {"automation.md", "## Policies in the configuration file"}}) {
         std::string text = yamlBlock(page, marker);
         ASSERT_FALSE(text.empty()) << page << " has no yaml block after " << marker;
         std::string db = dir_.file(page + ".db");
         ok({"init"}, db);
-        ok({"tsig", "add", "xfr-nsd"}, db);
+        for (const char* key : {"xfr-nsd", "acme", "external-dns"}) ok({"tsig", "add", key}, db);
         std::string file = write(page + ".yaml", text);
         auto applied = dnsctl({"apply", file}, db);
         EXPECT_EQ(applied.exitCode, 0) << page << "\n" << applied.err;
