@@ -82,9 +82,10 @@ int dump(const std::vector<std::string>& args, Context& context) {
     pos.add("file", 1);
     po::variables_map vm;
     if (!parseArgs(args, "dnsctl dump [FILE] [--secrets-dir DIR]",
-                   "Writes the whole configuration (keys, zones with records and secondaries, "
-                   "probes,\npools with members) in the format `dnsctl apply` reads. Secrets "
-                   "only with --secrets-dir.",
+                   "Writes the whole configuration (keys, zones with records, secondaries, update "
+                   "policies\nand DNSSEC settings, probes, pools with members) in the format "
+                   "`dnsctl apply` reads.\nSecrets only with --secrets-dir; DNSSEC keys never "
+                   "(a new database makes its own).",
                    options, pos, vm))
         return 0;
     auto db = openDatabase(context, zones::OpenMode::ReadOnly);
