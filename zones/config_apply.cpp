@@ -8,10 +8,14 @@
 #include <set>
 #include <stdexcept>
 
+#include "zones/dnssec_key_material.hpp"
+#include "zones/dnssec_zone_admin.hpp"
 #include "zones/journal.hpp"
 #include "zones/ldns/rr_codec.hpp"
 #include "zones/pool_store.hpp"
 #include "zones/probe_store.hpp"
+#include "zones/schema.hpp"
+#include "zones/update_policy_store.hpp"
 #include "zones/xfr_store.hpp"
 #include "zones/zone_file.hpp"
 #include "zones/zone_store.hpp"
@@ -76,8 +80,8 @@ std::string memberText(const ConfigMember& m) {
 
 class Applier {
   public:
-    Applier(SQLite::Database& db, const Config& desired, bool prune)
-        : db_(db), want_(desired), prune_(prune), have_(readConfig(db)) {}
+    Applier(SQLite::Database& db, const Config& desired, bool prune, KeyFileTransaction& files)
+        : db_(db), want_(desired), prune_(prune), files_(files), have_(readConfig(db)) {}
 
     ConfigPlan run() {
         checkPrune();
@@ -203,6 +207,10 @@ class Applier {
                 }
                 auto more = secondaries(cur->secondaries, z);
                 details.insert(details.end(), more.begin(), more.end());
+                more = policies(cur->updatePolicies, z);
+                details.insert(details.end(), more.begin(), more.end());
+                more = dnssec(cur->dnssec, z);
+                details.insert(details.end(), more.begin(), more.end());
                 if (!details.empty()) add(Action::Change, object, std::move(details));
             });
         }
@@ -219,7 +227,121 @@ class Applier {
                                             (z.zoneFile.empty() ? "" : " from " + z.zoneFile)};
         auto more = secondaries({}, z);
         details.insert(details.end(), more.begin(), more.end());
+        more = policies({}, z);
+        details.insert(details.end(), more.begin(), more.end());
+        more = dnssec(std::nullopt, z);
+        details.insert(details.end(), more.begin(), more.end());
         add(Action::Add, object, std::move(details));
+    }
+
+    // The zone's update policies made equal to the file's (a policy is its key, pattern and
+    // types: one that differs in any is another policy).
+    std::vector<std::string> policies(const std::vector<ConfigUpdatePolicy>& have,
+                                      const ConfigZone& z) {
+        UpdatePolicyStore store(db_);
+        std::vector<std::string> details;
+        std::set<std::string> wanted, had;
+        for (const auto& p : z.updatePolicies) wanted.insert(p.text());
+        for (const auto& h : have) {
+            had.insert(h.text());
+            if (wanted.count(h.text())) continue;
+            store.remove(h.id);
+            details.push_back("- update-policy " + h.text());
+        }
+        for (const auto& p : z.updatePolicies) {
+            if (had.count(p.text())) continue;
+            try {
+                store.add(z.apex.toText(), p.key, p.name, p.types);
+            } catch (const std::exception& e) {
+                throw Located(where(p.line) + "zone " + z.apex.toText() + " update-policy " +
+                              p.text() + ": " + e.what());
+            }
+            details.push_back("+ update-policy " + p.text());
+        }
+        return details;
+    }
+
+    // The zone's DNSSEC made what the file says, through the code of `dnsctl dnssec
+    // enable|set|disable` (zones/dnssec_zone_admin).
+    std::vector<std::string> dnssec(const std::optional<ConfigDnssec>& have, const ConfigZone& z) {
+        std::vector<std::string> details;
+        const std::string name = z.apex.toText();
+        const int64_t now = nowMs();
+        auto zoneId = [&] {
+            auto info = ZoneStore(db_).findZone(z.apex);
+            if (!info) throw std::runtime_error("zone vanished while being written");
+            return info->id;
+        };
+        if (!z.dnssec) {
+            if (!have || have->unsigning) return details;
+            auto before = DnssecMaintenance::read(db_, zoneId());
+            if (!before) return details;
+            auto step = startUnsigning(db_, *before, files_, now);
+            details.push_back(
+                "dnssec: signed -> going insecure (CDS/CDNSKEY delete published, "
+                "still signed). Remove the DS at the registrar, then run `dnsctl "
+                "dnssec disable " +
+                name + " --ds-removed`");
+            return details;
+        }
+        const DnssecZoneRow& want = z.dnssec->settings;
+        auto at = [&](const std::string& what) {
+            return where(z.dnssec->line) + "zone " + name + " dnssec: " + what;
+        };
+        if (!have) {
+            try {
+                enableDnssec(db_, zoneId(), name, want.algorithm, files_, now, &want);
+            } catch (const std::exception& e) {
+                throw Located(at(e.what()));
+            }
+            std::string fields;
+            for (const auto& f : dnssecFields(want))
+                fields += (fields.empty() ? "" : ", ") + f.key + " " + f.text;
+            details.push_back("+ dnssec: signed (" + fields + ")");
+            details.push_back(
+                "  a new KSK and ZSK are made; then hand the DS to the parent: "
+                "`dnsctl dnssec ds " +
+                name + "`");
+            return details;
+        }
+        if (have->settings.algorithm != want.algorithm)
+            throw Located(at("algorithm: the zone is signed with " +
+                             dnssecAlgorithmName(have->settings.algorithm) +
+                             "; changing it is an algorithm rollover, which dnsd does not do "
+                             "(unsign the zone in the safe order, then sign it again)"));
+        if (have->unsigning) {
+            enableDnssec(db_, zoneId(), name, want.algorithm, files_, now);
+            details.push_back(
+                "dnssec: going insecure -> signed (the CDS/CDNSKEY delete is "
+                "withdrawn" +
+                std::string(have->settings.dsRemovedAt
+                                ? "; the DS was removed at the parent: hand it "
+                                  "over again, `dnsctl dnssec ds " +
+                                      name + "`)"
+                                : ")"));
+        }
+        for (const auto& line :
+             fieldChanges(dnssecFields(have->settings), dnssecFields(want), {"algorithm"}))
+            details.push_back("dnssec " + line);
+        bool timings = details.size() > (have->unsigning ? 1u : 0u);
+        if (timings) {
+            auto before = DnssecMaintenance::read(db_, zoneId());
+            if (!before) throw std::runtime_error("zone not signed while being written");
+            DnssecZoneState after = *before;
+            DnssecZoneRow& row = after.zone;
+            row.dnskeyTtl = want.dnskeyTtl;
+            row.propagationDelay = want.propagationDelay;
+            row.zskLifetime = want.zskLifetime;
+            row.sigValidity = want.sigValidity;
+            row.sigRefresh = want.sigRefresh;
+            row.dsTtl = want.dsTtl;
+            try {
+                setDnssecTimings(db_, *before, after, files_, now);
+            } catch (const std::exception& e) {
+                throw Located(at(e.what()));
+            }
+        }
+        return details;
     }
 
     void setBounds(const ConfigZone& z) {
@@ -492,10 +614,20 @@ class Applier {
             bool listed = std::any_of(want_.zones.begin(), want_.zones.end(),
                                       [&](const ConfigZone& z) { return z.apex == h.apex; });
             if (listed) continue;
+            std::vector<std::string> details = {std::to_string(h.records.size()) + " records, " +
+                                                std::to_string(h.secondaries.size()) +
+                                                " secondaries"};
+            if (h.dnssec) {
+                // The rows go with the zone (ON DELETE CASCADE); the key files after the commit.
+                if (auto info = ZoneStore(db_).findZone(h.apex))
+                    for (const auto& k : DnssecKeyStore(db_).keys(info->id))
+                        files_.removeOnCommit(k.privateFile);
+                details.push_back(
+                    "signed: its DNSSEC keys are deleted with it (a DS at the "
+                    "parent would make validators fail the zone)");
+            }
             ZoneStore(db_).deleteZone(h.apex);
-            add(Action::Remove, "zone " + h.apex.toText(),
-                {std::to_string(h.records.size()) + " records, " +
-                 std::to_string(h.secondaries.size()) + " secondaries"});
+            add(Action::Remove, "zone " + h.apex.toText(), std::move(details));
         }
     }
 
@@ -537,6 +669,7 @@ class Applier {
     SQLite::Database& db_;
     const Config& want_;
     bool prune_;
+    KeyFileTransaction& files_;
     Config have_;
     ConfigPlan plan_;
 };
@@ -588,8 +721,9 @@ std::string ConfigPlan::text() const {
     return out + "\n";
 }
 
-ConfigPlan applyConfig(SQLite::Database& db, const Config& desired, bool prune) {
-    return Applier(db, desired, prune).run();
+ConfigPlan applyConfig(SQLite::Database& db, const Config& desired, bool prune,
+                       KeyFileTransaction& keyFiles) {
+    return Applier(db, desired, prune, keyFiles).run();
 }
 
 }  // namespace zones

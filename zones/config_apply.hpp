@@ -14,6 +14,12 @@
 //
 // Objects the file does not mention are left alone (listed as Keep) unless `prune`. Inside an
 // object the file is the whole truth: a zone's records and secondaries, a pool's members.
+// A zone's update policies are the file's list (added and deleted through UpdatePolicyStore).
+// Its `dnssec:` mapping signs it as `dnsctl dnssec enable` does (new keys; a zone going
+// insecure has that withdrawn instead) and sets its timings as `dnsctl dnssec set` does; a
+// signed zone whose entry has no `dnssec:` takes step 1 of going insecure, as `dnsctl dnssec
+// disable` without flags (it stays signed and publishes CDS/CDNSKEY delete; the rest is the
+// operator's, because it waits for the parent). Changing a signed zone's algorithm is refused.
 // The first problem throws std::runtime_error "FILE:LINE: <object>: <problem>"; the caller's
 // rollback then leaves the database exactly as it was.
 #pragma once
@@ -24,6 +30,7 @@
 #include <vector>
 
 #include "zones/config_model.hpp"
+#include "zones/dnssec_key_store.hpp"
 
 namespace zones {
 
@@ -42,6 +49,9 @@ struct ConfigPlan {
     std::string text() const;
 };
 
-ConfigPlan applyConfig(SQLite::Database& db, const Config& desired, bool prune);
+// `keyFiles` takes the private key files of zones signed by the file (written now, deleted
+// unless the caller commits and then calls keyFiles.committed()).
+ConfigPlan applyConfig(SQLite::Database& db, const Config& desired, bool prune,
+                       KeyFileTransaction& keyFiles);
 
 }  // namespace zones

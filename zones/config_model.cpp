@@ -2,6 +2,11 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include <cctype>
+#include <map>
+
+#include "zones/dnssec_key_material.hpp"
+#include "zones/update_policy_store.hpp"
 #include "zones/xfr_store.hpp"
 #include "zones/zone_file.hpp"
 #include "zones/zone_store.hpp"
@@ -94,6 +99,38 @@ std::vector<ConfigField> memberFields(const ConfigMember& m) {
             field("weight", std::to_string(m.weight)), listField("probes", m.probes)};
 }
 
+std::string ConfigUpdatePolicy::text() const {
+    std::string t = "key " + key + " name " + name + " types ";
+    if (types.empty()) return t + "any";
+    for (size_t i = 0; i < types.size(); ++i) t += (i ? " " : "") + types[i];
+    return t;
+}
+
+std::string secondsText(int64_t seconds) {
+    if (seconds != 0 && seconds % 86400 == 0) return std::to_string(seconds / 86400) + "d";
+    if (seconds != 0 && seconds % 3600 == 0) return std::to_string(seconds / 3600) + "h";
+    if (seconds != 0 && seconds % 60 == 0) return std::to_string(seconds / 60) + "m";
+    return std::to_string(seconds) + "s";
+}
+
+std::vector<ConfigField> dnssecFields(const DnssecZoneRow& d) {
+    std::string alg = dnssecAlgorithmName(d.algorithm);
+    for (auto& c : alg) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return {field("algorithm", alg),
+            field("dnskey-ttl", secondsText(d.dnskeyTtl)),
+            field("propagation-delay", secondsText(d.propagationDelay)),
+            field("zsk-lifetime", secondsText(d.zskLifetime)),
+            field("sig-validity", secondsText(d.sigValidity)),
+            field("sig-refresh", secondsText(d.sigRefresh)),
+            field("ds-ttl", secondsText(d.dsTtl))};
+}
+
+std::vector<std::string> dnssecKeys() {
+    std::vector<std::string> out;
+    for (const auto& f : dnssecFields(DnssecZoneRow{})) out.push_back(f.key);
+    return out;
+}
+
 std::string relativeName(const Name& name, const Name& apex) {
     if (name == apex) return "@";
     std::string text = name.toText();
@@ -114,6 +151,10 @@ Config readConfig(SQLite::Database& db) {
         key.secret = k.secret;
         c.keys.push_back(std::move(key));
     }
+    std::map<int64_t, DnssecZoneRow> signedZones;
+    if (db.tableExists("dnssec_zones"))
+        for (auto& row : DnssecKeyStore(db).zones()) signedZones[row.zoneId] = row;
+    const bool withPolicies = db.tableExists("update_policies");
     ZoneStore zoneStore(db);
     for (const auto& info : zoneStore.listZones()) {
         ConfigZone z;
@@ -128,6 +169,11 @@ Config readConfig(SQLite::Database& db) {
         }
         for (const auto& s : xfr.secondaries(info.name.toText()))
             z.secondaries.push_back({s.address, s.port, s.keyName, s.notify, 0});
+        if (withPolicies)
+            for (const auto& p : UpdatePolicyStore(db).list(info.name.toText()))
+                z.updatePolicies.push_back({p.key, p.name, p.types, p.id, 0});
+        if (auto it = signedZones.find(info.id); it != signedZones.end())
+            z.dnssec = ConfigDnssec{it->second, it->second.unsigning, 0};
         c.zones.push_back(std::move(z));
     }
     for (auto& p : ProbeStore(db).list()) c.probes.push_back({std::move(p), 0});

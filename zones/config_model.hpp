@@ -8,6 +8,8 @@
 // the database stores them canonical (names absolute and lower case, member values as
 // PoolStore::canonicalValue writes them), so two Configs compare field by field.
 //
+// Per zone also its RFC 2136 update policies and, for a signed zone, its DNSSEC settings
+// (algorithm and timings; keys are made by dnsd and dnsctl, never written in the file).
 // What is not here, on purpose: secrets (a key names a file holding its secret, or a key that
 // exists), vantages (each holds a key that `dnsctl vantage add` prints once), and operational
 // state (drain, force, health, decisions): apply never touches those.
@@ -23,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "zones/dnssec_key_store.hpp"
 #include "zones/name.hpp"
 #include "zones/pool_store.hpp"
 #include "zones/probe_store.hpp"
@@ -46,6 +49,24 @@ struct ConfigSecondary {
     int line = 0;
 };
 
+// One RFC 2136 update policy of a zone (zones::UpdatePolicyStore), as the store normalises it.
+struct ConfigUpdatePolicy {
+    std::string key;                 // absolute, lower case
+    std::string name = "*";          // pattern relative to the zone: @, www, *.dyn, ...
+    std::vector<std::string> types;  // mnemonics, empty = every type
+    int64_t id = 0;                  // the row (database only)
+    int line = 0;
+    // "key K name PATTERN types A AAAA": how plan names it; also its identity.
+    std::string text() const;
+};
+
+// A signed zone's settings. Keys are not configuration: dnsd/dnsctl make them.
+struct ConfigDnssec {
+    DnssecZoneRow settings;  // algorithm and the timings; the rest is the database's
+    bool unsigning = false;  // database only: going insecure (dnsctl dnssec disable)
+    int line = 0;
+};
+
 struct ConfigZone {
     Name apex;
     std::vector<Record> records;  // Record::line = the file line (inline) or zone-file line
@@ -53,6 +74,8 @@ struct ConfigZone {
     int64_t journalMaxAgeMs = 604800000;  // 7 days
     std::vector<ConfigSecondary> secondaries;
     std::string zoneFile;  // the zone file the records came from, "" = inline
+    std::vector<ConfigUpdatePolicy> updatePolicies;
+    std::optional<ConfigDnssec> dnssec;  // nullopt = unsigned
     int line = 0;
 };
 
@@ -99,6 +122,12 @@ std::vector<ConfigField> probeFields(const ProbeDef& probe);
 std::vector<ConfigField> probeFieldsStated(const ProbeDef& probe);
 std::vector<ConfigField> poolFields(const PoolDef& pool);  // policy and binding, not members
 std::vector<ConfigField> memberFields(const ConfigMember& member);
+// algorithm, dnskey-ttl, propagation-delay, zsk-lifetime, sig-validity, sig-refresh, ds-ttl.
+std::vector<ConfigField> dnssecFields(const DnssecZoneRow& settings);
+// The dnssec keys a file may give (dnssecFields' keys).
+std::vector<std::string> dnssecKeys();
+// Seconds as the file writes them and parseDurationMs reads them back: "90d", "1h", "90s".
+std::string secondsText(int64_t seconds);
 // A probe's dns qtype as the file writes it ("A", "TXT", "TYPE65534").
 std::string qtypeText(int qtype);
 

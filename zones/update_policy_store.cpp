@@ -151,6 +151,22 @@ UpdatePolicy UpdatePolicyStore::parse(const std::string& key, const std::string&
     return p;
 }
 
+std::vector<std::string> UpdatePolicyStore::normaliseTypes(const std::vector<std::string>& types) {
+    std::vector<std::string> out;
+    for (const std::string& t : types) {
+        for (const std::string& word : splitWords(t)) {
+            auto type = rrTypeFromText(word);
+            if (!type || *type == rrtype::ANY || *type == rrtype::AXFR || *type == rrtype::IXFR ||
+                *type == rrtype::OPT || *type == rrtype::MAILA || *type == rrtype::MAILB ||
+                *type == 250 /* TSIG */)
+                throw std::runtime_error("--type '" + word + "' is not a record type");
+            std::string text = rrTypeToText(*type);
+            if (std::find(out.begin(), out.end(), text) == out.end()) out.push_back(text);
+        }
+    }
+    return out;
+}
+
 UpdatePolicyRow UpdatePolicyStore::add(const std::string& zone, const std::string& key,
                                        const std::string& pattern,
                                        const std::vector<std::string>& types) {
@@ -161,18 +177,7 @@ UpdatePolicyRow UpdatePolicyStore::add(const std::string& zone, const std::strin
     int64_t keyId = idOf(db_, "SELECT id FROM tsig_keys WHERE name = ?", r.key, "TSIG key",
                          " (add it with dnsctl tsig add)");
     r.name = normalisePattern(pattern, *Name::fromText(r.zone));
-    for (const std::string& t : types) {
-        for (const std::string& word : splitWords(t)) {
-            auto type = rrTypeFromText(word);
-            if (!type || *type == rrtype::ANY || *type == rrtype::AXFR || *type == rrtype::IXFR ||
-                *type == rrtype::OPT || *type == rrtype::MAILA || *type == rrtype::MAILB ||
-                *type == 250 /* TSIG */)
-                throw std::runtime_error("--type '" + word + "' is not a record type");
-            std::string text = rrTypeToText(*type);
-            if (std::find(r.types.begin(), r.types.end(), text) == r.types.end())
-                r.types.push_back(text);
-        }
-    }
+    r.types = normaliseTypes(types);
     std::string typeText;
     for (const auto& t : r.types) typeText += (typeText.empty() ? "" : " ") + t;
     SQLite::Statement dup(db_,

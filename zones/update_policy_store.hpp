@@ -68,6 +68,9 @@ class UpdatePolicyStore {
 
     // Checks and normalises a pattern ("" -> "*", lower case); throws naming what is wrong.
     static std::string normalisePattern(const std::string& pattern, const Name& zone);
+    // Checks and normalises types as `add` stores them (mnemonics, words split, duplicates
+    // dropped, order kept); throws naming a word that is not a record type.
+    static std::vector<std::string> normaliseTypes(const std::vector<std::string>& types);
     static UpdatePolicy parse(const std::string& key, const std::string& pattern,
                               const std::string& types);
 

@@ -21,6 +21,10 @@ struct BadFile {
 const std::string kOtherZone = kBase.substr(
     kBase.find("  other.test:\n"), kBase.find("probes:\n") - kBase.find("  other.test:\n"));
 
+// Update policies and dnssec go in svc.test., after its secondary (line 14).
+const std::string kPolicyAt = "        key: xfr\n";
+const std::string kPolicies = "    update-policies:\n";
+
 const std::vector<BadFile> kBad = {
     {"MalformedYaml", "", "version: 1\nzones:\n  svc.test:\n    records: [\"@ 300\"\n",
      "bad.yaml:5: "},
@@ -75,6 +79,27 @@ const std::vector<BadFile> kBad = {
      "bad.yaml:13: zone svc.test. secondary 127.0.0.53:53: "},
     {"PoolOutsideZone", "    name: www\n", "    name: www.elsewhere.\n",
      "bad.yaml:29: pool www: www.elsewhere. is outside zone svc.test."},
+    {"PolicyBadPattern", kPolicyAt,
+     kPolicyAt + kPolicies + "      - key: xfr\n        name: a.*.b\n",
+     "bad.yaml:17: zone svc.test. update-policy: --name 'a.*.b': a * may stand only as the first"},
+    {"PolicyBadType", kPolicyAt,
+     kPolicyAt + kPolicies + "      - key: xfr\n        types: [A, BOGUS]\n",
+     "bad.yaml:17: zone svc.test. update-policy: --type 'BOGUS' is not a record type"},
+    {"PolicyUnknownKey", kPolicyAt, kPolicyAt + kPolicies + "      - key: nosuch\n",
+     "bad.yaml:16: zone svc.test. update-policy key nosuch. name * types any: no TSIG key nosuch."},
+    {"PolicyTwice", kPolicyAt,
+     kPolicyAt + kPolicies +
+         "      - key: xfr\n        name: www\n      - key: xfr.\n        name: www\n",
+     "bad.yaml:18: zone svc.test. update-policy: listed twice (key xfr. name www types any)"},
+    {"DnssecUnknownAlgorithm", kPolicyAt, kPolicyAt + "    dnssec:\n      algorithm: rsasha1\n",
+     "bad.yaml:16: zone svc.test. dnssec: unknown algorithm 'rsasha1'"},
+    {"DnssecUnknownKey", kPolicyAt, kPolicyAt + "    dnssec:\n      ttl: 1h\n",
+     "bad.yaml:16: zone svc.test. dnssec: unknown key 'ttl'"},
+    {"DnssecNotWholeSeconds", kPolicyAt, kPolicyAt + "    dnssec:\n      ds-ttl: 1500ms\n",
+     "bad.yaml:16: zone svc.test. dnssec: ds-ttl wants whole seconds"},
+    {"DnssecTimingsThatCannotWork", kPolicyAt, kPolicyAt + "    dnssec:\n      sig-refresh: 20d\n",
+     "bad.yaml:16: zone svc.test. dnssec: sig-refresh (20d) must be shorter than sig-validity "
+     "(14d)"},
 };
 
 class ConfigError : public ConfigTest, public ::testing::WithParamInterface<BadFile> {};

@@ -6,6 +6,7 @@
 // second plan finds nothing left to do.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -201,6 +202,31 @@ const std::vector<Edit> kEdits = {
      "SELECT count(*) FROM zones",
      "2",
      false},
+    {"UpdatePolicyAdded",
+     {{kSecondary, kSecondary + "    update-policies:\n      - key: xfr\n        name: \"*.dyn\"\n"
+                                "        types: [a, AAAA]\n"}},
+     false,
+     {"~ zone svc.test.", "    + update-policy key xfr. name *.dyn types A AAAA"},
+     "SELECT name || ' ' || types FROM update_policies",
+     "*.dyn A AAAA"},
+    {"DnssecEnabled",
+     {{kSecondary,
+       kSecondary + "    dnssec:\n      algorithm: ed25519\n      zsk-lifetime: 30d\n"}},
+     false,
+     {"~ zone svc.test.",
+      "    + dnssec: signed (algorithm ed25519, dnskey-ttl 1h, propagation-delay 1h, "
+      "zsk-lifetime 30d, sig-validity 14d, sig-refresh 7d, ds-ttl 1d)"},
+     "SELECT state || ' ' || algorithm || ' ' || zsk_lifetime || ' ' || (SELECT count(*) FROM "
+     "dnssec_keys WHERE state = 'active') FROM dnssec_zones",
+     "signed 15 2592000 2"},
+    {"ZoneAddedSigned",
+     {{kZones, kZones +
+                   "  third.test:\n    dnssec: true\n    records:\n      - \"@ 60 IN SOA "
+                   "ns1.svc.test. h 7 3600 600 86400 60\"\n      - \"@ IN NS ns1.svc.test.\"\n"}},
+     false,
+     {"+ zone third.test.", "    2 records", "    + dnssec: signed (algorithm ecdsap256sha256"},
+     "SELECT z.name || ' ' || d.algorithm FROM dnssec_zones d JOIN zones z ON z.id = d.zone_id",
+     "third.test. 13"},
     {"ZoneRemovedWithPrune",
      {{kOther, ""}},
      true,
@@ -268,6 +294,127 @@ TEST_F(ConfigTest, AnEmptyFileChangesNothingAndListsWhatItLeavesAlone) {
         EXPECT_NE(r.out.find(line), std::string::npos) << line << " missing in:\n" << r.out;
     ok({"apply", dir_.file("empty.yaml")});
     EXPECT_EQ(dump(), before);
+}
+
+// A zone's update policies and DNSSEC through their life in the file: signed with policies,
+// timings and types changed field by field, an algorithm change refused, dnssec left out
+// (step 1 of going insecure, as `dnsctl dnssec disable`), then put back (withdrawn). Each
+// second apply finds nothing to do and keeps the serial.
+TEST_F(ConfigTest, UpdatePoliciesAndDnssecChangeInPlaceAndUnsignInTheSafeOrder) {
+    ok({"init"});
+    const std::string at = "        key: xfr\n";
+    auto file = [&](const std::string& extra, const std::string& name) {
+        std::string text = kBase;
+        text.replace(text.find(at), at.size(), at + extra);
+        return write(name, text);
+    };
+    auto noChanges = [&](const std::string& f) {
+        std::string before = serial();
+        auto again = ok({"apply", f});
+        EXPECT_EQ(again.out, "no changes\n");
+        EXPECT_EQ(serial(), before);
+    };
+    const std::string policy = "    update-policies:\n      - key: xfr\n        name: www\n";
+    const std::string dnssec = "    dnssec:\n      zsk-lifetime: 30d\n";
+
+    ok({"apply", write("base.yaml", kBase)});
+    std::string unsignedSerial = serial();
+    auto signedFile = file(policy + dnssec, "signed.yaml");
+    auto r = ok({"apply", signedFile});
+    EXPECT_NE(r.out.find("+ update-policy key xfr. name www types any"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("then hand the DS to the parent: `dnsctl dnssec ds svc.test.`"),
+              std::string::npos)
+        << r.out;
+    EXPECT_GT(std::stoll(serial()), std::stoll(unsignedSerial));
+    EXPECT_EQ(sql("SELECT count(*) FROM dnssec_keys"), "2");
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(db_ + ".keys"),
+                            std::filesystem::directory_iterator()),
+              2);
+    noChanges(signedFile);
+    auto status = ok({"dnssec", "status", "svc.test"});
+    EXPECT_NE(status.out.find("30d"), std::string::npos) << status.out;
+
+    auto changed = file(
+        "    update-policies:\n      - key: xfr\n        name: www\n        types: "
+        "[TXT]\n    dnssec:\n      zsk-lifetime: 60d\n      ds-ttl: 2h\n",
+        "changed.yaml");
+    auto planned = dnsctl({"plan", changed});
+    EXPECT_EQ(planned.exitCode, 2) << planned.out << planned.err;
+    for (const char* line :
+         {"    - update-policy key xfr. name www types any",
+          "    + update-policy key xfr. name www types TXT", "    dnssec zsk-lifetime: 30d -> 60d",
+          "    dnssec ds-ttl: 1d -> 2h", "0 to add, 1 to change, 0 to remove"})
+        EXPECT_NE(planned.out.find(line), std::string::npos) << line << " missing in:\n"
+                                                             << planned.out;
+    EXPECT_EQ(ok({"apply", changed}).out, planned.out);
+    EXPECT_EQ(sql("SELECT zsk_lifetime || ' ' || ds_ttl FROM dnssec_zones"), "5184000 7200");
+    EXPECT_EQ(sql("SELECT types FROM update_policies"), "TXT");
+    EXPECT_EQ(sql("SELECT count(*) FROM dnssec_keys"), "2") << "timings made keys";
+    noChanges(changed);
+
+    // No algorithm rollover: refused, nothing written.
+    std::string before = dump();
+    auto refused =
+        dnsctl({"apply", file("    dnssec:\n      algorithm: ed25519\n", "ed25519.yaml")});
+    EXPECT_EQ(refused.exitCode, 1);
+    EXPECT_NE(refused.err.find("ed25519.yaml:16: zone svc.test. dnssec: algorithm: the zone is "
+                               "signed with ECDSAP256SHA256"),
+              std::string::npos)
+        << refused.err;
+    EXPECT_EQ(dump(), before);
+
+    // Left out: step 1 of going insecure only; the keys stay until the operator's next steps.
+    auto unsignedFile = file("", "unsigned.yaml");
+    auto unsign = ok({"apply", unsignedFile});
+    EXPECT_NE(unsign.out.find("    dnssec: signed -> going insecure (CDS/CDNSKEY delete "
+                              "published, still signed). Remove the DS at the registrar, then "
+                              "run `dnsctl dnssec disable svc.test. --ds-removed`"),
+              std::string::npos)
+        << unsign.out;
+    EXPECT_NE(unsign.out.find("    - update-policy key xfr. name www types TXT"), std::string::npos)
+        << unsign.out;
+    EXPECT_EQ(sql("SELECT state FROM dnssec_zones"), "unsigning");
+    EXPECT_EQ(sql("SELECT count(*) FROM dnssec_keys"), "2");
+    EXPECT_EQ(sql("SELECT count(*) FROM update_policies"), "0");
+    noChanges(unsignedFile);
+    EXPECT_EQ(ok({"dump"}).out.find("dnssec:"), std::string::npos)
+        << "a zone going insecure is dumped unsigned";
+
+    // Put back: the going-insecure is withdrawn, the same keys sign on.
+    std::string keys = sql("SELECT group_concat(key_tag) FROM dnssec_keys");
+    auto back = ok({"apply", changed});
+    EXPECT_NE(back.out.find("dnssec: going insecure -> signed (the CDS/CDNSKEY delete is "
+                            "withdrawn)"),
+              std::string::npos)
+        << back.out;
+    EXPECT_EQ(sql("SELECT state FROM dnssec_zones"), "signed");
+    EXPECT_EQ(sql("SELECT group_concat(key_tag) FROM dnssec_keys"), keys);
+    noChanges(changed);
+}
+
+// --prune of a signed zone: its key rows go with it, its key files after the commit.
+TEST_F(ConfigTest, PruningASignedZoneDeletesItsKeyFilesAfterTheCommit) {
+    ok({"init"});
+    std::string text = kBase;
+    text.replace(text.find("  other.test:\n"), 14, "  other.test:\n    dnssec: {}\n");
+    ok({"apply", write("signed.yaml", text)});
+    auto keyFiles = [&] {
+        return std::distance(std::filesystem::directory_iterator(db_ + ".keys"),
+                             std::filesystem::directory_iterator());
+    };
+    EXPECT_EQ(keyFiles(), 2);
+    text = kBase;
+    text.replace(text.find(kOther), kOther.size(), "");
+    std::string pruned = write("pruned.yaml", text);
+    auto planned = dnsctl({"plan", pruned, "--prune"});
+    EXPECT_NE(planned.out.find("    signed: its DNSSEC keys are deleted with it"),
+              std::string::npos)
+        << planned.out;
+    EXPECT_EQ(keyFiles(), 2) << "plan deleted key files";
+    ok({"apply", pruned, "--prune"});
+    EXPECT_EQ(sql("SELECT count(*) FROM dnssec_keys"), "0");
+    EXPECT_EQ(keyFiles(), 0);
 }
 
 }  // namespace

@@ -43,6 +43,12 @@ std::string configRows(const std::string& path) {
         "SELECT p.name, m.value, m.priority, m.weight, (SELECT group_concat(name) FROM (SELECT "
         "pr.name FROM member_probes mp JOIN probes pr ON pr.id = mp.probe_id WHERE mp.member_id "
         "= m.id ORDER BY pr.name)) FROM members m JOIN pools p ON p.id = m.pool_id ORDER BY 1, 2",
+        "SELECT z.name, k.name, p.name, p.types FROM update_policies p JOIN zones z ON z.id = "
+        "p.zone_id JOIN tsig_keys k ON k.id = p.key_id ORDER BY 1, 2, 3, 4",
+        "SELECT z.name, d.state, d.algorithm, dnskey_ttl, sig_validity, sig_refresh, "
+        "zsk_lifetime, propagation_delay, ds_ttl, (SELECT count(*) FROM dnssec_keys k WHERE "
+        "k.zone_id = d.zone_id AND k.state = 'active') FROM dnssec_zones d JOIN zones z ON z.id "
+        "= d.zone_id ORDER BY 1",
     };
     std::string out;
     for (const char* q : queries) {
@@ -137,6 +143,12 @@ TEST_F(ConfigTest, DumpThenApplyOnAnEmptyDatabaseGivesTheSameConfiguration) {
     ok({"pool", "create", "alias", "--zone", "svc.example.com", "--name", "alias", "--type",
         "CNAME"});
     ok({"member", "add", "alias", "www.svc.example.com."});
+    ok({"update-policy", "add", "svc.example.com", "--key", "xfr-nsd", "--name",
+        "_acme-challenge.*", "--type", "TXT"});
+    ok({"update-policy", "add", "svc.example.com", "--key", "xfr-nsd", "--name", "*.dyn"});
+    ok({"dnssec", "enable", "svc.example.com", "--algorithm", "ed25519"});
+    ok({"dnssec", "set", "svc.example.com", "--zsk-lifetime", "30d", "--ds-ttl", "2h",
+        "--sig-refresh", "3d"});
 
     std::string file = dir_.file("dump.yaml");
     ok({"dump", file, "--secrets-dir", dir_.file("secrets")});
@@ -156,6 +168,17 @@ TEST_F(ConfigTest, DumpThenApplyOnAnEmptyDatabaseGivesTheSameConfiguration) {
     EXPECT_EQ(withoutSerial(second.out), withoutSerial(first.out));
     EXPECT_EQ(first.out.find(kSecret), std::string::npos) << "a secret in the dump itself";
     EXPECT_NE(first.out.find("algorithm: hmac-sha512"), std::string::npos) << first.out;
+    EXPECT_NE(first.out.find("zsk-lifetime: 30d"), std::string::npos) << first.out;
+    EXPECT_NE(first.out.find("name: _acme-challenge.*"), std::string::npos) << first.out;
+    // The signed zone is signed again on the new database, with keys of its own.
+    const char* keys =
+        "SELECT group_concat(hex(public_key)) FROM (SELECT public_key FROM "
+        "dnssec_keys ORDER BY role)";
+    EXPECT_EQ(sql("SELECT count(*) FROM dnssec_keys", copy), "2");
+    EXPECT_NE(sql(keys, copy), sql(keys));
+    EXPECT_EQ(std::distance(std::filesystem::directory_iterator(copy + ".keys"),
+                            std::filesystem::directory_iterator()),
+              2);
 }
 
 TEST_F(ConfigTest, ASecondApplyWritesNothingAndKeepsTheSerial) {
@@ -222,19 +245,21 @@ std::string yamlBlock(const std::string& page, const std::string& marker) {
     return text.substr(open + 8, close - open - 8 + 1);
 }
 
-// The examples in docs/config-file.md and docs/redundancy.md apply as written.
+// The examples in docs/config-file.md, docs/redundancy.md and docs/automation.md apply as
+// written.
 TEST_F(ConfigTest, TheDocumentedFilesApplyAsWritten) {
     std::filesystem::copy_file(kExampleZone, dir_.file("svc.example.com.zone"));
     std::filesystem::create_directory(dir_.file("keys"));
     write("keys/xfr-knot.key", std::string(kSecret) + "\n");
     for (auto [page, marker] :
          {std::pair<std::string, std::string>{"config-file.md", "## The format"},
-          {"redundancy.md", "**Same content on both.**"}}) {
+          {"redundancy.md", "**Same content on both.**"},
+          {"automation.md", "## Policies in the configuration file"}}) {
         std::string text = yamlBlock(page, marker);
         ASSERT_FALSE(text.empty()) << page << " has no yaml block after " << marker;
         std::string db = dir_.file(page + ".db");
         ok({"init"}, db);
-        ok({"tsig", "add", "xfr-nsd"}, db);
+        for (const char* key : {"xfr-nsd", "acme", "external-dns"}) ok({"tsig", "add", key}, db);
         std::string file = write(page + ".yaml", text);
         auto applied = dnsctl({"apply", file}, db);
         EXPECT_EQ(applied.exitCode, 0) << page << "\n" << applied.err;

@@ -9,6 +9,7 @@
 #include "tools/dnsctl/config_yaml.hpp"
 #include "tools/dnsctl/options.hpp"
 #include "zones/config_apply.hpp"
+#include "zones/schema.hpp"
 #include "zones/served_pool.hpp"
 
 namespace dnsctl {
@@ -44,10 +45,20 @@ int planOrApply(const std::vector<std::string>& args, Context& context, bool app
     }
     zones::Config config = readConfigFile(vm["file"].as<std::string>());
     auto db = openDatabase(context);
-    zones::JournaledTransaction tx(*db);  // served pool changes journaled, as pool commands do
-    zones::ConfigPlan plan = zones::applyConfig(*db, config, vm.count("prune") > 0);
-    if (apply && plan.hasChanges()) tx.commit();
-    // plan: the transaction rolls back here, whatever it wrote.
+    // Key files of zones the file signs: written before the commit, deleted again unless it
+    // happens (plan: always), as `dnsctl dnssec enable` does.
+    zones::KeyFileTransaction keyFiles(zones::resolveDatabasePath(context.dbPath));
+    zones::ConfigPlan plan;
+    {
+        zones::JournaledTransaction tx(*db);  // served pool changes journaled, as pool commands do
+        plan = zones::applyConfig(*db, config, vm.count("prune") > 0, keyFiles);
+        if (apply && plan.hasChanges()) {
+            tx.commit();
+            for (const std::string& w : keyFiles.committed())
+                std::cerr << "dnsctl: warning: " << w << "\n";
+        }
+        // plan: the transaction rolls back here, whatever it wrote.
+    }
     std::cout << plan.text();
     if (apply) return 0;
     return plan.hasChanges() ? 2 : 0;
@@ -71,9 +82,10 @@ int dump(const std::vector<std::string>& args, Context& context) {
     pos.add("file", 1);
     po::variables_map vm;
     if (!parseArgs(args, "dnsctl dump [FILE] [--secrets-dir DIR]",
-                   "Writes the whole configuration (keys, zones with records and secondaries, "
-                   "probes,\npools with members) in the format `dnsctl apply` reads. Secrets "
-                   "only with --secrets-dir.",
+                   "Writes the whole configuration (keys, zones with records, secondaries, update "
+                   "policies\nand DNSSEC settings, probes, pools with members) in the format "
+                   "`dnsctl apply` reads.\nSecrets only with --secrets-dir; DNSSEC keys never "
+                   "(a new database makes its own).",
                    options, pos, vm))
         return 0;
     auto db = openDatabase(context, zones::OpenMode::ReadOnly);

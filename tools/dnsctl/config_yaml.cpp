@@ -13,8 +13,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "zones/dnssec_key_material.hpp"
+#include "zones/dnssec_zone_admin.hpp"
 #include "zones/pool_model.hpp"
 #include "zones/tsig.hpp"
+#include "zones/update_policy_store.hpp"
 #include "zones/xfr_store.hpp"
 #include "zones/zone_file.hpp"
 #include "zones/zone_validator.hpp"
@@ -244,7 +247,8 @@ class Reader {
         object = "zone " + z.apex.toText();
         z.line = line(name);
         if (v.IsNull()) fail(name, object, "needs records or a file");
-        checkKeys(v, object, {"file", "records", "journal", "secondaries"});
+        checkKeys(v, object,
+                  {"file", "records", "journal", "secondaries", "update-policies", "dnssec"});
         if (v["file"] && v["records"])
             fail(v["records"], object, "give records or a file, not both");
         if (v["file"]) {
@@ -285,7 +289,95 @@ class Reader {
             if (!list.IsSequence()) fail(list, object, "secondaries must be a list");
             for (const auto& s : list) z.secondaries.push_back(secondary(s, object));
         }
+        if (const auto& list = v["update-policies"]; list && !list.IsNull()) {
+            if (!list.IsSequence()) fail(list, object, "update-policies must be a list");
+            for (const auto& p : list) {
+                auto policy = updatePolicy(p, z.apex, object);
+                for (const auto& seen : z.updatePolicies)
+                    if (seen.text() == policy.text())
+                        fail(p, object + " update-policy", "listed twice (" + policy.text() + ")");
+                z.updatePolicies.push_back(std::move(policy));
+            }
+        }
+        if (const auto& d = v["dnssec"]; d) z.dnssec = dnssec(d, object);
         return z;
+    }
+
+    // "- {key: NAME, name: PATTERN, types: [A, AAAA]}" (name defaults to *, types to any).
+    zones::ConfigUpdatePolicy updatePolicy(const YAML::Node& p, const zones::Name& apex,
+                                           const std::string& zoneObject) {
+        std::string object = zoneObject + " update-policy";
+        if (!p.IsMap()) fail(p, object, "must be a map (key, name, types)");
+        checkKeys(p, object, {"key", "name", "types"});
+        if (!p["key"]) fail(p, object, "needs a key (a TSIG key)");
+        zones::ConfigUpdatePolicy out;
+        out.line = line(p);
+        out.key = checked(p["key"], object, [&] {
+            return zones::XfrStore::keyName(scalar(p["key"], object, "key"));
+        });
+        if (p["name"])
+            out.name = checked(p["name"], object, [&] {
+                return zones::UpdatePolicyStore::normalisePattern(scalar(p["name"], object, "name"),
+                                                                  apex);
+            });
+        if (p["types"])
+            out.types = checked(p["types"], object, [&] {
+                return zones::UpdatePolicyStore::normaliseTypes(
+                    strings(p["types"], object, "types"));
+            });
+        return out;
+    }
+
+    // "dnssec: {algorithm: ed25519, zsk-lifetime: 30d}", "dnssec: {}" or "dnssec: true" (all
+    // defaults); "dnssec: false" is the same as no dnssec (unsigned). Durations in whole seconds,
+    // like `dnsctl dnssec set`.
+    std::optional<zones::ConfigDnssec> dnssec(const YAML::Node& d, const std::string& zoneObject) {
+        std::string object = zoneObject + " dnssec";
+        zones::ConfigDnssec out;
+        out.line = line(d);
+        if (d.IsScalar()) {
+            if (boolean(d, zoneObject, "dnssec")) return out;
+            return std::nullopt;  // as if left out
+        }
+        if (d.IsNull()) return out;
+        if (!d.IsMap()) fail(d, object, "must be a map (" + joinWords(zones::dnssecKeys()) + ")");
+        checkKeys(d, object, zones::dnssecKeys());
+        zones::DnssecZoneRow& row = out.settings;
+        if (d["algorithm"]) {
+            std::string text = scalar(d["algorithm"], object, "algorithm");
+            auto alg = zones::dnssecAlgorithmFromText(text);
+            if (!alg)
+                fail(d["algorithm"], object,
+                     "unknown algorithm '" + text + "' (ecdsap256sha256 or ed25519)");
+            row.algorithm = *alg;
+        }
+        auto seconds = [&](const char* key, uint32_t& field) {
+            if (!d[key]) return;
+            std::string text = scalar(d[key], object, key);
+            int64_t ms = checked(d[key], object, [&] { return zones::parseDurationMs(text); });
+            if (ms % 1000 != 0 || ms < 1000 || ms > int64_t(0x7FFFFFFF) * 1000)
+                fail(d[key], object,
+                     std::string(key) + " wants whole seconds from 1s to 68 years, got '" + text +
+                         "'");
+            field = uint32_t(ms / 1000);
+        };
+        seconds("dnskey-ttl", row.dnskeyTtl);
+        seconds("propagation-delay", row.propagationDelay);
+        seconds("zsk-lifetime", row.zskLifetime);
+        seconds("sig-validity", row.sigValidity);
+        seconds("sig-refresh", row.sigRefresh);
+        seconds("ds-ttl", row.dsTtl);
+        checked(d, object, [&] {
+            zones::checkDnssecTimings(row);
+            return 0;
+        });
+        return out;
+    }
+
+    static std::string joinWords(const std::vector<std::string>& words) {
+        std::string out;
+        for (const auto& w : words) out += (out.empty() ? "" : ", ") + w;
+        return out;
     }
 
     // Inline records: one presentation-format record per item, owners relative to the zone.
@@ -594,6 +686,28 @@ void writeConfigFile(std::ostream& os, const zones::Config& c, const std::string
                     out << YAML::EndMap;
                 }
                 out << YAML::EndSeq;
+            }
+            if (!z.updatePolicies.empty()) {
+                out << YAML::Key << "update-policies" << YAML::Value << YAML::BeginSeq;
+                for (const auto& p : z.updatePolicies) {
+                    out << YAML::BeginMap << YAML::Key << "key" << YAML::Value << p.key;
+                    out << YAML::Key << "name" << YAML::Value << p.name;
+                    if (!p.types.empty()) {
+                        out << YAML::Key << "types" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+                        for (const auto& t : p.types) out << t;
+                        out << YAML::EndSeq;
+                    }
+                    out << YAML::EndMap;
+                }
+                out << YAML::EndSeq;
+            }
+            // A zone going insecure is written unsigned: that is where it is going (its keys
+            // and the rest of the safe order stay with dnsctl dnssec).
+            if (z.dnssec && !z.dnssec->unsigning) {
+                out << YAML::Key << "dnssec" << YAML::Value << YAML::BeginMap;
+                emitFields(out, zones::dnssecFields(z.dnssec->settings),
+                           [](const ConfigField&, size_t) { return true; });
+                out << YAML::EndMap;
             }
             out << YAML::Key << "records" << YAML::Value << YAML::BeginSeq;
             for (const auto& r : z.records) out << recordText(r, z.apex);

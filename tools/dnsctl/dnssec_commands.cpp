@@ -14,6 +14,7 @@
 #include "zones/dnssec_key_material.hpp"
 #include "zones/dnssec_key_store.hpp"
 #include "zones/dnssec_maintenance.hpp"
+#include "zones/dnssec_zone_admin.hpp"
 #include "zones/event_writer.hpp"
 #include "zones/ldns/ds_query.hpp"
 #include "zones/schema.hpp"
@@ -58,8 +59,7 @@ DnssecZoneState signedZone(SQLite::Database& db, const ZoneRef& zone) {
 
 void event(SQLite::Database& db, int64_t now, const std::string& kind, const std::string& zone,
            const std::string& message, ordered_json details = ordered_json::object()) {
-    details["zone"] = zone;
-    zones::EventWriter(db).write({now, "", "", kind, zone + ": " + message, details.dump()});
+    zones::writeDnssecEvent(db, now, kind, zone, message, std::move(details));
 }
 
 std::string roleText(const DnssecKeyRow& k) {
@@ -102,61 +102,19 @@ int dnssecEnable(const std::vector<std::string>& args, Context& context) {
     const std::string name = zone.name.toText();
     const int64_t now = zones::nowMs();
     zones::KeyFileTransaction files(path);
-    if (auto state = DnssecMaintenance::read(*db, zone.id)) {
-        if (!state->zone.unsigning)
-            throw std::runtime_error(
-                "zone " + name + " is already signed (see `dnsctl dnssec status " + name + "`)");
-        DnssecZoneState after = *state;
-        after.zone.unsigning = false;
-        after.zone.unsigningAt.reset();
-        after.zone.dsRemovedAt.reset();
-        after.zone.updatedAt = now;
-        DnssecMaintenance::save(*db, *state, after, files);
-        event(*db, now, "dnssec-enable", name,
-              "going insecure withdrawn: CDS/CDNSKEY name the KSK again");
-        tx.commit();
-        std::cout << "zone " << name << " stays signed: the CDS/CDNSKEY delete is withdrawn.\n"
-                  << (state->zone.dsRemovedAt
-                          ? "The DS was removed at the parent: hand it over again (`dnsctl "
-                            "dnssec ds " +
-                                name + "`).\n"
-                          : "");
-        return 0;
-    }
-    zones::NewDnssecKey ksk = files.create(name, *algorithm, true, {});
-    zones::NewDnssecKey zsk = files.create(name, *algorithm, false, {ksk.tag});
-    zones::DnssecZoneRow row;
-    row.zoneId = zone.id;
-    row.zone = name;
-    row.algorithm = *algorithm;
-    row.sigEpoch = now / 1000;
-    row.createdAt = row.updatedAt = now;
-    zones::DnssecKeyStore store(*db);
-    store.insertZone(row);
-    for (const auto* k : {&ksk, &zsk}) {
-        DnssecKeyRow key;
-        key.zoneId = zone.id;
-        key.ksk = k == &ksk;
-        key.algorithm = k->algorithm;
-        key.tag = k->tag;
-        key.publicKey = k->publicKey;
-        key.privateFile = k->privateFile;
-        key.state = "active";
-        key.publish = key.sign = true;
-        key.cds = key.ksk;
-        key.createdAt = now;
-        key.publishedAt = key.activeAt = now;
-        store.insertKey(key);
-    }
-    zones::DnssecKeyStore::markZoneChanged(*db, zone.id);
-    event(*db, now, "dnssec-enable", name,
-          "signed with " + zones::dnssecAlgorithmName(*algorithm) + ": KSK " +
-              std::to_string(ksk.tag) + ", ZSK " + std::to_string(zsk.tag),
-          {{"ksk", ksk.tag}, {"zsk", zsk.tag}, {"algorithm", *algorithm}});
+    zones::DnssecEnabled done = zones::enableDnssec(*db, zone.id, name, *algorithm, files, now);
     tx.commit();
     files.committed();
+    if (done.withdrawn) {
+        std::cout << "zone " << name << " stays signed: the CDS/CDNSKEY delete is withdrawn.\n"
+                  << (done.dsWasRemoved ? "The DS was removed at the parent: hand it over again "
+                                          "(`dnsctl dnssec ds " +
+                                              name + "`).\n"
+                                        : "");
+        return 0;
+    }
     std::cout << "signed zone " << name << " with " << zones::dnssecAlgorithmName(*algorithm)
-              << ": KSK " << ksk.tag << ", ZSK " << zsk.tag << "\n"
+              << ": KSK " << done.kskTag << ", ZSK " << done.zskTag << "\n"
               << "private keys in " << zones::keyDirectory(path) << "/\n"
               << "next: hand the DS to the parent (`dnsctl dnssec ds " << name
               << "`), then confirm with `dnsctl dnssec ds-seen " << name << "`\n";
@@ -409,19 +367,10 @@ int dnssecDisable(const std::vector<std::string>& args, Context& context) {
                   zones::dnssecDurationText(after.zone.propagationDelay) +
                   "); dnsd keeps signing until then and deletes the keys.";
     } else {
-        if (before.zone.unsigning) {
-            std::cout << "zone " << name << " is going insecure already. Remove the DS at the "
-                      << "registrar, then run `dnsctl dnssec disable " << name
-                      << " --ds-removed`\n";
-            return 0;
-        }
-        after.zone.unsigning = true;
-        after.zone.unsigningAt = now;
-        after.zone.updatedAt = now;
-        message = "zone " + name +
-                  " now publishes CDS/CDNSKEY delete and stays signed. Remove the DS at the "
-                  "registrar, then run `dnsctl dnssec disable " +
-                  name + " --ds-removed`";
+        zones::DnssecUnsigning step = zones::startUnsigning(*db, before, files, now);
+        if (step.changed) tx.commit();
+        std::cout << step.message << "\n";
+        return 0;
     }
     DnssecMaintenance::save(*db, before, after, files);
     event(*db, now, after.removed ? "dnssec-unsigned" : "dnssec-disable", name, message);
@@ -630,27 +579,8 @@ int dnssecSet(const std::vector<std::string>& args, Context& context) {
     if (vm.count("sig-validity")) z.sigValidity = wanted.sigValidity;
     if (vm.count("sig-refresh")) z.sigRefresh = wanted.sigRefresh;
     if (vm.count("ds-ttl")) z.dsTtl = wanted.dsTtl;
-    if (z.sigRefresh >= z.sigValidity)
-        throw std::runtime_error("sig-refresh (" + zones::dnssecDurationText(z.sigRefresh) +
-                                 ") must be shorter than sig-validity (" +
-                                 zones::dnssecDurationText(z.sigValidity) + ")");
-    if (int64_t(z.zskLifetime) <= int64_t(z.dnskeyTtl) + z.propagationDelay)
-        throw std::runtime_error(
-            "zsk-lifetime (" + zones::dnssecDurationText(z.zskLifetime) +
-            ") must be longer than dnskey-ttl + propagation-delay (" +
-            zones::dnssecDurationText(int64_t(z.dnskeyTtl) + z.propagationDelay) +
-            "): a new ZSK needs that long in caches before it signs");
-    const int64_t now = zones::nowMs();
-    z.updatedAt = now;
     zones::KeyFileTransaction files(path);
-    DnssecMaintenance::save(*db, before, after, files);
-    std::string message = "timings: dnskey-ttl " + zones::dnssecDurationText(z.dnskeyTtl) +
-                          ", propagation-delay " + zones::dnssecDurationText(z.propagationDelay) +
-                          ", zsk-lifetime " + zones::dnssecDurationText(z.zskLifetime) +
-                          ", sig-validity " + zones::dnssecDurationText(z.sigValidity) +
-                          ", sig-refresh " + zones::dnssecDurationText(z.sigRefresh) + ", ds-ttl " +
-                          zones::dnssecDurationText(z.dsTtl);
-    event(*db, now, "dnssec-set", name, message);
+    std::string message = zones::setDnssecTimings(*db, before, after, files, zones::nowMs());
     tx.commit();
     std::cout << name << ": " << message << "\n";
     return 0;
