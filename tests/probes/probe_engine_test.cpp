@@ -2,6 +2,7 @@
 // raw socket connects for real and leaves no TIME_WAIT behind (closed with a RST), refused and
 // unreachable results read as before, and the check histogram counted in bulk (the follower's
 // SQL aggregate) renders exactly like one call per check.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -51,14 +52,18 @@ CheckResult runCheck(const zones::ProbeDef& probe, const std::string& member) {
     return result.value_or(CheckResult{});
 }
 
-// TCP sockets in /proc/net/tcp with this local or remote port, by state (hex, 06 = TIME_WAIT).
-std::vector<std::string> socketStates(uint16_t port) {
+// TCP sockets in /proc/net/tcp with this local or remote address and port, by state (hex,
+// 06 = TIME_WAIT). The address too: a test running beside this one may use the same port
+// number on another loopback address, and its TIME_WAITs are not ours.
+std::vector<std::string> socketStates(const char* address, uint16_t port) {
     std::ifstream in("/proc/net/tcp");
     std::string line;
     std::getline(in, line);
     std::vector<std::string> out;
-    char hex[8];
-    std::snprintf(hex, sizeof hex, ":%04X", port);
+    in_addr a{};
+    ::inet_pton(AF_INET, address, &a);
+    char hex[24];
+    std::snprintf(hex, sizeof hex, "%08X:%04X", a.s_addr, port);  // as the kernel prints it
     while (std::getline(in, line)) {
         std::istringstream s(line);
         std::string sl, local, remote, state;
@@ -82,11 +87,11 @@ TEST(TcpCheckEngine, ConnectsForRealAndLeavesNoTimeWait) {
     // A FIN close would leave one TIME_WAIT (state 06) per check on one side or the other.
     EXPECT_TRUE(testsupport::waitUntil(
         [&] {
-            auto states = socketStates(b.port());
+            auto states = socketStates("127.0.0.21", b.port());
             return std::count(states.begin(), states.end(), "06") == 0;
         },
         2s));
-    auto states = socketStates(b.port());
+    auto states = socketStates("127.0.0.21", b.port());
     EXPECT_EQ(std::count(states.begin(), states.end(), "06"), 0)
         << "TIME_WAIT sockets left by the checks";
 }
