@@ -74,10 +74,14 @@ class FailoverScenario : public ::testing::Test {
         ASSERT_TRUE(r.ok()) << r.command << "\n" << r.out << r.err;
     }
 
-    // The usual pool: an HTTP probe at 100 ms, primary at priority 1, secondary at 2.
-    void standardPool(std::vector<std::string> poolFlags = {}, std::string interval = "100ms") {
+    // The usual pool: an HTTP probe at 100 ms, primary at priority 1, secondary at 2. A test
+    // that must see no failure but the one it causes, on a machine slowed by sanitizers and
+    // parallel tests, asks for a larger `fall` (a healthy backend answering late twice in a
+    // row is then not a member-down).
+    void standardPool(std::vector<std::string> poolFlags = {}, std::string interval = "100ms",
+                      std::string fall = "2") {
         ok({"probe", "add", "web-http", "--type", "http", "--port", port(), "--path", "/healthz",
-            "--interval", interval, "--timeout", "80ms", "--rise", "2", "--fall", "2"});
+            "--interval", interval, "--timeout", "80ms", "--rise", "2", "--fall", fall});
         std::vector<std::string> create = {"pool",   "create", "web",    "--zone", "svc.test",
                                            "--name", "www",    "--type", "A"};
         create.insert(create.end(), poolFlags.begin(), poolFlags.end());
