@@ -148,18 +148,8 @@ std::string signerSettings(const zones::ZoneDnssec& d) {
 // The NSEC RDATA `nsec` without `type` in its bitmap.
 std::vector<uint8_t> nsecWithout(std::span<const uint8_t> nsec, uint16_t type) {
     size_t next = zones::wireNameLength(nsec);
-    std::vector<uint16_t> types;
-    auto bm = nsec.subspan(next);
-    for (size_t p = 0; p + 2 <= bm.size();) {
-        uint8_t window = bm[p], len = bm[p + 1];
-        for (size_t i = 0; i < len && p + 2 + i < bm.size(); ++i)
-            for (int bit = 0; bit < 8; ++bit)
-                if (bm[p + 2 + i] & (0x80 >> bit)) {
-                    uint16_t t = uint16_t(window << 8 | (i * 8 + size_t(bit)));
-                    if (t != type) types.push_back(t);
-                }
-        p += 2 + len;
-    }
+    std::vector<uint16_t> types = zones::bitmapTypes(nsec.subspan(next));
+    std::erase(types, type);
     std::vector<uint8_t> out(nsec.begin(), nsec.begin() + long(next)), bitmap;
     zones::typeBitmap(types, bitmap);
     out.insert(out.end(), bitmap.begin(), bitmap.end());

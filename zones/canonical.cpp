@@ -150,6 +150,19 @@ void typeBitmap(std::vector<uint16_t> types, std::vector<uint8_t>& out) {
     }
 }
 
+std::vector<uint16_t> bitmapTypes(std::span<const uint8_t> bm) {
+    std::vector<uint16_t> types;
+    for (size_t p = 0; p + 2 <= bm.size();) {
+        uint8_t window = bm[p], len = bm[p + 1];
+        for (size_t i = 0; i < len && p + 2 + i < bm.size(); ++i)
+            for (int bit = 0; bit < 8; ++bit)
+                if (bm[p + 2 + i] & (0x80 >> bit))
+                    types.push_back(uint16_t(window << 8 | (i * 8 + size_t(bit))));
+        p += 2 + len;
+    }
+    return types;
+}
+
 bool bitmapHas(std::span<const uint8_t> bm, uint16_t type) noexcept {
     for (size_t p = 0; p + 2 <= bm.size();) {
         uint8_t window = bm[p], len = bm[p + 1];

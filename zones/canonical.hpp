@@ -26,6 +26,8 @@ void canonicalRdata(uint16_t type, std::span<const uint8_t> rdata, std::vector<u
 
 // The NSEC type bitmap field (RFC 4034 §4.1.2) of `types` (any order, duplicates allowed).
 void typeBitmap(std::vector<uint16_t> types, std::vector<uint8_t>& out);
+// The types a bitmap field lists, ascending.
+std::vector<uint16_t> bitmapTypes(std::span<const uint8_t> bitmap);
 // Whether the bitmap field `bitmap` has `type`.
 bool bitmapHas(std::span<const uint8_t> bitmap, uint16_t type) noexcept;
 

@@ -329,7 +329,7 @@ class Responder {
             if (!pa || pa->rdatas.empty()) return poolNodata(zone, n, pa), nullptr;
             const PoolRecord& rd = pa->rdatas[0];
             if (!addRR(Section::Answer, owner, rrtype::CNAME, pa->ttl, rd.bytes)) return nullptr;
-            if (!addPoolSigs(zone, owner, *pa, 0, rrtype::CNAME)) return nullptr;
+            if (!addPoolSigs(zone, owner, *pa, 0)) return nullptr;
             countServed(*pa, &rd, 1);
             outcome = Outcome::Answer;
             return rd.bytes.data();
@@ -350,8 +350,7 @@ class Responder {
             for (size_t i = 0; i < take; ++i)
                 set.add(pa->ttl, pa->rdatas[(start + i) % count].bytes);
             if (!set.commit()) return missed(Section::Answer, true), nullptr;
-            if (!addPoolSigs(zone, owner, *pa, take < count ? start : 0, typePool->type))
-                return nullptr;
+            if (!addPoolSigs(zone, owner, *pa, take < count ? start : 0)) return nullptr;
             for (size_t i = 0; i < take; ++i)
                 countServed(*pa, &pa->rdatas[(start + i) % count], i == 0);
             outcome = Outcome::Answer;
@@ -530,9 +529,7 @@ class Responder {
     }
 
     // A pool answer's signatures (made with the pool table); TC when they do not fit.
-    bool addPoolSigs(const ZoneSnapshot& zone, Owner owner, const PoolAnswer& pa, size_t window,
-                     uint16_t type) {
-        (void)type;
+    bool addPoolSigs(const ZoneSnapshot& zone, Owner owner, const PoolAnswer& pa, size_t window) {
         if (!dnssec(zone) || pa.rrsigs.empty()) return true;
         const auto& sigs = pa.rrsigs[window < pa.rrsigs.size() ? window : 0];
         RRsetWriter out(w_, counts, Section::Answer, owner, rrtype::RRSIG);

@@ -241,6 +241,18 @@ INSTANTIATE_TEST_SUITE_P(Algorithms, ZoneSignerTest, ::testing::Values(13, 15),
                                                      : std::string("Ed25519");
                          });
 
+TEST(CanonicalTest, TypeBitmapsRoundTrip) {
+    std::vector<uint16_t> types = {rrtype::A,     rrtype::NS,   rrtype::SOA,
+                                   rrtype::RRSIG, rrtype::NSEC, rrtype::DNSKEY,
+                                   256,           1234,         65535};
+    std::vector<uint8_t> bitmap;
+    typeBitmap({types.rbegin(), types.rend()}, bitmap);  // any order in
+    EXPECT_EQ(bitmapTypes(bitmap), types);               // ascending out
+    for (uint16_t t : types) EXPECT_TRUE(bitmapHas(bitmap, t)) << t;
+    EXPECT_FALSE(bitmapHas(bitmap, rrtype::AAAA));
+    EXPECT_FALSE(bitmapHas(bitmap, 257));
+}
+
 TEST(CanonicalTest, NameOrderIsRfc4034) {
     // RFC 4034 §6.1's example, in order.
     const char* names[] = {"example.",         "a.example.",      "yljkjljk.a.example.",
