@@ -29,6 +29,9 @@
 #include "dnsd/udp_worker.hpp"
 #include "dnsd/update/update_queue.hpp"
 #include "dnsd/xfr/notifier.hpp"
+#ifdef DNSD_HAVE_XDP
+#include "dnsd/xdp/xdp_server.hpp"
+#endif
 #include "httpd/http_endpoint.hpp"
 #include "zones/schema.hpp"
 #include "zones/status_report.hpp"
@@ -91,7 +94,7 @@ int main(int argc, char** argv) {
     // instead of staying in the heap as resident memory.
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
     std::string db;
-    std::vector<std::string> listen;
+    std::vector<std::string> listen, xdpInterfaces;
     unsigned udpThreads = 0;
     int pollMs = 20;
     int dnssecIntervalS = 60;
@@ -115,6 +118,10 @@ int main(int argc, char** argv) {
                   [](const std::string& text) { ListenAddress::parse(text); });
     options.integer("udp-threads", udpThreads, 0u, 1024u,
                     "UDP worker threads per address (0 = one per core)");
+    options.texts("xdp", xdpInterfaces,
+                  "INTERFACE whose UDP queries to the --listen addresses are answered through "
+                  "AF_XDP, bypassing the kernel's UDP/IP stack (repeatable; needs root; "
+                  "docs/xdp.md)");
     options.integer("tcp-idle-timeout", tcp.idleTimeoutMs, 100, 3600000,
                     "close TCP connections idle this many milliseconds");
     options.integer<size_t>("tcp-max-connections", tcp.maxConnections, 1, 65536,
@@ -211,6 +218,14 @@ int main(int argc, char** argv) {
     // UPDATEs wait here for the update thread; 1,024 is seconds of work at the slowest and
     // bounds the memory a flood of UPDATEs can take (each job holds one message).
     UpdateQueue updateQueue(path, 1024, stop);
+#ifdef DNSD_HAVE_XDP
+    std::unique_ptr<XdpServer> xdp;
+#else
+    if (!xdpInterfaces.empty()) {
+        logError("--xdp: this dnsd was built without XDP (clang and libbpf-dev were missing)");
+        return 1;
+    }
+#endif
     try {
         auto loader = std::make_unique<StateLoader>(path, &poolCounters);
         loader->changed();
@@ -238,6 +253,9 @@ int main(int argc, char** argv) {
             }
             tcpSockets.push_back(a.bindSocket(SOCK_STREAM, false));
         }
+#ifdef DNSD_HAVE_XDP
+        if (!xdpInterfaces.empty()) xdp = std::make_unique<XdpServer>(xdpInterfaces, addresses);
+#endif
         if (httpAddress != "none") {
             MetricsSources sources{&stats,    &state,         control.get(), &poolCounters,
                                    startedAt, notifier.get(), &updateQueue};
@@ -301,6 +319,12 @@ int main(int argc, char** argv) {
     tcpServer.updates(&updateQueue);
     for (auto& w : udpWorkers) w->updates(&updateQueue);
     for (auto& w : udpWorkers) threads.emplace_back([&w] { w->run(); });
+#ifdef DNSD_HAVE_XDP
+    std::vector<std::unique_ptr<XdpWorker>> xdpWorkers;
+    if (xdp) xdpWorkers = xdp->workers(state, engine, limiter, stats, stop);
+    for (auto& w : xdpWorkers) threads.emplace_back([&w] { w->run(); });
+    if (xdp) logInfo("answering UDP through AF_XDP on " + xdp->describe());
+#endif
     threads.emplace_back([&] { tcpServer.run(); });
     threads.emplace_back([&] { control->run(); });
     threads.emplace_back([&] { notifier->run(); });

@@ -154,6 +154,12 @@ std::string renderMetrics(const MetricsSources& m) {
     for (size_t i = 0; outcomeName(i); ++i)
         line(out, std::string("dnsd_outcomes_total{outcome=\"") + outcomeName(i) + "\"}",
              sumArray(&ThreadStats::outcomes, i));
+    common::promHeader(out, "dnsd_xdp_answers_total", "counter",
+                       "UDP answers sent through AF_XDP (--xdp; counted in the UDP queries too).");
+    line(out, "dnsd_xdp_answers_total", sum(&ThreadStats::xdpAnswers));
+    common::promHeader(out, "dnsd_xdp_dropped_total", "counter",
+                       "Frames the AF_XDP path dropped: unparsable, or no transmit frame free.");
+    line(out, "dnsd_xdp_dropped_total", sum(&ThreadStats::xdpDropped));
     common::promHeader(out, "dnsd_truncated_total", "counter", "Responses sent with TC set.");
     line(out, "dnsd_truncated_total", sum(&ThreadStats::truncated));
     common::promHeader(out, "dnsd_rrl_dropped_total", "counter",

@@ -45,6 +45,8 @@ struct alignas(64) ThreadStats {
     std::atomic<uint64_t> xfrMessages{0};      // transfer messages sent
     std::atomic<uint64_t> xfrBytes{0};
 
+    std::atomic<uint64_t> xdpAnswers{0};  // sent by an XdpWorker (also in udpQueries)
+    std::atomic<uint64_t> xdpDropped{0};  // frames an XdpWorker could not parse or answer
     std::atomic<uint64_t> qtypes[kTypeSlots]{};
     std::atomic<uint64_t> rcodes[16]{};
 

@@ -12,40 +12,9 @@
 #include <memory>
 #include <vector>
 #include "dnsd/client_address.hpp"
-#include "dnsd/xfr/tsig_answer.hpp"
-#include "dnsd/xfr/zone_transfer.hpp"
+#include "dnsd/datagram_path.hpp"
 
 namespace dnsd {
-namespace {
-
-// RFC 1995 §2: IXFR over UDP gets the SOA alone when the client is current, and otherwise
-// a TC response (header and question) that sends it to TCP, where the transfer happens.
-// Errors (refused, TSIG) are answered as over TCP. Rare, so it may allocate.
-AnswerResult ixfrOverUdp(StateHolder::Reader& reader, std::span<const uint8_t> q,
-                         std::span<uint8_t> o, const Client& client) {
-    AnswerResult r;
-    r.qtype = zones::rrtype::IXFR;
-    ZoneTransfer::Start s = ZoneTransfer::begin(reader.shared(), q, o, client, client.now);
-    if (s.size == 0 && !s.transfer) return r;
-    r.action = Action::Send;
-    r.size = s.size;
-    if (s.transfer) {
-        size_t questionEnd = 12;
-        size_t pos = 12;
-        if (zones::readMessageName(q, pos) && pos + 4 <= q.size()) questionEnd = pos + 4;
-        std::memcpy(o.data(), q.data(), questionEnd);
-        o[2] = uint8_t(0x80 | (q[2] & 0x79) | 0x04 | 0x02);  // QR, AA, TC
-        o[3] = 0;
-        std::memset(o.data() + 4, 0, 8);
-        o[5] = questionEnd > 12 ? 1 : 0;
-        r.size = questionEnd;
-        r.truncated = true;
-    }
-    return r;
-}
-
-}  // namespace
-
 UdpWorker::UdpWorker(Fd socket, const StateHolder& state, const EngineConfig& config,
                      RateLimiter& rrl, ThreadStats& stats, const std::atomic<bool>& stop,
                      std::string name)
@@ -101,9 +70,7 @@ void UdpWorker::run() {
     sockaddr_storage peers[kBatch];
     iovec inIov[kBatch], outIov[kBatch];
     mmsghdr inMsgs[kBatch], outMsgs[kBatch];
-    auto scratch = std::make_unique<Scratch>();
-    StateHolder::Reader reader(state_);
-    const bool rrlOn = rrl_.enabled();
+    DatagramPath path(state_, config_, rrl_, stats_);
 
     timeval tv{0, 200 * 1000};  // wake up to notice `stop`
     ::setsockopt(socket_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -134,7 +101,7 @@ void UdpWorker::run() {
             continue;
         }
         used = size_t(n);
-        const ServedState& st = reader.get();
+        const ServedState& st = path.state();
         Client client;
         client.transport = Transport::Udp;
         client.now = uint32_t(::time(nullptr));  // once per batch (vDSO, no system call)
@@ -147,42 +114,14 @@ void UdpWorker::run() {
             std::span<const uint8_t> q(in.data() + size_t(i) * kInSize, inMsgs[i].msg_len);
             std::span<uint8_t> o(out.data() + toSend * outSize, outSize);
             clientFrom(peers[i], client);
-            AnswerResult r = answer(*st.zones, *st.pools, config_, q, o, client, *scratch);
-            stats_.count(r, Transport::Udp);
-            if (r.action == Action::Transfer) r = ixfrOverUdp(reader, q, o, client);
+            AnswerResult r = path.answer(st, q, o, client);
             if (r.action == Action::Update) {
                 if (submitUpdate(q, peers[i], inMsgs[i].msg_hdr.msg_namelen, client)) continue;
                 r.action = Action::Send;  // queue full: SERVFAIL now
                 r.size = updateServFail(q, o);
                 if (r.size == 0) continue;
             }
-            if (r.tsig && r.action == Action::Send)
-                r.size = signAnswer(st.xfr.get(), q, o, r.size, r.questionSize, client.now);
-            if (r.action != Action::Send) continue;
-            if (rrlOn && r.cookie == CookieState::Valid) {
-                // A valid server cookie proves the address: it cannot be a spoofed victim.
-                ThreadStats::bump(stats_.rrlCookieExempt);
-            } else if (rrlOn) {
-                RateLimiter::Verdict v = rrl_.check(client, r.rrlKey, client.now);
-                if (v == RateLimiter::Verdict::Drop) {
-                    ThreadStats::bump(stats_.rrlDropped);
-                    continue;
-                }
-                if (v == RateLimiter::Verdict::Slip && r.cookie != CookieState::None) {
-                    // It speaks cookies: BADCOOKIE with a fresh one lets it retry over UDP,
-                    // exempt, instead of falling back to TCP.
-                    ThreadStats::bump(stats_.rrlSlipped);
-                    ThreadStats::bump(stats_.rrlBadCookie);
-                    r = badCookie(config_, q, o, client, *scratch);
-                    if (r.action != Action::Send) continue;
-                } else if (v == RateLimiter::Verdict::Slip) {
-                    // Header and question only, TC set: "ask again over TCP".
-                    ThreadStats::bump(stats_.rrlSlipped);
-                    r.size = r.questionSize;
-                    o[2] |= 0x02;
-                    std::memset(o.data() + 6, 0, 6);
-                }
-            }
+            if (!path.finish(st, r, q, o, client)) continue;
             outIov[toSend] = {o.data(), r.size};
             outMsgs[toSend].msg_hdr.msg_name = &peers[i];
             outMsgs[toSend].msg_hdr.msg_namelen = inMsgs[i].msg_hdr.msg_namelen;

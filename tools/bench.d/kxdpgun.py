@@ -8,6 +8,7 @@ one thread, pinned with -F to the client CPU.
 """
 
 import os
+import time
 import re
 import subprocess
 
@@ -82,6 +83,17 @@ class Kxdpgun:
         return ns.gen_command(cmd + ["127.0.0.1"])
 
     def run(self, port, qfile, seconds, rate, cpu_of=None, register=None):
+        # The kernel frees the previous run's AF_XDP socket asynchronously; when it has not
+        # yet, binding the queue again fails with EBUSY (seen right after a run against
+        # dnsd-xdp, whose program sits on the peer). Waiting a moment is enough.
+        for attempt in range(10):
+            try:
+                return self._run(port, qfile, seconds, rate, cpu_of, register)
+            except Busy:
+                time.sleep(0.5)
+        return self._run(port, qfile, seconds, rate, cpu_of, register)
+
+    def _run(self, port, qfile, seconds, rate, cpu_of, register):
         self.runs += 1
         cmd = self.command(port, qfile, seconds, rate)
         out_path = os.path.join(self.workdir, f"kxdpgun-{self.runs}.out")
@@ -102,6 +114,8 @@ class Kxdpgun:
         after = measure.cpu_sample(cpu_of) if cpu_of else None
         with open(out_path) as f:
             text = f.read()
+        if status != 0 and "resource is busy" in text:
+            raise Busy(text)
         if status != 0:
             raise RuntimeError(f"kxdpgun failed (status {status}): {' '.join(cmd)}\n{text[-1500:]}")
         r = parse(text)
@@ -113,6 +127,10 @@ class Kxdpgun:
             r.server_user = (after.user - before.user) / measure.CLK_TCK
             r.server_sys = (after.sys - before.sys) / measure.CLK_TCK
         return r
+
+
+class Busy(RuntimeError):
+    pass
 
 
 def _wait4(p, timeout):

@@ -271,8 +271,8 @@ def start_all(ctx, todo, workers, cpu):
         try:
             s.start(cpu=cpu, taken=taken)
         except RuntimeError as e:
-            if s.key == "dnsd":
-                ctx.log(f"SKIP dnsd: {e}")
+            if s.key.startswith("dnsd"):
+                ctx.log(f"SKIP {s.title}: {e}")
                 continue
             raise
         procs, threads = servers.tree_info(s)

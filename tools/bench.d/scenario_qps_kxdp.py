@@ -78,7 +78,9 @@ def run(ctx):
     ncpu = len(os.sched_getaffinity(0))
     worker_list, mixes = q.parse_lists(args, ncpu)
     names = [s.strip() for s in args.servers.split(",") if s.strip()]
-    if "dnsd" in names:
+    if args.servers == q.DEFAULT_SERVERS:
+        names.append("dnsd-xdp")  # dnsd's AF_XDP path, beside its socket path
+    if any(n.startswith("dnsd") for n in names):
         bench.ensure_dnsd(ctx, ("dnsd", "dnsctl") + (("dnsd-probe",) if "pool" in mixes else ()))
     base_mixes = [m for m in mixes if m != "do"]
     if "do" in mixes and "static" not in base_mixes:
@@ -87,6 +89,8 @@ def run(ctx):
     if "do" in mixes:
         qfiles["do"] = (do_file(qfiles["static"][0], os.path.join(ctx.tmp, "queries-do.txt")), qfiles["static"][1])
     pin_cpu, client_cpu = bench.pinning(args)
+    ns = netns.NsPair()
+    ctx.xdp_interface = ns.srv_dev  # dnsd-xdp attaches to the server end of the veth
     todo = bench.make_servers(ctx, zone, names, worker_list[0][0])
     if not todo:
         raise RuntimeError("no server to benchmark")
@@ -99,7 +103,6 @@ def run(ctx):
             f"{len(mixes)} mix(es) x {len(rates)} rate(s) x {len(todo)} server(s) x {args.rounds} round(s) x "
             f"{args.seconds} s: about {plan / 60:.0f} min")
 
-    ns = netns.NsPair()
     try:
         ns.create()
         ctx.log(f"namespaces {ns.srv} ({ns.srv_dev} {netns.SERVER_ADDR}, servers on 127.0.0.1) and "
@@ -222,10 +225,12 @@ def block_table(args, running, per, rates):
         rows[s.key] = row
         offered[s.key] = {r: summ[r][3] for r in summ}
         t.add(s.title, row)
-    if "dnsd" in rows:
+    for ours in ("dnsd", "dnsd-xdp"):
+        if ours not in rows:
+            continue
         for other in ("nsd", "knot", "gdnsd"):
             if other in rows:
-                t.add_ratio(f"dnsd/{servers.ALL[other].title}", rows["dnsd"], rows[other])
+                t.add_ratio(f"{ours}/{servers.ALL[other].title}", rows[ours], rows[other])
     return t, rows, offered
 
 

@@ -533,7 +533,31 @@ class Dnsd(Server):
         return self._help
 
 
-ALL = {"nsd": Nsd, "knot": Knot, "dnsd": Dnsd, "gdnsd": Gdnsd}
+class DnsdXdp(Dnsd):
+    """dnsd answering UDP through AF_XDP (--xdp on the server end of the kxdpgun veth): one
+    XDP worker per receive queue of the veth (1), beside the --udp-threads socket workers,
+    which then only see what the XDP program passes on (TCP, NOTIFY, UPDATE)."""
+    key = "dnsd-xdp"
+    title = "dnsd-xdp"
+
+    def missing(self):
+        why = super().missing()
+        if why:
+            return why
+        if not getattr(self.ctx, "xdp_interface", None):
+            return "needs --loadgen kxdpgun (a veth in a namespace to attach to)"
+        if "--xdp" not in self.help_text():
+            return "this dnsd was built without XDP (clang or libbpf-dev missing at build time)"
+        return None
+
+    def command(self):
+        return super().command() + ["--xdp", self.ctx.xdp_interface]
+
+    def worker_desc(self):
+        return super().worker_desc() + f", --xdp {self.ctx.xdp_interface} (1 queue: 1 XDP worker)"
+
+
+ALL = {"nsd": Nsd, "knot": Knot, "dnsd": Dnsd, "gdnsd": Gdnsd, "dnsd-xdp": DnsdXdp}
 
 
 def versions_line(servers):

@@ -1,0 +1,79 @@
+#include "dnsd/xdp/xdp_worker.hpp"
+
+#include <poll.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include "dnsd/xdp/udp_frame.hpp"
+
+namespace dnsd {
+
+XdpWorker::XdpWorker(std::unique_ptr<XskSocket> socket, uint16_t mtu, const StateHolder& state,
+                     const EngineConfig& config, RateLimiter& rrl, ThreadStats& stats,
+                     const std::atomic<bool>& stop, std::string name)
+    : socket_(std::move(socket)),
+      mtu_(mtu),
+      state_(state),
+      config_(config),
+      rrl_(rrl),
+      stats_(stats),
+      stop_(stop),
+      name_(std::move(name)) {}
+
+void XdpWorker::run() {
+    pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+    constexpr uint32_t kBatch = 64;
+    DatagramPath path(state_, config_, rrl_, stats_);
+    XskSocket& xsk = *socket_;
+    xdp_desc rx[kBatch];
+    pollfd pfd{xsk.fd(), POLLIN, 0};
+    while (!stop_.load(std::memory_order_relaxed)) {
+        uint32_t n = xsk.receive(rx, kBatch);
+        if (n == 0) {
+            xsk.reclaim();
+            ::poll(&pfd, 1, 200);  // wakes for new frames, or to notice `stop`
+            continue;
+        }
+        const ServedState& st = path.state();
+        Client client;
+        client.transport = Transport::Udp;
+        client.now = uint32_t(::time(nullptr));
+        for (uint32_t i = 0; i < n; ++i) {
+            UdpFrame f;
+            const uint8_t* data = xsk.frame(rx[i].addr);
+            uint64_t txAddr = 0;
+            if (!f.parse({data, rx[i].len})) {
+                ThreadStats::bump(stats_.xdpDropped);
+                continue;
+            }
+            if (!xsk.takeTxFrame(txAddr)) {
+                ThreadStats::bump(stats_.xdpDropped);
+                continue;
+            }
+            uint8_t* out = xsk.frame(txAddr);
+            // Answers fit the interface's MTU (at least 1280, checked at start): nothing
+            // fragments them on the way out.
+            const size_t room =
+                std::min<size_t>(XskSocket::kFrameSize, size_t(mtu_) + 14) - f.headerSize;
+            std::span<uint8_t> o(out + f.headerSize, room);
+            client.family = f.family;
+            std::memcpy(client.addr, f.srcAddr, f.family == 4 ? 4 : 16);
+            AnswerResult r = path.answer(st, f.payload, o, client);
+            if (r.action == Action::Update) r.action = Action::Drop;  // never steered here
+            if (!path.finish(st, r, f.payload, o, client)) {
+                xsk.returnTxFrame(txAddr);
+                continue;
+            }
+            xsk.queueTx(txAddr, uint32_t(f.build(out, r.size)));
+            ThreadStats::bump(stats_.xdpAnswers);
+        }
+        xsk.refill(rx, n);
+        xsk.flushTx();
+        xsk.reclaim();
+    }
+}
+
+}  // namespace dnsd
