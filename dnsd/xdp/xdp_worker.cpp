@@ -33,6 +33,7 @@ void XdpWorker::run() {
     while (!stop_.load(std::memory_order_relaxed)) {
         uint32_t n = xsk.receive(rx, kBatch);
         if (n == 0) {
+            if (xsk.txPending()) xsk.kick();  // answers of the last batch still queued
             xsk.reclaim();
             ::poll(&pfd, 1, 200);  // wakes for new frames, or to notice `stop`
             continue;

@@ -171,9 +171,22 @@ void XskSocket::flushTx() {
     tx_.cached += txQueued_;
     txQueued_ = 0;
     storeRelease(tx_.producer, tx_.cached);
-    // Copy mode always needs the kick; zero-copy drivers say through the flag.
-    if (!zeroCopy_ || (__atomic_load_n(tx_.flags, __ATOMIC_RELAXED) & XDP_RING_NEED_WAKEUP))
-        ::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+    kick();
+}
+
+bool XskSocket::txPending() const {
+    return loadAcquire(tx_.consumer) != tx_.cached;
+}
+
+void XskSocket::kick() {
+    // Copy mode always needs the kick; zero-copy drivers say through the flag. In copy mode
+    // one call sends at most 32 frames and answers EAGAIN while more wait: go on until the
+    // ring is empty (bounded: a stuck device must not stall the worker).
+    if (zeroCopy_ && !(__atomic_load_n(tx_.flags, __ATOMIC_RELAXED) & XDP_RING_NEED_WAKEUP)) return;
+    for (int i = 0; i < 64; ++i) {
+        if (::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) == 0 && !txPending()) return;
+        if (errno != EAGAIN && errno != EBUSY && errno != ENOBUFS && !txPending()) return;
+    }
 }
 
 void XskSocket::reclaim() {

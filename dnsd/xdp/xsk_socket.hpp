@@ -43,6 +43,9 @@ class XskSocket {
     void queueTx(uint64_t addr, uint32_t len);
     // Publishes queued transmits and wakes the kernel when it asks to be woken.
     void flushTx();
+    // Queued transmits the kernel has not taken yet; kick() hands them over again.
+    bool txPending() const;
+    void kick();
     // Frames the kernel finished sending come back to the free list.
     void reclaim();
 

@@ -187,6 +187,37 @@ TEST_F(XdpTest, TcpNotifyAndOtherPortsStayOnTheKernelPath) {
     EXPECT_EQ(metric("dnsd_xdp_answers_total"), before + 1);
 }
 
+// A burst larger than one transmit kick (copy mode sends at most 32 frames per call) and
+// then silence: every answer must still leave, not wait for the next query.
+TEST_F(XdpTest, ABurstThenSilenceIsAnsweredInFull) {
+    const std::string script = R"(
+import socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2.0)
+s.setsockopt(socket.SOL_SOCKET, 33, 4 << 20)  # SO_RCVBUFFORCE: the burst's answers must fit
+q = lambda i: struct.pack(">HHHHHH", i, 0, 1, 0, 0, 0) + b"\x03www\x03xdp\x04test\x00" + struct.pack(">HH", 1, 1)
+for i in range(300):
+    s.sendto(q(i), (sys.argv[1], int(sys.argv[2])))
+seen = set()
+try:
+    while len(seen) < 300:
+        data = s.recv(2048)
+        if data[3] & 15 == 0 and data[7] == 1:
+            seen.add(struct.unpack(">H", data[:2])[0])
+except socket.timeout:
+    pass
+print(len(seen))
+)";
+    const double before = metric("dnsd_xdp_answers_total");
+    auto r = ns_->run("python3", {"-c", script, ns_->hostAddress(), std::to_string(port_)}, 10s);
+    ASSERT_TRUE(r.ok()) << r.err;
+    EXPECT_EQ(r.out, "300\n") << "answers received of 300 sent at once\n"
+                              << runCommand(NetNamespace::ipProgram(),
+                                            {"-s", "link", "show", "dev", ns_->hostVeth()})
+                                     .out;
+    EXPECT_EQ(metric("dnsd_xdp_answers_total") - before, 300);
+}
+
 TEST_F(XdpTest, TheProgramGoesWithDnsdEvenAfterSigkill) {
     ASSERT_NE(xdpInfo(ns_->hostVeth()).find("xdp"), std::string::npos);
     ::kill(server_->process().pid(), SIGKILL);

@@ -114,7 +114,7 @@ class Kxdpgun:
         after = measure.cpu_sample(cpu_of) if cpu_of else None
         with open(out_path) as f:
             text = f.read()
-        if status != 0 and "resource is busy" in text:
+        if "resource is busy" in text and "total replies" not in text:
             raise Busy(text)
         if status != 0:
             raise RuntimeError(f"kxdpgun failed (status {status}): {' '.join(cmd)}\n{text[-1500:]}")
