@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -69,13 +70,17 @@ auto inTransaction(SQLite::Database& db, SQLite::TransactionBehavior behavior, B
     }
 }
 
-std::optional<ZoneInfo> selectZone(SQLite::Database& db, const Name& apex) {
-    SQLite::Statement q(db,
-                        "SELECT z.id, z.generation, z.created_at, z.updated_at,"
-                        " (SELECT count(*) FROM records r WHERE r.zone_id = z.id),"
-                        " (SELECT rdata FROM records r WHERE r.zone_id = z.id AND r.type = 6"
-                        "  AND r.owner = z.name LIMIT 1)"
-                        " FROM zones z WHERE z.name = ?");
+// `countRecords` false leaves recordCount 0: counting a million-record zone's rows walks its
+// whole index (35 ms), which an import that knows the count need not do.
+std::optional<ZoneInfo> selectZone(SQLite::Database& db, const Name& apex,
+                                   bool countRecords = true) {
+    SQLite::Statement q(
+        db,
+        std::string("SELECT z.id, z.generation, z.created_at, z.updated_at,") +
+            (countRecords ? " (SELECT count(*) FROM records r WHERE r.zone_id = z.id)," : " 0,") +
+            " (SELECT rdata FROM records r WHERE r.zone_id = z.id AND r.type = 6"
+            "  AND r.owner = z.name LIMIT 1)"
+            " FROM zones z WHERE z.name = ?");
     q.bind(1, apex.toText());
     if (!q.executeStep()) return std::nullopt;
     ZoneInfo info;
@@ -92,8 +97,8 @@ std::optional<ZoneInfo> selectZone(SQLite::Database& db, const Name& apex) {
     return info;
 }
 
-ZoneInfo requireZone(SQLite::Database& db, const Name& apex) {
-    auto zone = selectZone(db, apex);
+ZoneInfo requireZone(SQLite::Database& db, const Name& apex, bool countRecords = true) {
+    auto zone = selectZone(db, apex, countRecords);
     if (!zone) throw std::runtime_error("zone " + apex.toText() + " does not exist");
     return *zone;
 }
@@ -168,48 +173,93 @@ std::vector<Row> selectAffected(SQLite::Database& db, int64_t zoneId, const Name
     }
 }
 
-// One prepared statement for every row; owner text and RDATA are bound without a copy (they
-// outlive the exec), because an import binds them a million times.
-// For the length of an import, a page cache of 32 MB instead of SQLite's 2 MB: a million-record
-// import then keeps the pages of the UNIQUE (zone_id, owner, type, rdata) index it inserts into
-// instead of spilling and re-reading them (measured 5.5 s -> 4.5 s, peak memory +4 MB: see
-// tools/BENCH.md, issue 15). The connection's own setting comes back afterwards.
-class ImportCacheSize {
+// The connection's settings for the length of an import, restored afterwards:
+// - a page cache of 32 MB instead of SQLite's 2 MB: a million-record import then keeps the pages
+//   of the UNIQUE (zone_id, owner, type, rdata) index it inserts into instead of spilling and
+//   re-reading them (measured 5.5 s -> 4.5 s, peak memory +4 MB: see tools/BENCH.md, issue 15);
+// - foreign keys not enforced. The import writes only rows of the zone it has just read or
+//   inserted in the same transaction, and no table refers to records, so no check could fail;
+//   checking anyway cost a lookup of the zone per row inserted or deleted (a million-record
+//   --replace deleted its old rows in 0.85 s with them, 0.42 s without). SQLite ignores the
+//   pragma inside a transaction, so an import joining the caller's (dnsctl apply) keeps them.
+class ImportSettings {
   public:
-    explicit ImportCacheSize(SQLite::Database& db)
-        : db_(db), old_(db.execAndGet("PRAGMA cache_size").getInt()) {
+    explicit ImportSettings(SQLite::Database& db)
+        : db_(db),
+          cacheSize_(db.execAndGet("PRAGMA cache_size").getInt()),
+          foreignKeys_(db.execAndGet("PRAGMA foreign_keys").getInt()) {
         db_.exec("PRAGMA cache_size = -32768");
+        db_.exec("PRAGMA foreign_keys = OFF");
     }
-    ~ImportCacheSize() {
+    ~ImportSettings() {
         try {
-            db_.exec("PRAGMA cache_size = " + std::to_string(old_));
+            db_.exec("PRAGMA foreign_keys = " + std::to_string(foreignKeys_));
+            db_.exec("PRAGMA cache_size = " + std::to_string(cacheSize_));
         } catch (const SQLite::Exception&) {
-            // Only a bigger cache than asked for stays; nothing to report from a destructor.
+            // Neither pragma fails outside a transaction, and inside one they change nothing.
         }
     }
-    ImportCacheSize(const ImportCacheSize&) = delete;
-    ImportCacheSize& operator=(const ImportCacheSize&) = delete;
+    ImportSettings(const ImportSettings&) = delete;
+    ImportSettings& operator=(const ImportSettings&) = delete;
 
   private:
     SQLite::Database& db_;
-    int old_;
+    int cacheSize_;
+    int foreignKeys_;
 };
 
+// Rows go in kInsertBatch at a time through one multi-row INSERT: SQLite's fixed cost per
+// statement run (cursors opened and closed, the VDBE started and halted) was a quarter of a
+// million-record import's insert time. Rows keep their order, so they get the same ids. Owner
+// text and RDATA are bound without a copy (they outlive the exec). OR FAIL, not the default
+// ABORT: undoing only the failing statement's earlier rows needs a statement journal, which
+// copied pages to a temporary file 140,000 times in a million-record import. No row conflicts
+// (the parser drops duplicates, edits skip RRs already there), and a failure throws, so the
+// whole transaction is rolled back: ours, or the caller's that gets the exception.
+constexpr size_t kInsertBatch = 64;
+
+std::string insertSql(size_t rows) {
+    std::string sql =
+        "INSERT OR FAIL INTO records (zone_id, owner, type, class, ttl, rdata) VALUES ";
+    for (size_t k = 0; k < rows; ++k) {
+        size_t p = 2 + 5 * k;
+        sql += (k ? ", (?1, ?" : "(?1, ?") + std::to_string(p) + ", ?" + std::to_string(p + 1) +
+               ", ?" + std::to_string(p + 2) + ", ?" + std::to_string(p + 3) + ", ?" +
+               std::to_string(p + 4) + ")";
+    }
+    return sql;
+}
+
 void insertRecords(SQLite::Database& db, int64_t zoneId, const std::vector<Record>& records) {
-    SQLite::Statement ins(db,
-                          "INSERT INTO records (zone_id, owner, type, class, ttl, rdata)"
-                          " VALUES (?, ?, ?, ?, ?, ?)");
-    ins.bind(1, zoneId);
-    std::string owner;
-    for (const Record& r : records) {
-        ins.reset();
-        owner = r.owner.toText();
-        ins.bindNoCopy(2, owner);
-        ins.bind(3, int(r.type));
-        ins.bind(4, int(r.rclass));
-        ins.bind(5, int64_t(r.ttl));
-        ins.bindNoCopy(6, blobData(r.rdata), int(r.rdata.size()));
-        ins.exec();
+    std::optional<SQLite::Statement> batch;
+    if (records.size() >= kInsertBatch) batch.emplace(db, insertSql(kInsertBatch));
+    SQLite::Statement single(db, insertSql(1));
+    // Owner texts of one batch, alive until its exec; their buffers are reused.
+    std::array<std::string, kInsertBatch> owners;
+    auto bindRow = [&](SQLite::Statement& ins, size_t k, const Record& r) {
+        int p = 2 + 5 * int(k);
+        owners[k].clear();
+        r.owner.appendText(owners[k]);
+        ins.bindNoCopy(p, owners[k]);
+        ins.bind(p + 1, int(r.type));
+        ins.bind(p + 2, int(r.rclass));
+        ins.bind(p + 3, int64_t(r.ttl));
+        ins.bindNoCopy(p + 4, blobData(r.rdata), int(r.rdata.size()));
+    };
+    size_t i = 0;
+    if (batch) {
+        batch->bind(1, zoneId);
+        for (; records.size() - i >= kInsertBatch; i += kInsertBatch) {
+            batch->reset();
+            for (size_t k = 0; k < kInsertBatch; ++k) bindRow(*batch, k, records[i + k]);
+            batch->exec();
+        }
+    }
+    single.bind(1, zoneId);
+    for (; i < records.size(); ++i) {
+        single.reset();
+        bindRow(single, 0, records[i]);
+        single.exec();
     }
 }
 
@@ -246,6 +296,24 @@ void bumpGeneration(SQLite::Database& db, int64_t zoneId, const std::vector<Name
     prune.bind(2, zoneId);
     prune.bind(3, kKeepGenerations);
     prune.exec();
+}
+
+// Removes every record of the zone. When no other zone has records, a DELETE without WHERE
+// lets SQLite free the table's and index's pages whole (its truncate optimization, taken only
+// with foreign keys off: ImportSettings) instead of deleting a million rows one by one.
+void deleteZoneRecords(SQLite::Database& db, int64_t zoneId) {
+    SQLite::Statement others(db,
+                             "SELECT EXISTS (SELECT 1 FROM records WHERE zone_id < ?1)"
+                             " OR EXISTS (SELECT 1 FROM records WHERE zone_id > ?1)");
+    others.bind(1, zoneId);
+    others.executeStep();
+    if (others.getColumn(0).getInt() == 0) {
+        db.exec("DELETE FROM records");
+        return;
+    }
+    SQLite::Statement del(db, "DELETE FROM records WHERE zone_id = ?");
+    del.bind(1, zoneId);
+    del.exec();
 }
 
 void setSerial(std::vector<uint8_t>& soaRdata, uint32_t serial) {
@@ -303,9 +371,9 @@ std::optional<uint32_t> ZoneStore::soaSerial(const std::vector<uint8_t>& rdata) 
 ZoneInfo ZoneStore::importZone(const Name& apex, std::vector<Record> records, bool replace,
                                const std::string& source, bool* replaced) {
     ZoneValidator::validate(apex, records, source);
-    ImportCacheSize cache(db_);
+    ImportSettings settings(db_);
     return inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
-        auto existing = selectZone(db_, apex);
+        auto existing = selectZone(db_, apex, false);
         int64_t zoneId;
         // Taken by value and changed in place (the serial below): a copy of a million-record
         // zone was a third of an import's peak memory.
@@ -325,9 +393,7 @@ ZoneInfo ZoneStore::importZone(const Name& apex, std::vector<Record> records, bo
                             setSerial(r.rdata, *existing->serial + 1);
                     }
             zoneId = existing->id;
-            SQLite::Statement del(db_, "DELETE FROM records WHERE zone_id = ?");
-            del.bind(1, zoneId);
-            del.exec();
+            deleteZoneRecords(db_, zoneId);
             bumpGeneration(db_, zoneId);
             Journal::clear(db_, zoneId);  // no entry describes a replaced zone: IXFR is full
         } else {
@@ -350,7 +416,10 @@ ZoneInfo ZoneStore::importZone(const Name& apex, std::vector<Record> records, bo
         }
         insertRecords(db_, zoneId, incoming);
         if (replaced) *replaced = existing.has_value();
-        return requireZone(db_, apex);
+        // Every row went in (a conflict would have thrown): the zone has exactly these.
+        ZoneInfo zone = requireZone(db_, apex, false);
+        zone.recordCount = int64_t(incoming.size());
+        return zone;
     });
 }
 
