@@ -371,6 +371,16 @@ std::optional<uint32_t> ZoneStore::soaSerial(const std::vector<uint8_t>& rdata) 
 ZoneInfo ZoneStore::importZone(const Name& apex, std::vector<Record> records, bool replace,
                                const std::string& source, bool* replaced) {
     ZoneValidator::validate(apex, records, source);
+    return importValid(apex, std::move(records), replace, replaced);
+}
+
+ZoneInfo ZoneStore::importZone(ValidZone zone, bool replace, bool* replaced) {
+    Name apex = zone.apex();
+    return importValid(apex, std::move(zone).takeRecords(), replace, replaced);
+}
+
+ZoneInfo ZoneStore::importValid(const Name& apex, std::vector<Record> records, bool replace,
+                                bool* replaced) {
     ImportSettings settings(db_);
     return inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
         auto existing = selectZone(db_, apex, false);

@@ -233,6 +233,14 @@ std::vector<std::string> ZoneValidator::findProblems(const Name& apex,
     return out;
 }
 
+std::variant<ValidZone, std::vector<std::string>> ZoneValidator::check(Name apex,
+                                                                       std::vector<Record> records,
+                                                                       const std::string& source) {
+    auto problems = findProblems(apex, records, source);
+    if (!problems.empty()) return problems;
+    return ValidZone(std::move(apex), std::move(records));
+}
+
 void ZoneValidator::validate(const Name& apex, const std::vector<Record>& records,
                              const std::string& source) {
     auto problems = findProblems(apex, records, source);

@@ -182,6 +182,24 @@ TEST_F(ZoneStoreTest, BigImportsAndReplacesKeepOrderOtherZonesAndSettings) {
     EXPECT_FALSE(violations.executeStep());
 }
 
+// dnsctl checks a file itself (to name every problem) and hands the store the sealed zone.
+TEST_F(ZoneStoreTest, ImportOfACheckedZoneStoresTheSameAsAnImport) {
+    auto checked = ZoneValidator::check(zone_.origin, zone_.records, "example.zone");
+    ASSERT_TRUE(std::holds_alternative<ValidZone>(checked));
+    bool replaced = true;
+    ZoneInfo info = store_->importZone(std::get<ValidZone>(std::move(checked)), false, &replaced);
+    EXPECT_FALSE(replaced);
+    EXPECT_EQ(info.recordCount, 8);
+    EXPECT_EQ(info.serial, 100u);
+    auto back = store_->zoneRecords(N("example.com."));
+    ASSERT_EQ(back.size(), zone_.records.size());
+    for (size_t i = 0; i < back.size(); ++i) EXPECT_EQ(back[i].rdata, zone_.records[i].rdata);
+
+    auto again = ZoneValidator::check(zone_.origin, zone_.records, "example.zone");
+    expectFailsUnchanged([&] { store_->importZone(std::get<ValidZone>(std::move(again)), false); },
+                         "zone example.com. already exists");
+}
+
 TEST_F(ZoneStoreTest, InvalidImportWritesNothing) {
     store_->importZone(zone_.origin, zone_.records, false, "example.zone");
     ZoneFile bad = parseZoneText(std::string(kZone) + "alias A 192.0.2.9\n", "bad.zone");

@@ -98,5 +98,24 @@ TEST(ZoneValidator, ValidateThrowsTheFirstProblemAndCountsTheRest) {
     }
 }
 
+TEST(ZoneValidator, CheckSealsAValidZoneOrReturnsEveryProblem) {
+    ZoneFile good = parseZoneText(kGood, "z.zone", *Name::fromText("example.com."));
+    auto checked = ZoneValidator::check(good.origin, good.records, "z.zone");
+    ASSERT_TRUE(std::holds_alternative<ValidZone>(checked));
+    const ValidZone& valid = std::get<ValidZone>(checked);
+    EXPECT_EQ(valid.apex(), good.origin);
+    ASSERT_EQ(valid.records().size(), good.records.size());
+    for (size_t i = 0; i < good.records.size(); ++i)
+        EXPECT_EQ(valid.records()[i].rdata, good.records[i].rdata);
+    EXPECT_EQ(std::get<ValidZone>(std::move(checked)).takeRecords().size(), good.records.size());
+
+    std::string extra = "www A 192.0.2.3\nout.org. A 192.0.2.1\n";
+    ZoneFile bad =
+        parseZoneText(std::string(kGood) + extra, "z.zone", *Name::fromText("example.com."));
+    auto refused = ZoneValidator::check(bad.origin, bad.records, "z.zone");
+    ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(refused));
+    EXPECT_EQ(std::get<std::vector<std::string>>(refused), problemsIn(extra));
+}
+
 }  // namespace
 }  // namespace zones
