@@ -32,6 +32,18 @@ class Failure : public std::runtime_error {
     int line_;
 };
 
+// A character with no meaning to the tokenizer below: part of a token as it is.
+bool isPlain(char c) {
+    static const auto table = [] {
+        std::array<bool, 256> t{};
+        t.fill(true);
+        for (unsigned char s : {'\0', '\n', ' ', '\t', '\r', ';', '(', ')', '"', '\\'})
+            t[s] = false;
+        return t;
+    }();
+    return table[uint8_t(c)];
+}
+
 // Splits master-file text into entries (RFC 1035 §5.1): `;` comments, "quoted strings",
 // \escapes, and ( ) that let an entry continue over line ends. A syntax error is appended to
 // `failures` (one per entry) and the scan goes on at the next entry, so that one run names
@@ -137,9 +149,15 @@ void splitEntries(std::string_view text, std::vector<Failure>& failures, OnEntry
                 token.push_back(c);
                 if (i + 1 < text.size() && text[i + 1] != '\n') token.push_back(text[++i]);
                 break;
-            default:
+            default: {
+                // The rest of a run of plain characters in one append: a character at a time
+                // was a tenth of reading a big zone.
                 startToken();
-                token.push_back(c);
+                size_t end = i + 1;
+                while (end < text.size() && isPlain(text[end])) ++end;
+                token.append(text.data() + i, end - i);
+                i = end - 1;
+            }
         }
     }
     if (quoted) fail(quoteLine, "quoted string not closed");
