@@ -8,12 +8,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <array>
 #include <map>
 #include <set>
 #include <stdexcept>
 
 #include "zones/ldns/rr_codec.hpp"
+#include "zones/record_rows.hpp"
 #include "zones/schema.hpp"
 #include "zones/zone_file.hpp"
 #include "zones/zone_snapshot.hpp"
@@ -208,61 +208,6 @@ class ImportSettings {
     int foreignKeys_;
 };
 
-// Rows go in kInsertBatch at a time through one multi-row INSERT: SQLite's fixed cost per
-// statement run (cursors opened and closed, the VDBE started and halted) was a quarter of a
-// million-record import's insert time. Rows keep their order, so they get the same ids. Owner
-// text and RDATA are bound without a copy (they outlive the exec). OR FAIL, not the default
-// ABORT: undoing only the failing statement's earlier rows needs a statement journal, which
-// copied pages to a temporary file 140,000 times in a million-record import. No row conflicts
-// (the parser drops duplicates, edits skip RRs already there), and a failure throws, so the
-// whole transaction is rolled back: ours, or the caller's that gets the exception.
-constexpr size_t kInsertBatch = 64;
-
-std::string insertSql(size_t rows) {
-    std::string sql =
-        "INSERT OR FAIL INTO records (zone_id, owner, type, class, ttl, rdata) VALUES ";
-    for (size_t k = 0; k < rows; ++k) {
-        size_t p = 2 + 5 * k;
-        sql += (k ? ", (?1, ?" : "(?1, ?") + std::to_string(p) + ", ?" + std::to_string(p + 1) +
-               ", ?" + std::to_string(p + 2) + ", ?" + std::to_string(p + 3) + ", ?" +
-               std::to_string(p + 4) + ")";
-    }
-    return sql;
-}
-
-void insertRecords(SQLite::Database& db, int64_t zoneId, const std::vector<Record>& records) {
-    std::optional<SQLite::Statement> batch;
-    if (records.size() >= kInsertBatch) batch.emplace(db, insertSql(kInsertBatch));
-    SQLite::Statement single(db, insertSql(1));
-    // Owner texts of one batch, alive until its exec; their buffers are reused.
-    std::array<std::string, kInsertBatch> owners;
-    auto bindRow = [&](SQLite::Statement& ins, size_t k, const Record& r) {
-        int p = 2 + 5 * int(k);
-        owners[k].clear();
-        r.owner.appendText(owners[k]);
-        ins.bindNoCopy(p, owners[k]);
-        ins.bind(p + 1, int(r.type));
-        ins.bind(p + 2, int(r.rclass));
-        ins.bind(p + 3, int64_t(r.ttl));
-        ins.bindNoCopy(p + 4, blobData(r.rdata), int(r.rdata.size()));
-    };
-    size_t i = 0;
-    if (batch) {
-        batch->bind(1, zoneId);
-        for (; records.size() - i >= kInsertBatch; i += kInsertBatch) {
-            batch->reset();
-            for (size_t k = 0; k < kInsertBatch; ++k) bindRow(*batch, k, records[i + k]);
-            batch->exec();
-        }
-    }
-    single.bind(1, zoneId);
-    for (; i < records.size(); ++i) {
-        single.reset();
-        bindRow(single, 0, records[i]);
-        single.exec();
-    }
-}
-
 // The contract with dnsd: every committed change to a zone moves its generation by one.
 // A record-level change also names the owners it touched (`owners`), so dnsd can patch its
 // copy of the zone; a change without them (an import) makes dnsd rebuild the zone.
@@ -424,7 +369,7 @@ ZoneInfo ZoneStore::importValid(const Name& apex, std::vector<Record> records, b
             ins.exec();
             zoneId = db_.getLastInsertRowid();
         }
-        insertRecords(db_, zoneId, incoming);
+        insertRecordRows(db_, zoneId, incoming);
         if (replaced) *replaced = existing.has_value();
         // Every row went in (a conflict would have thrown): the zone has exactly these.
         ZoneInfo zone = requireZone(db_, apex, false);
@@ -540,7 +485,7 @@ Record ZoneStore::addRecord(const Name& apex, Record record, bool ttlGiven) {
             std::vector<Record> after = recordsOf(rows);
             after.push_back(record);
             ZoneValidator::validate(apex, after, zoneSource(apex));
-            insertRecords(db_, zone.id, {record});
+            insertRecordRows(db_, zone.id, {record});
             if (soa) {
                 Record before = soa->record;
                 bumpSerial(db_, *soa);
@@ -669,7 +614,7 @@ void ZoneStore::changeRecords(const Name& apex, const std::vector<Record>& remov
             del.bind(1, id);
             del.exec();
         }
-        insertRecords(db_, zone.id, fresh);
+        insertRecordRows(db_, zone.id, fresh);
         // One serial step for the whole change, unless an added SOA's own serial is ahead.
         Row soaRow{soa->id, newSoa};
         if (!serialAhead(*soaSerial(newSoa.rdata), *soaSerial(oldSoa.rdata))) {
@@ -898,7 +843,7 @@ EditOutcome ZoneStore::applyEdits(int64_t zoneId, const Name& apex,
                 upd.exec();
             }
         }
-        insertRecords(db_, zoneId, inserts);
+        insertRecordRows(db_, zoneId, inserts);
         Working& soa = rows[soaIndex];
         Row soaRow{soa.id, soa.record};
         if (soaReplaced) {
