@@ -681,12 +681,20 @@ namespace {
 
 // A and AAAA, nearly every record of a big zone, written with inet_ntop as ldns writes them
 // (the same tab-separated line as formatRecord), without ldns decoding each record first.
-bool writeAddressRecord(std::ostream& out, const Record& r) {
+// `line` is the caller's buffer, reused from line to line.
+bool writeAddressRecord(std::ostream& out, const Record& r, std::string& line) {
     bool v4 = r.type == rrtype::A && r.rdata.size() == 4;
     if (!v4 && !(r.type == rrtype::AAAA && r.rdata.size() == 16)) return false;
     char text[INET6_ADDRSTRLEN];
     if (!inet_ntop(v4 ? AF_INET : AF_INET6, r.rdata.data(), text, sizeof text)) return false;
-    out << r.owner.toText() << '\t' << r.ttl << (v4 ? "\tIN\tA\t" : "\tIN\tAAAA\t") << text << '\n';
+    line.clear();
+    r.owner.appendText(line);
+    line += '\t';
+    line += std::to_string(r.ttl);
+    line += v4 ? "\tIN\tA\t" : "\tIN\tAAAA\t";
+    line += text;
+    line += '\n';
+    out.write(line.data(), std::streamsize(line.size()));
     return true;
 }
 
@@ -705,8 +713,9 @@ void writeZoneFile(std::ostream& out, const Name& origin, const std::vector<Reco
     });
     out << "; zone " << origin.toText() << ", " << records.size()
         << " records, written by dnsctl\n$ORIGIN " << origin.toText() << "\n";
+    std::string line;
     for (const Record* r : sorted)
-        if (!writeAddressRecord(out, *r)) out << formatRecord(*r) << '\n';
+        if (!writeAddressRecord(out, *r, line)) out << formatRecord(*r) << '\n';
 }
 
 std::string formatZoneFile(const Name& origin, const std::vector<Record>& records) {

@@ -400,14 +400,15 @@ std::vector<ZoneInfo> ZoneStore::listZones() {
     });
 }
 
-std::vector<Record> ZoneStore::zoneRecords(const Name& apex) {
+std::vector<Record> ZoneStore::zoneRecords(const Name& apex, bool anyOrder) {
     return inTransaction(db_, SQLite::TransactionBehavior::DEFERRED, [&] {
         // Read straight into records, not into rows and then copied: a big zone is held once
         // (`zone export` of a million records).
         ZoneInfo zone = requireZone(db_, apex);
         SQLite::Statement q(db_,
-                            "SELECT id, owner, type, class, ttl, rdata FROM records"
-                            " WHERE zone_id = ? ORDER BY id");
+                            std::string("SELECT id, owner, type, class, ttl, rdata FROM records"
+                                        " WHERE zone_id = ?") +
+                                (anyOrder ? "" : " ORDER BY id"));
         q.bind(1, zone.id);
         std::vector<Record> out;
         out.reserve(size_t(zone.recordCount));
@@ -661,7 +662,8 @@ void ZoneStore::markRebuild(int64_t zoneId) {
 
 std::vector<Record> ZoneStore::listRecords(const Name& apex, const std::optional<Name>& owner,
                                            const std::optional<uint16_t>& type) {
-    std::vector<Record> all = zoneRecords(apex);
+    // Any order: (owner, type, RDATA) is unique in a zone, so the sort below orders them fully.
+    std::vector<Record> all = zoneRecords(apex, true);
     std::vector<Record> out;
     for (Record& r : all) {
         if (owner && r.owner != *owner) continue;

@@ -200,6 +200,22 @@ TEST_F(ZoneStoreTest, ImportOfACheckedZoneStoresTheSameAsAnImport) {
                          "zone example.com. already exists");
 }
 
+// In any order: the same records (what export and record list read, then sort themselves).
+TEST_F(ZoneStoreTest, ZoneRecordsInAnyOrderAreTheSameRecords) {
+    store_->importZone(zone_.origin, zone_.records, false, "example.zone");
+    auto text = [](std::vector<Record> records) {
+        std::sort(records.begin(), records.end(), canonicalRecordLess);
+        std::vector<std::string> out;
+        for (const Record& r : records)
+            out.push_back(formatRecord(r) + " line " + std::to_string(r.line));
+        return out;
+    };
+    auto inOrder = store_->zoneRecords(N("example.com."));
+    auto anyOrder = store_->zoneRecords(N("example.com."), true);
+    EXPECT_EQ(anyOrder.size(), zone_.records.size());
+    EXPECT_EQ(text(anyOrder), text(inOrder));
+}
+
 TEST_F(ZoneStoreTest, InvalidImportWritesNothing) {
     store_->importZone(zone_.origin, zone_.records, false, "example.zone");
     ZoneFile bad = parseZoneText(std::string(kZone) + "alias A 192.0.2.9\n", "bad.zone");

@@ -126,7 +126,9 @@ int zoneExport(const std::vector<std::string>& args, Context& context) {
     auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     zones::ZoneStore store(*db);
     // Streamed record by record: the records are held once and their text never as a whole.
-    std::vector<zones::Record> records = store.zoneRecords(zone);
+    // Read in any order: writeZoneFile sorts them, and (owner, type, RDATA) is unique in a zone,
+    // so the file is the same whatever order they come in.
+    std::vector<zones::Record> records = store.zoneRecords(zone, true);
     if (vm.count("output")) {
         writeFileAtomically(vm["output"].as<std::string>(),
                             [&](std::ostream& out) { zones::writeZoneFile(out, zone, records); });
