@@ -111,8 +111,16 @@ size_t Name::labelCount() const {
 }
 
 std::string Name::toText() const {
-    if (isRoot()) return ".";
     std::string out;
+    appendText(out);
+    return out;
+}
+
+void Name::appendText(std::string& out) const {
+    if (isRoot()) {
+        out.push_back('.');
+        return;
+    }
     for (size_t pos = 0; wire_[pos] != 0; pos += 1 + uint8_t(wire_[pos])) {
         size_t len = uint8_t(wire_[pos]);
         for (size_t i = 1; i <= len; ++i) {
@@ -131,7 +139,6 @@ std::string Name::toText() const {
         }
         out.push_back('.');
     }
-    return out;
 }
 
 bool Name::isSubdomainOf(const Name& ancestor) const {

@@ -44,6 +44,8 @@ class Name {
 
     // Presentation form, absolute, with trailing dot; special bytes escaped as \DDD or \X.
     std::string toText() const;
+    // The same text appended to `out`: a bulk writer reuses one buffer instead of allocating.
+    void appendText(std::string& out) const;
 
     // True if this name equals `ancestor` or lies below it.
     bool isSubdomainOf(const Name& ancestor) const;

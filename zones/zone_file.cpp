@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -31,6 +33,18 @@ class Failure : public std::runtime_error {
   private:
     int line_;
 };
+
+// A character with no meaning to the tokenizer below: part of a token as it is.
+bool isPlain(char c) {
+    static const auto table = [] {
+        std::array<bool, 256> t{};
+        t.fill(true);
+        for (unsigned char s : {'\0', '\n', ' ', '\t', '\r', ';', '(', ')', '"', '\\'})
+            t[s] = false;
+        return t;
+    }();
+    return table[uint8_t(c)];
+}
 
 // Splits master-file text into entries (RFC 1035 §5.1): `;` comments, "quoted strings",
 // \escapes, and ( ) that let an entry continue over line ends. A syntax error is appended to
@@ -137,9 +151,15 @@ void splitEntries(std::string_view text, std::vector<Failure>& failures, OnEntry
                 token.push_back(c);
                 if (i + 1 < text.size() && text[i + 1] != '\n') token.push_back(text[++i]);
                 break;
-            default:
+            default: {
+                // The rest of a run of plain characters in one append: a character at a time
+                // was a tenth of reading a big zone.
                 startToken();
-                token.push_back(c);
+                size_t end = i + 1;
+                while (end < text.size() && isPlain(text[end])) ++end;
+                token.append(text.data() + i, end - i);
+                i = end - 1;
+            }
         }
     }
     if (quoted) fail(quoteLine, "quoted string not closed");
@@ -415,39 +435,35 @@ Record parseRecordEntry(const Entry& entry, ParseState& state, bool& ttlGiven) {
 
 // RDATA as RRs compare (RFC 4034 §6.2: names in it lower-cased). A and AAAA, nearly every record
 // of a big zone, have no names, so their RDATA is already canonical and ldns is not needed.
-std::vector<uint8_t> canonicalOf(const Record& r) {
+// The record's own RDATA is returned without a copy; anything else is computed into `buffer`.
+std::span<const uint8_t> canonicalOf(const Record& r, std::vector<uint8_t>& buffer) {
     if (r.type == rrtype::A || r.type == rrtype::AAAA) return r.rdata;
-    return ldnsw::canonicalRdata(r);
+    buffer = ldnsw::canonicalRdata(r);
+    return buffer;
 }
 
-// The records kept so far, for dropping exact duplicates (RFC 2181 §5: owner, type, TTL and
-// canonical RDATA). Open addressing over indexes into the record list, 8 bytes a slot, rather
-// than a set of key strings: that set was a heap string and a node per record, over 100 MB for
-// a million-record file.
+// Drops exact duplicates (RFC 2181 §5: owner, type, TTL and canonical RDATA), keeping the
+// first of each in place and the order of the rest. Open addressing over indexes into the
+// record list, 8 bytes a slot, rather than a set of key strings: that set was a heap string and
+// a node per record, over 100 MB for a million-record file. One pass after parsing rather than
+// one record at a time as each is read: the table is larger than the caches, and knowing the
+// records ahead lets each one's slot be fetched while earlier ones are looked up (waiting for
+// the slot was a quarter of reading a big zone).
 class DuplicateFilter {
   public:
-    explicit DuplicateFilter(const std::vector<Record>& records) : records_(records) {
-        slots_.resize(1024);
-    }
-    // True, and `r` remembered as records[index], if no record kept so far equals it.
-    bool insert(const Record& r, uint32_t index) {
-        if ((count_ + 1) * 2 > slots_.size()) grow();
-        std::vector<uint8_t> canonical = canonicalOf(r);
-        uint32_t hash = hashOf(r, canonical);
-        size_t mask = slots_.size() - 1;
-        for (size_t i = hash & mask;; i = (i + 1) & mask) {
-            Slot& slot = slots_[i];
-            if (slot.indexPlusOne == 0) {
-                slot = {hash, index + 1};
-                ++count_;
-                return true;
-            }
-            if (slot.hash != hash) continue;
-            const Record& kept = records_[slot.indexPlusOne - 1];
-            if (kept.owner == r.owner && kept.type == r.type && kept.ttl == r.ttl &&
-                canonicalOf(kept) == canonical)
-                return false;
+    static void apply(std::vector<Record>& records) {
+        if (records.size() < 2) return;
+        DuplicateFilter filter(records);
+        constexpr size_t kAhead = kRing - 1;  // the ring's slot of record i - 1 is free again
+        for (size_t i = 0; i < std::min(kAhead, records.size()); ++i) filter.prepare(i);
+        size_t kept = 0;
+        for (size_t i = 0; i < records.size(); ++i) {
+            if (i + kAhead < records.size()) filter.prepare(i + kAhead);
+            if (!filter.keep(i, kept)) continue;
+            if (kept != i) records[kept] = std::move(records[i]);
+            ++kept;
         }
+        records.erase(records.begin() + std::ptrdiff_t(kept), records.end());
     }
 
   private:
@@ -455,28 +471,48 @@ class DuplicateFilter {
         uint32_t hash = 0;
         uint32_t indexPlusOne = 0;  // 0: empty
     };
-    static uint32_t hashOf(const Record& r, const std::vector<uint8_t>& canonical) {
+    static constexpr size_t kRing = 16;
+
+    explicit DuplicateFilter(std::vector<Record>& records)
+        : records_(records), slots_(std::bit_ceil(records.size() * 2)) {}
+
+    void prepare(size_t i) {
+        uint32_t hash = hashOf(records_[i]);
+        ring_[i % kRing] = hash;
+        __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]);
+    }
+    // True if records[i] equals no record kept so far; it is then remembered as
+    // records[position], where the caller moves it. records[i] must have been prepared.
+    bool keep(size_t i, size_t position) {
+        const Record& r = records_[i];
+        uint32_t hash = ring_[i % kRing];
+        size_t mask = slots_.size() - 1;
+        for (size_t s = hash & mask;; s = (s + 1) & mask) {
+            Slot& slot = slots_[s];
+            if (slot.indexPlusOne == 0) {
+                slot = {hash, uint32_t(position + 1)};
+                return true;
+            }
+            if (slot.hash != hash) continue;
+            const Record& kept = records_[slot.indexPlusOne - 1];
+            if (kept.owner == r.owner && kept.type == r.type && kept.ttl == r.ttl &&
+                std::ranges::equal(canonicalOf(kept, keptBuffer_), canonicalOf(r, buffer_)))
+                return false;
+        }
+    }
+    uint32_t hashOf(const Record& r) {
+        std::span<const uint8_t> canonical = canonicalOf(r, buffer_);
         size_t h = std::hash<std::string_view>{}(r.owner.key());
         h = h * 0x9E3779B97F4A7C15ULL + (size_t(r.type) << 32 | r.ttl);
         h ^= std::hash<std::string_view>{}(
             {reinterpret_cast<const char*>(canonical.data()), canonical.size()});
         return uint32_t(h ^ (h >> 32));
     }
-    void grow() {
-        std::vector<Slot> old(slots_.size() * 2);
-        old.swap(slots_);
-        size_t mask = slots_.size() - 1;
-        for (const Slot& slot : old) {
-            if (slot.indexPlusOne == 0) continue;
-            size_t i = slot.hash & mask;
-            while (slots_[i].indexPlusOne != 0) i = (i + 1) & mask;
-            slots_[i] = slot;
-        }
-    }
 
-    const std::vector<Record>& records_;
+    std::vector<Record>& records_;
     std::vector<Slot> slots_;
-    size_t count_ = 0;
+    uint32_t ring_[kRing] = {};
+    std::vector<uint8_t> buffer_, keptBuffer_;  // canonical RDATA that is not the record's own
 };
 
 }  // namespace
@@ -498,7 +534,6 @@ ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
     // At most one record a line: reserving that much up front saves the copy (and the double
     // peak) of growing a million-record vector by doubling.
     result.records.reserve(size_t(std::count(text.begin(), text.end(), '\n')) + 1);
-    DuplicateFilter kept(result.records);
     // Split failures first, then the entries', as one list sorted by line below.
     std::vector<Failure> failures, entryFailures;
     splitEntries(text, failures, [&](const Entry& entry) {
@@ -512,10 +547,7 @@ ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
             Record record = parseRecordEntry(entry, state, ttlGiven);
             if (!ttlGiven && !state.defaultTtl && !state.lastTtl)
                 throw Failure(entry.line, "record has no TTL and there is no $TTL before it");
-            // Duplicates are one RR (RFC 2181 §5); keep the first. A duplicate with another
-            // TTL is kept so that the validator names the conflict.
-            if (kept.insert(record, uint32_t(result.records.size())))
-                result.records.push_back(std::move(record));
+            result.records.push_back(std::move(record));
         } catch (const Failure& f) {
             entryFailures.push_back(f);
         }
@@ -529,6 +561,9 @@ ZoneFile parseZoneText(std::string_view text, const std::string& fileName,
             problems.push_back(fileName + ":" + std::to_string(f.line()) + ": " + f.what());
         throw ZoneFileError(std::move(problems));
     }
+    // Duplicates are one RR (RFC 2181 §5); keep the first. A duplicate with another TTL is
+    // kept so that the validator names the conflict.
+    DuplicateFilter::apply(result.records);
     if (zone) {
         result.origin = *zone;
     } else {
@@ -646,12 +681,20 @@ namespace {
 
 // A and AAAA, nearly every record of a big zone, written with inet_ntop as ldns writes them
 // (the same tab-separated line as formatRecord), without ldns decoding each record first.
-bool writeAddressRecord(std::ostream& out, const Record& r) {
+// `line` is the caller's buffer, reused from line to line.
+bool writeAddressRecord(std::ostream& out, const Record& r, std::string& line) {
     bool v4 = r.type == rrtype::A && r.rdata.size() == 4;
     if (!v4 && !(r.type == rrtype::AAAA && r.rdata.size() == 16)) return false;
     char text[INET6_ADDRSTRLEN];
     if (!inet_ntop(v4 ? AF_INET : AF_INET6, r.rdata.data(), text, sizeof text)) return false;
-    out << r.owner.toText() << '\t' << r.ttl << (v4 ? "\tIN\tA\t" : "\tIN\tAAAA\t") << text << '\n';
+    line.clear();
+    r.owner.appendText(line);
+    line += '\t';
+    line += std::to_string(r.ttl);
+    line += v4 ? "\tIN\tA\t" : "\tIN\tAAAA\t";
+    line += text;
+    line += '\n';
+    out.write(line.data(), std::streamsize(line.size()));
     return true;
 }
 
@@ -670,8 +713,9 @@ void writeZoneFile(std::ostream& out, const Name& origin, const std::vector<Reco
     });
     out << "; zone " << origin.toText() << ", " << records.size()
         << " records, written by dnsctl\n$ORIGIN " << origin.toText() << "\n";
+    std::string line;
     for (const Record* r : sorted)
-        if (!writeAddressRecord(out, *r)) out << formatRecord(*r) << '\n';
+        if (!writeAddressRecord(out, *r, line)) out << formatRecord(*r) << '\n';
 }
 
 std::string formatZoneFile(const Name& origin, const std::vector<Record>& records) {

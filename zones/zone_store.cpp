@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "zones/ldns/rr_codec.hpp"
+#include "zones/record_rows.hpp"
 #include "zones/schema.hpp"
 #include "zones/zone_file.hpp"
 #include "zones/zone_snapshot.hpp"
@@ -69,13 +70,17 @@ auto inTransaction(SQLite::Database& db, SQLite::TransactionBehavior behavior, B
     }
 }
 
-std::optional<ZoneInfo> selectZone(SQLite::Database& db, const Name& apex) {
-    SQLite::Statement q(db,
-                        "SELECT z.id, z.generation, z.created_at, z.updated_at,"
-                        " (SELECT count(*) FROM records r WHERE r.zone_id = z.id),"
-                        " (SELECT rdata FROM records r WHERE r.zone_id = z.id AND r.type = 6"
-                        "  AND r.owner = z.name LIMIT 1)"
-                        " FROM zones z WHERE z.name = ?");
+// `countRecords` false leaves recordCount 0: counting a million-record zone's rows walks its
+// whole index (35 ms), which an import that knows the count need not do.
+std::optional<ZoneInfo> selectZone(SQLite::Database& db, const Name& apex,
+                                   bool countRecords = true) {
+    SQLite::Statement q(
+        db,
+        std::string("SELECT z.id, z.generation, z.created_at, z.updated_at,") +
+            (countRecords ? " (SELECT count(*) FROM records r WHERE r.zone_id = z.id)," : " 0,") +
+            " (SELECT rdata FROM records r WHERE r.zone_id = z.id AND r.type = 6"
+            "  AND r.owner = z.name LIMIT 1)"
+            " FROM zones z WHERE z.name = ?");
     q.bind(1, apex.toText());
     if (!q.executeStep()) return std::nullopt;
     ZoneInfo info;
@@ -92,8 +97,8 @@ std::optional<ZoneInfo> selectZone(SQLite::Database& db, const Name& apex) {
     return info;
 }
 
-ZoneInfo requireZone(SQLite::Database& db, const Name& apex) {
-    auto zone = selectZone(db, apex);
+ZoneInfo requireZone(SQLite::Database& db, const Name& apex, bool countRecords = true) {
+    auto zone = selectZone(db, apex, countRecords);
     if (!zone) throw std::runtime_error("zone " + apex.toText() + " does not exist");
     return *zone;
 }
@@ -168,50 +173,40 @@ std::vector<Row> selectAffected(SQLite::Database& db, int64_t zoneId, const Name
     }
 }
 
-// One prepared statement for every row; owner text and RDATA are bound without a copy (they
-// outlive the exec), because an import binds them a million times.
-// For the length of an import, a page cache of 32 MB instead of SQLite's 2 MB: a million-record
-// import then keeps the pages of the UNIQUE (zone_id, owner, type, rdata) index it inserts into
-// instead of spilling and re-reading them (measured 5.5 s -> 4.5 s, peak memory +4 MB: see
-// tools/BENCH.md, issue 15). The connection's own setting comes back afterwards.
-class ImportCacheSize {
+// The connection's settings for the length of an import, restored afterwards:
+// - a page cache of 32 MB instead of SQLite's 2 MB: a million-record import then keeps the pages
+//   of the UNIQUE (zone_id, owner, type, rdata) index it inserts into instead of spilling and
+//   re-reading them (measured 5.5 s -> 4.5 s, peak memory +4 MB: see tools/BENCH.md, issue 15);
+// - foreign keys not enforced. The import writes only rows of the zone it has just read or
+//   inserted in the same transaction, and no table refers to records, so no check could fail;
+//   checking anyway cost a lookup of the zone per row inserted or deleted (a million-record
+//   --replace deleted its old rows in 0.85 s with them, 0.42 s without). SQLite ignores the
+//   pragma inside a transaction, so an import joining the caller's (dnsctl apply) keeps them.
+class ImportSettings {
   public:
-    explicit ImportCacheSize(SQLite::Database& db)
-        : db_(db), old_(db.execAndGet("PRAGMA cache_size").getInt()) {
+    explicit ImportSettings(SQLite::Database& db)
+        : db_(db),
+          cacheSize_(db.execAndGet("PRAGMA cache_size").getInt()),
+          foreignKeys_(db.execAndGet("PRAGMA foreign_keys").getInt()) {
         db_.exec("PRAGMA cache_size = -32768");
+        db_.exec("PRAGMA foreign_keys = OFF");
     }
-    ~ImportCacheSize() {
+    ~ImportSettings() {
         try {
-            db_.exec("PRAGMA cache_size = " + std::to_string(old_));
+            db_.exec("PRAGMA foreign_keys = " + std::to_string(foreignKeys_));
+            db_.exec("PRAGMA cache_size = " + std::to_string(cacheSize_));
         } catch (const SQLite::Exception&) {
-            // Only a bigger cache than asked for stays; nothing to report from a destructor.
+            // Neither pragma fails outside a transaction, and inside one they change nothing.
         }
     }
-    ImportCacheSize(const ImportCacheSize&) = delete;
-    ImportCacheSize& operator=(const ImportCacheSize&) = delete;
+    ImportSettings(const ImportSettings&) = delete;
+    ImportSettings& operator=(const ImportSettings&) = delete;
 
   private:
     SQLite::Database& db_;
-    int old_;
+    int cacheSize_;
+    int foreignKeys_;
 };
-
-void insertRecords(SQLite::Database& db, int64_t zoneId, const std::vector<Record>& records) {
-    SQLite::Statement ins(db,
-                          "INSERT INTO records (zone_id, owner, type, class, ttl, rdata)"
-                          " VALUES (?, ?, ?, ?, ?, ?)");
-    ins.bind(1, zoneId);
-    std::string owner;
-    for (const Record& r : records) {
-        ins.reset();
-        owner = r.owner.toText();
-        ins.bindNoCopy(2, owner);
-        ins.bind(3, int(r.type));
-        ins.bind(4, int(r.rclass));
-        ins.bind(5, int64_t(r.ttl));
-        ins.bindNoCopy(6, blobData(r.rdata), int(r.rdata.size()));
-        ins.exec();
-    }
-}
 
 // The contract with dnsd: every committed change to a zone moves its generation by one.
 // A record-level change also names the owners it touched (`owners`), so dnsd can patch its
@@ -246,6 +241,24 @@ void bumpGeneration(SQLite::Database& db, int64_t zoneId, const std::vector<Name
     prune.bind(2, zoneId);
     prune.bind(3, kKeepGenerations);
     prune.exec();
+}
+
+// Removes every record of the zone. When no other zone has records, a DELETE without WHERE
+// lets SQLite free the table's and index's pages whole (its truncate optimization, taken only
+// with foreign keys off: ImportSettings) instead of deleting a million rows one by one.
+void deleteZoneRecords(SQLite::Database& db, int64_t zoneId) {
+    SQLite::Statement others(db,
+                             "SELECT EXISTS (SELECT 1 FROM records WHERE zone_id < ?1)"
+                             " OR EXISTS (SELECT 1 FROM records WHERE zone_id > ?1)");
+    others.bind(1, zoneId);
+    others.executeStep();
+    if (others.getColumn(0).getInt() == 0) {
+        db.exec("DELETE FROM records");
+        return;
+    }
+    SQLite::Statement del(db, "DELETE FROM records WHERE zone_id = ?");
+    del.bind(1, zoneId);
+    del.exec();
 }
 
 void setSerial(std::vector<uint8_t>& soaRdata, uint32_t serial) {
@@ -303,9 +316,19 @@ std::optional<uint32_t> ZoneStore::soaSerial(const std::vector<uint8_t>& rdata) 
 ZoneInfo ZoneStore::importZone(const Name& apex, std::vector<Record> records, bool replace,
                                const std::string& source, bool* replaced) {
     ZoneValidator::validate(apex, records, source);
-    ImportCacheSize cache(db_);
+    return importValid(apex, std::move(records), replace, replaced);
+}
+
+ZoneInfo ZoneStore::importZone(ValidZone zone, bool replace, bool* replaced) {
+    Name apex = zone.apex();
+    return importValid(apex, std::move(zone).takeRecords(), replace, replaced);
+}
+
+ZoneInfo ZoneStore::importValid(const Name& apex, std::vector<Record> records, bool replace,
+                                bool* replaced) {
+    ImportSettings settings(db_);
     return inTransaction(db_, SQLite::TransactionBehavior::IMMEDIATE, [&] {
-        auto existing = selectZone(db_, apex);
+        auto existing = selectZone(db_, apex, false);
         int64_t zoneId;
         // Taken by value and changed in place (the serial below): a copy of a million-record
         // zone was a third of an import's peak memory.
@@ -325,9 +348,7 @@ ZoneInfo ZoneStore::importZone(const Name& apex, std::vector<Record> records, bo
                             setSerial(r.rdata, *existing->serial + 1);
                     }
             zoneId = existing->id;
-            SQLite::Statement del(db_, "DELETE FROM records WHERE zone_id = ?");
-            del.bind(1, zoneId);
-            del.exec();
+            deleteZoneRecords(db_, zoneId);
             bumpGeneration(db_, zoneId);
             Journal::clear(db_, zoneId);  // no entry describes a replaced zone: IXFR is full
         } else {
@@ -348,9 +369,12 @@ ZoneInfo ZoneStore::importZone(const Name& apex, std::vector<Record> records, bo
             ins.exec();
             zoneId = db_.getLastInsertRowid();
         }
-        insertRecords(db_, zoneId, incoming);
+        insertRecordRows(db_, zoneId, incoming);
         if (replaced) *replaced = existing.has_value();
-        return requireZone(db_, apex);
+        // Every row went in (a conflict would have thrown): the zone has exactly these.
+        ZoneInfo zone = requireZone(db_, apex, false);
+        zone.recordCount = int64_t(incoming.size());
+        return zone;
     });
 }
 
@@ -376,14 +400,15 @@ std::vector<ZoneInfo> ZoneStore::listZones() {
     });
 }
 
-std::vector<Record> ZoneStore::zoneRecords(const Name& apex) {
+std::vector<Record> ZoneStore::zoneRecords(const Name& apex, bool anyOrder) {
     return inTransaction(db_, SQLite::TransactionBehavior::DEFERRED, [&] {
         // Read straight into records, not into rows and then copied: a big zone is held once
         // (`zone export` of a million records).
         ZoneInfo zone = requireZone(db_, apex);
         SQLite::Statement q(db_,
-                            "SELECT id, owner, type, class, ttl, rdata FROM records"
-                            " WHERE zone_id = ? ORDER BY id");
+                            std::string("SELECT id, owner, type, class, ttl, rdata FROM records"
+                                        " WHERE zone_id = ?") +
+                                (anyOrder ? "" : " ORDER BY id"));
         q.bind(1, zone.id);
         std::vector<Record> out;
         out.reserve(size_t(zone.recordCount));
@@ -461,7 +486,7 @@ Record ZoneStore::addRecord(const Name& apex, Record record, bool ttlGiven) {
             std::vector<Record> after = recordsOf(rows);
             after.push_back(record);
             ZoneValidator::validate(apex, after, zoneSource(apex));
-            insertRecords(db_, zone.id, {record});
+            insertRecordRows(db_, zone.id, {record});
             if (soa) {
                 Record before = soa->record;
                 bumpSerial(db_, *soa);
@@ -590,7 +615,7 @@ void ZoneStore::changeRecords(const Name& apex, const std::vector<Record>& remov
             del.bind(1, id);
             del.exec();
         }
-        insertRecords(db_, zone.id, fresh);
+        insertRecordRows(db_, zone.id, fresh);
         // One serial step for the whole change, unless an added SOA's own serial is ahead.
         Row soaRow{soa->id, newSoa};
         if (!serialAhead(*soaSerial(newSoa.rdata), *soaSerial(oldSoa.rdata))) {
@@ -637,7 +662,8 @@ void ZoneStore::markRebuild(int64_t zoneId) {
 
 std::vector<Record> ZoneStore::listRecords(const Name& apex, const std::optional<Name>& owner,
                                            const std::optional<uint16_t>& type) {
-    std::vector<Record> all = zoneRecords(apex);
+    // Any order: (owner, type, RDATA) is unique in a zone, so the sort below orders them fully.
+    std::vector<Record> all = zoneRecords(apex, true);
     std::vector<Record> out;
     for (Record& r : all) {
         if (owner && r.owner != *owner) continue;
@@ -819,7 +845,7 @@ EditOutcome ZoneStore::applyEdits(int64_t zoneId, const Name& apex,
                 upd.exec();
             }
         }
-        insertRecords(db_, zoneId, inserts);
+        insertRecordRows(db_, zoneId, inserts);
         Working& soa = rows[soaIndex];
         Row soaRow{soa.id, soa.record};
         if (soaReplaced) {

@@ -159,6 +159,36 @@ TEST(ZoneFile, DropsDuplicatesWrittenDifferently) {
     EXPECT_EQ(zf.records[2].rdata, (std::vector<uint8_t>{192, 0, 2, 1}));
 }
 
+// Duplicates are dropped in one pass after reading (a few records looked up ahead): one far
+// from its first, several in a row, and names in RDATA differing in case; the rest keep their
+// order and lines.
+TEST(ZoneFile, DropsDuplicatesFarApartAndKeepsTheOrder) {
+    std::string text = "$ORIGIN x.\n$TTL 60\n";
+    std::vector<int> expectedLines;
+    int line = 3;
+    for (int i = 0; i < 60; ++i, ++line) {
+        text += "h" + std::to_string(i) + " A 192.0.2." + std::to_string(i) + "\n";
+        expectedLines.push_back(line);
+    }
+    text += "h3 A 192.0.2.3\nH3 A 192.0.2.3\nh3.x. 60 IN A 192.0.2.3\n";  // lines 63-65
+    line += 3;
+    text += "m MX 10 mail.other.\n";  // line 66
+    expectedLines.push_back(line++);
+    for (int i = 0; i < 40; ++i, ++line) {
+        text += "m MX 10 MAIL.Other.\nz" + std::to_string(i) + " TXT \"t\"\n";
+        ++line;
+        expectedLines.push_back(line);  // the TXT; the MX is the line 66 one again
+    }
+    text += "h59 A 192.0.2.59\nh0 61 A 192.0.2.0\n";  // a duplicate, then a TTL conflict
+    line += 1;
+    expectedLines.push_back(line);
+    ZoneFile zf = parseZoneText(text, "t", N("x."));
+    std::vector<int> lines;
+    for (const Record& r : zf.records) lines.push_back(r.line);
+    EXPECT_EQ(lines, expectedLines);
+    EXPECT_EQ(zf.records.back().ttl, 61u);
+}
+
 // Export writes addresses itself; they read back as the same RDATA, in the same line form.
 TEST(ZoneFile, ExportedAddressesReadBackTheSame) {
     ZoneFile zf = parseZoneText(

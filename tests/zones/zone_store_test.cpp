@@ -118,6 +118,104 @@ TEST_F(ZoneStoreTest, ImportOfAnExistingZoneNeedsReplace) {
     EXPECT_EQ(store_->importZone(ahead.origin, ahead.records, true, "v3.zone").serial, 500u);
 }
 
+// Big imports insert many rows per statement, with foreign keys off, and a replace of the only
+// zone with records empties the table whole: none of that may show. Rows come back in the
+// file's order, other zones' records stay, and the connection's settings are as before.
+TEST_F(ZoneStoreTest, BigImportsAndReplacesKeepOrderOtherZonesAndSettings) {
+    auto bigZone = [](int hosts, int serial) {
+        std::string text = "$ORIGIN big.test.\n$TTL 60\n@ SOA ns1 hm " + std::to_string(serial) +
+                           " 1 1 1 1\n@ NS ns1\nns1 A 192.0.2.1\n";
+        // 3 + hosts + hosts / 3 records: not a whole number of insert batches.
+        for (int i = 0; i < hosts; ++i) {
+            text += "h" + std::to_string(i) + " A 10.0." + std::to_string(i / 256) + "." +
+                    std::to_string(i % 256) + "\n";
+            if (i % 3 == 0)
+                text += "h" + std::to_string(i) + " AAAA 2001:db8::" + std::to_string(i) + "\n";
+        }
+        return parseZoneText(text, "big.zone");
+    };
+    auto small = [](const std::string& apex) {
+        return parseZoneText(
+            "$ORIGIN " + apex + "\n$TTL 60\n@ SOA ns.o. hm 9 1 1 1 1\n@ NS ns.o.\n", apex + "zone");
+    };
+    auto expectStored = [&](const ZoneFile& z) {
+        auto back = store_->zoneRecords(z.origin);
+        ASSERT_EQ(back.size(), z.records.size());
+        for (size_t i = 0; i < back.size(); ++i) {
+            EXPECT_EQ(back[i].owner, z.records[i].owner) << i;
+            EXPECT_EQ(back[i].type, z.records[i].type) << i;
+            EXPECT_EQ(back[i].rdata, z.records[i].rdata) << i;
+        }
+    };
+    db_->exec("PRAGMA cache_size = -1000");
+    ZoneFile a = small("a.test."), c = small("c.test.");
+    store_->importZone(a.origin, a.records, false, "a.zone");
+    ZoneFile big = bigZone(300, 1);
+    ZoneInfo info = store_->importZone(big.origin, big.records, false, "big.zone");
+    EXPECT_EQ(info.recordCount, int64_t(big.records.size()));
+    EXPECT_EQ(info.recordCount, db_->execAndGet("SELECT count(*) FROM records WHERE zone_id = " +
+                                                std::to_string(info.id))
+                                    .getInt64());
+    expectStored(big);
+    store_->importZone(c.origin, c.records, false, "c.zone");
+
+    // Zones on both sides of it by id: only its own rows go.
+    ZoneFile big2 = bigZone(200, 2);
+    info = store_->importZone(big2.origin, big2.records, true, "big2.zone");
+    EXPECT_EQ(info.recordCount, int64_t(big2.records.size()));
+    expectStored(big2);
+    expectStored(a);
+    expectStored(c);
+
+    // The only zone with records: the table is emptied whole, and refilled.
+    store_->deleteZone(a.origin);
+    store_->deleteZone(c.origin);
+    ZoneFile big3 = bigZone(250, 3);
+    info = store_->importZone(big3.origin, big3.records, true, "big3.zone");
+    EXPECT_EQ(info.recordCount, int64_t(big3.records.size()));
+    EXPECT_EQ(db_->execAndGet("SELECT count(*) FROM records").getInt64(), info.recordCount);
+    expectStored(big3);
+
+    EXPECT_EQ(db_->execAndGet("PRAGMA foreign_keys").getInt(), 1);
+    EXPECT_EQ(db_->execAndGet("PRAGMA cache_size").getInt(), -1000);
+    SQLite::Statement violations(*db_, "PRAGMA foreign_key_check");
+    EXPECT_FALSE(violations.executeStep());
+}
+
+// dnsctl checks a file itself (to name every problem) and hands the store the sealed zone.
+TEST_F(ZoneStoreTest, ImportOfACheckedZoneStoresTheSameAsAnImport) {
+    auto checked = ZoneValidator::check(zone_.origin, zone_.records, "example.zone");
+    ASSERT_TRUE(std::holds_alternative<ValidZone>(checked));
+    bool replaced = true;
+    ZoneInfo info = store_->importZone(std::get<ValidZone>(std::move(checked)), false, &replaced);
+    EXPECT_FALSE(replaced);
+    EXPECT_EQ(info.recordCount, 8);
+    EXPECT_EQ(info.serial, 100u);
+    auto back = store_->zoneRecords(N("example.com."));
+    ASSERT_EQ(back.size(), zone_.records.size());
+    for (size_t i = 0; i < back.size(); ++i) EXPECT_EQ(back[i].rdata, zone_.records[i].rdata);
+
+    auto again = ZoneValidator::check(zone_.origin, zone_.records, "example.zone");
+    expectFailsUnchanged([&] { store_->importZone(std::get<ValidZone>(std::move(again)), false); },
+                         "zone example.com. already exists");
+}
+
+// In any order: the same records (what export and record list read, then sort themselves).
+TEST_F(ZoneStoreTest, ZoneRecordsInAnyOrderAreTheSameRecords) {
+    store_->importZone(zone_.origin, zone_.records, false, "example.zone");
+    auto text = [](std::vector<Record> records) {
+        std::sort(records.begin(), records.end(), canonicalRecordLess);
+        std::vector<std::string> out;
+        for (const Record& r : records)
+            out.push_back(formatRecord(r) + " line " + std::to_string(r.line));
+        return out;
+    };
+    auto inOrder = store_->zoneRecords(N("example.com."));
+    auto anyOrder = store_->zoneRecords(N("example.com."), true);
+    EXPECT_EQ(anyOrder.size(), zone_.records.size());
+    EXPECT_EQ(text(anyOrder), text(inOrder));
+}
+
 TEST_F(ZoneStoreTest, InvalidImportWritesNothing) {
     store_->importZone(zone_.origin, zone_.records, false, "example.zone");
     ZoneFile bad = parseZoneText(std::string(kZone) + "alias A 192.0.2.9\n", "bad.zone");

@@ -69,6 +69,25 @@ TEST(ZoneValidator, EachRuleReportsFileAndLine) {
     }
 }
 
+// Owners are grouped through a table whose slots are looked up a few records ahead: a
+// record whose owner came long before (or never, or only in another class) still joins it.
+TEST(ZoneValidator, RecordsOfOneOwnerFarApartAreOneGroup) {
+    std::string filler;
+    for (int i = 0; i < 100; ++i) filler += "h" + std::to_string(i) + " A 192.0.2.9\n";
+    auto problems = problemsIn(filler + "www A 192.0.2.3\n" + filler + "h7 60 A 192.0.2.10\n" +
+                               "del NS ns.del\n");
+    ASSERT_EQ(problems.size(), 3u);
+    EXPECT_EQ(problems[0],
+              "z.zone:113: CNAME at www.example.com. (line 7) cannot coexist with other data: A "
+              "(line 113)");
+    EXPECT_EQ(problems[1],
+              "z.zone:214: TTL 60 differs from TTL 300 of the h7.example.com. A RRset (line 20); "
+              "an RRset has one TTL (RFC 2181 §5.2)");
+    EXPECT_EQ(problems[2],
+              "z.zone:215: NS target ns.del.example.com. of del.example.com. is inside the zone "
+              "but has no A or AAAA record (glue)");
+}
+
 TEST(ZoneValidator, MissingSoaAndApexNsHaveNoLine) {
     ZoneFile zf = parseZoneText("$TTL 300\nwww A 192.0.2.1\n", "z.zone", *Name::fromText("x."));
     auto problems = ZoneValidator::findProblems(zf.origin, zf.records, "z.zone");
@@ -96,6 +115,25 @@ TEST(ZoneValidator, ValidateThrowsTheFirstProblemAndCountsTheRest) {
         EXPECT_EQ(what.rfind("z.zone:13: CNAME at www.example.com.", 0), 0u) << what;
         EXPECT_NE(what.find("(and 1 more problem)"), std::string::npos) << what;
     }
+}
+
+TEST(ZoneValidator, CheckSealsAValidZoneOrReturnsEveryProblem) {
+    ZoneFile good = parseZoneText(kGood, "z.zone", *Name::fromText("example.com."));
+    auto checked = ZoneValidator::check(good.origin, good.records, "z.zone");
+    ASSERT_TRUE(std::holds_alternative<ValidZone>(checked));
+    const ValidZone& valid = std::get<ValidZone>(checked);
+    EXPECT_EQ(valid.apex(), good.origin);
+    ASSERT_EQ(valid.records().size(), good.records.size());
+    for (size_t i = 0; i < good.records.size(); ++i)
+        EXPECT_EQ(valid.records()[i].rdata, good.records[i].rdata);
+    EXPECT_EQ(std::get<ValidZone>(std::move(checked)).takeRecords().size(), good.records.size());
+
+    std::string extra = "www A 192.0.2.3\nout.org. A 192.0.2.1\n";
+    ZoneFile bad =
+        parseZoneText(std::string(kGood) + extra, "z.zone", *Name::fromText("example.com."));
+    auto refused = ZoneValidator::check(bad.origin, bad.records, "z.zone");
+    ASSERT_TRUE(std::holds_alternative<std::vector<std::string>>(refused));
+    EXPECT_EQ(std::get<std::vector<std::string>>(refused), problemsIn(extra));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <variant>
 
 #include "tools/dnsctl/command.hpp"
 #include "tools/dnsctl/options.hpp"
@@ -54,16 +55,16 @@ void writeFileAtomically(const std::string& path, Write&& write) {
 
 // Reads and checks a zone file as `zone import` and `zone check` both must: every syntax
 // problem of the file, else every zone-rule problem (the rules need the records the syntax
-// gave, so they are checked only once the syntax is right).
-std::vector<std::string> findFileProblems(const std::string& file,
-                                          const std::optional<zones::Name>& zone,
-                                          zones::ZoneFile& parsed) {
+// gave, so they are checked only once the syntax is right); with none, the zone, sealed.
+std::variant<zones::ValidZone, std::vector<std::string>> readZoneFile(
+    const std::string& file, const std::optional<zones::Name>& zone) {
+    zones::ZoneFile parsed;
     try {
         parsed = zones::loadZoneFile(file, zone);
     } catch (const zones::ZoneFileError& e) {
         return e.problems();
     }
-    return zones::ZoneValidator::findProblems(parsed.origin, parsed.records, file);
+    return zones::ZoneValidator::check(std::move(parsed.origin), std::move(parsed.records), file);
 }
 
 // One problem is one line; several are one line each, then how many there were.
@@ -93,17 +94,17 @@ int zoneImport(const std::vector<std::string>& args, Context& context) {
     std::optional<zones::Name> zone;
     if (vm.count("zone")) zone = parseZoneName(vm["zone"].as<std::string>());
     const std::string& file = vm["file"].as<std::string>();
-    zones::ZoneFile parsed;
-    if (auto problems = findFileProblems(file, zone, parsed); !problems.empty()) {
-        printProblems(file, problems);
+    auto checked = readZoneFile(file, zone);
+    if (auto* problems = std::get_if<std::vector<std::string>>(&checked)) {
+        printProblems(file, *problems);
         return 1;
     }
     auto db = openDatabase(context);
     zones::ZoneStore store(*db);
     bool replaced = false;
     // Moved in: the zone is held once, not once here and once in the store.
-    auto info = store.importZone(parsed.origin, std::move(parsed.records), vm.count("replace") > 0,
-                                 file, &replaced);
+    auto info = store.importZone(std::get<zones::ValidZone>(std::move(checked)),
+                                 vm.count("replace") > 0, &replaced);
     std::cout << (replaced ? "replaced" : "imported") << " zone " << info.name.toText() << ": "
               << info.recordCount << " records, serial " << serialText(info) << "\n";
     return 0;
@@ -125,7 +126,9 @@ int zoneExport(const std::vector<std::string>& args, Context& context) {
     auto db = openDatabase(context, zones::OpenMode::ReadOnly);
     zones::ZoneStore store(*db);
     // Streamed record by record: the records are held once and their text never as a whole.
-    std::vector<zones::Record> records = store.zoneRecords(zone);
+    // Read in any order: writeZoneFile sorts them, and (owner, type, RDATA) is unique in a zone,
+    // so the file is the same whatever order they come in.
+    std::vector<zones::Record> records = store.zoneRecords(zone, true);
     if (vm.count("output")) {
         writeFileAtomically(vm["output"].as<std::string>(),
                             [&](std::ostream& out) { zones::writeZoneFile(out, zone, records); });
@@ -205,12 +208,13 @@ int zoneCheck(const std::vector<std::string>& args, Context&) {
     std::optional<zones::Name> zone;
     if (vm.count("zone")) zone = parseZoneName(vm["zone"].as<std::string>());
     const std::string& file = vm["file"].as<std::string>();
-    zones::ZoneFile parsed;
-    if (auto problems = findFileProblems(file, zone, parsed); !problems.empty()) {
-        printProblems(file, problems);
+    auto checked = readZoneFile(file, zone);
+    if (auto* problems = std::get_if<std::vector<std::string>>(&checked)) {
+        printProblems(file, *problems);
         return 1;
     }
-    std::cout << file << ": zone " << parsed.origin.toText() << " OK, " << parsed.records.size()
+    const auto& valid = std::get<zones::ValidZone>(checked);
+    std::cout << file << ": zone " << valid.apex().toText() << " OK, " << valid.records().size()
               << " records\n";
     return 0;
 }
