@@ -30,9 +30,14 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A ULA prefix on the test's own veth only (both ends are ours; nothing is routed beyond).
-constexpr const char* kHost6 = "fdd5:6e73:64::1";
-constexpr const char* kInner6 = "fdd5:6e73:64::2";
+// A ULA prefix on the test's own veth only (both ends are ours; nothing is routed beyond),
+// one per namespace (its /30's third octet), since parallel tests each have a veth of their
+// own in the root namespace.
+std::string ula(const NetNamespace& ns, int host) {
+    const std::string& a = ns.hostAddress();  // 127.201.N.1
+    const size_t from = a.find('.', 4) + 1;
+    return "fdd5:6e73:64:" + a.substr(from, a.rfind('.') - from) + "::" + std::to_string(host);
+}
 
 const char* kZone = R"(
 $ORIGIN xdp.test.
@@ -85,13 +90,12 @@ class XdpTest : public ::testing::Test {
             GTEST_SKIP() << "dnsd was built without XDP (clang or libbpf-dev missing)";
         ns_ = std::make_unique<NetNamespace>("xdp");
         const std::string inner = ns_->hostVeth() + "n";
-        ASSERT_TRUE(
-            runCommand(NetNamespace::ipProgram(), {"-6", "addr", "add", std::string(kHost6) + "/64",
-                                                   "dev", ns_->hostVeth(), "nodad"})
-                .ok());
-        auto a6 =
-            ns_->run(NetNamespace::ipProgram(),
-                     {"-6", "addr", "add", std::string(kInner6) + "/64", "dev", inner, "nodad"});
+        host6_ = ula(*ns_, 1);
+        auto h6 = runCommand(NetNamespace::ipProgram(), {"-6", "addr", "add", host6_ + "/64", "dev",
+                                                         ns_->hostVeth(), "nodad"});
+        ASSERT_TRUE(h6.ok()) << h6.command << "\n" << h6.err;
+        auto a6 = ns_->run(NetNamespace::ipProgram(),
+                           {"-6", "addr", "add", ula(*ns_, 2) + "/64", "dev", inner, "nodad"});
         ASSERT_TRUE(a6.ok()) << a6.command << "\n" << a6.err;
         dir_ = std::make_unique<TempDir>("dnsd-xdp");
         const std::string zone = dir_->file("xdp.test.zone");
@@ -102,10 +106,10 @@ class XdpTest : public ::testing::Test {
         http_ = freePort();
         server_ = std::make_unique<DnsdServer>(
             db_, port_,
-            std::vector<std::string>{
-                "--listen", ns_->hostAddress() + ":" + std::to_string(port_), "--listen",
-                "[" + std::string(kHost6) + "]:" + std::to_string(port_), "--xdp", ns_->hostVeth(),
-                "--rrl-rate", "0", "--http", "127.0.0.1:" + std::to_string(http_)},
+            std::vector<std::string>{"--listen", ns_->hostAddress() + ":" + std::to_string(port_),
+                                     "--listen", "[" + host6_ + "]:" + std::to_string(port_),
+                                     "--xdp", ns_->hostVeth(), "--rrl-rate", "0", "--http",
+                                     "127.0.0.1:" + std::to_string(http_)},
             "xdp.test.");
     }
 
@@ -121,6 +125,7 @@ class XdpTest : public ::testing::Test {
     }
 
     std::unique_ptr<NetNamespace> ns_;
+    std::string host6_;
     std::unique_ptr<TempDir> dir_;
     std::string db_;
     uint16_t port_ = 0, http_ = 0;
@@ -146,7 +151,7 @@ TEST_F(XdpTest, UdpAnswersGoThroughXdpAndEqualTheSocketPath) {
         {"xdp.test", "DNSKEY", "+dnssec"}};        // DO on an unsigned zone
     const double before = metric("dnsd_xdp_answers_total");
     int sent = 0;
-    for (const std::string& server : {ns_->hostAddress(), std::string(kHost6)}) {
+    for (const std::string& server : {ns_->hostAddress(), host6_}) {
         for (const auto& q : queries) {
             CommandResult inside = fromInside(server, q);
             CommandResult sockets = throughSockets(q);
