@@ -160,6 +160,15 @@ std::string renderMetrics(const MetricsSources& m) {
     common::promHeader(out, "dnsd_xdp_dropped_total", "counter",
                        "Frames the AF_XDP path dropped: unparsable, or no transmit frame free.");
     line(out, "dnsd_xdp_dropped_total", sum(&ThreadStats::xdpDropped));
+    common::promHeader(out, "dnsd_xdp_kernel_dropped_total", "counter",
+                       "Queries the kernel dropped before dnsd's AF_XDP workers saw them "
+                       "(XDP_STATISTICS): ring-full = dnsd fell behind, no-frame = no free "
+                       "receive frame, other = invalid descriptors or other reasons.");
+    line(out, "dnsd_xdp_kernel_dropped_total{reason=\"ring-full\"}",
+         sum(&ThreadStats::xdpRingFull));
+    line(out, "dnsd_xdp_kernel_dropped_total{reason=\"no-frame\"}", sum(&ThreadStats::xdpNoFrame));
+    line(out, "dnsd_xdp_kernel_dropped_total{reason=\"other\"}",
+         sum(&ThreadStats::xdpKernelDropped));
     common::promHeader(out, "dnsd_truncated_total", "counter", "Responses sent with TC set.");
     line(out, "dnsd_truncated_total", sum(&ThreadStats::truncated));
     common::promHeader(out, "dnsd_rrl_dropped_total", "counter",

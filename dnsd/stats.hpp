@@ -47,6 +47,9 @@ struct alignas(64) ThreadStats {
 
     std::atomic<uint64_t> xdpAnswers{0};  // sent by an XdpWorker (also in udpQueries)
     std::atomic<uint64_t> xdpDropped{0};  // frames an XdpWorker could not parse or answer
+    // The kernel's counts for the worker's AF_XDP socket (XDP_STATISTICS), copied in now and
+    // then: queries lost before dnsd saw them (receive ring full, no free frame, other).
+    std::atomic<uint64_t> xdpRingFull{0}, xdpNoFrame{0}, xdpKernelDropped{0};
     std::atomic<uint64_t> qtypes[kTypeSlots]{};
     std::atomic<uint64_t> rcodes[16]{};
 

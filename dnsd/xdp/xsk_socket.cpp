@@ -189,6 +189,13 @@ void XskSocket::kick() {
     }
 }
 
+xdp_statistics XskSocket::kernelStats() const {
+    xdp_statistics st{};
+    socklen_t len = sizeof st;
+    if (::getsockopt(fd(), SOL_XDP, XDP_STATISTICS, &st, &len) != 0) st = xdp_statistics{};
+    return st;
+}
+
 void XskSocket::reclaim() {
     uint32_t avail = loadAcquire(comp_.producer) - comp_.cached;
     const auto* descs = static_cast<const uint64_t*>(comp_.descs);

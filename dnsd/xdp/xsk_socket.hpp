@@ -46,6 +46,8 @@ class XskSocket {
     // Queued transmits the kernel has not taken yet; kick() hands them over again.
     bool txPending() const;
     void kick();
+    // The kernel's drop counters for this socket (all zero if it cannot say).
+    xdp_statistics kernelStats() const;
     // Frames the kernel finished sending come back to the free list.
     void reclaim();
 

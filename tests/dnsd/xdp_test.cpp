@@ -223,6 +223,50 @@ print(len(seen))
     EXPECT_EQ(metric("dnsd_xdp_answers_total") - before, 300);
 }
 
+// dnsd stopped while 3,000 queries arrive: the kernel can hold 2,048 (the receive frames) and
+// drops the rest, and /metrics must say so; every query is then either answered or counted.
+TEST_F(XdpTest, QueriesTheKernelDropsAreCounted) {
+    const std::string script = R"(
+import os, signal, socket, struct, sys, time
+pid, n = int(sys.argv[3]), 3000
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE
+q = lambda i: struct.pack(">HHHHHH", i, 0, 1, 0, 0, 0) + b"\x03www\x03xdp\x04test\x00" + struct.pack(">HH", 1, 1)
+os.kill(pid, signal.SIGSTOP)
+try:
+    for i in range(n):
+        s.sendto(q(i), (sys.argv[1], int(sys.argv[2])))
+    time.sleep(0.3)  # the veth's NAPI hands them to the XDP program meanwhile
+finally:
+    os.kill(pid, signal.SIGCONT)
+s.settimeout(2.0)
+seen = set()
+try:
+    while True:
+        seen.add(struct.unpack(">H", s.recv(2048)[:2])[0])
+except socket.timeout:
+    pass
+print(len(seen))
+)";
+    const double before = metric("dnsd_xdp_answers_total");
+    auto r = ns_->run("python3",
+                      {"-c", script, ns_->hostAddress(), std::to_string(port_),
+                       std::to_string(server_->process().pid())},
+                      20s);
+    ASSERT_TRUE(r.ok()) << r.err;
+    const int answered = std::stoi(r.out);
+    const std::string m = httpGet(http_, "/metrics");
+    const double ringFull = promValue(m, "dnsd_xdp_kernel_dropped_total{reason=\"ring-full\"}");
+    const double noFrame = promValue(m, "dnsd_xdp_kernel_dropped_total{reason=\"no-frame\"}");
+    const double other = promValue(m, "dnsd_xdp_kernel_dropped_total{reason=\"other\"}");
+    EXPECT_LE(answered, 2048) << "more answered than the receive frames can hold";
+    EXPECT_EQ(promValue(m, "dnsd_xdp_answers_total") - before, answered);
+    EXPECT_GT(ringFull + noFrame + other, 0);
+    EXPECT_EQ(answered + ringFull + noFrame + other, 3000)
+        << "answered " << answered << ", ring-full " << ringFull << ", no-frame " << noFrame
+        << ", other " << other;
+}
+
 TEST_F(XdpTest, TheProgramGoesWithDnsdEvenAfterSigkill) {
     ASSERT_NE(xdpInfo(ns_->hostVeth()).find("xdp"), std::string::npos);
     ::kill(server_->process().pid(), SIGKILL);
