@@ -164,11 +164,11 @@ std::string renderMetrics(const MetricsSources& m) {
                        "Queries the kernel dropped before dnsd's AF_XDP workers saw them "
                        "(XDP_STATISTICS): ring-full = dnsd fell behind, no-frame = no free "
                        "receive frame, other = invalid descriptors or other reasons.");
-    line(out, "dnsd_xdp_kernel_dropped_total{reason=\"ring-full\"}",
-         sum(&ThreadStats::xdpRingFull));
-    line(out, "dnsd_xdp_kernel_dropped_total{reason=\"no-frame\"}", sum(&ThreadStats::xdpNoFrame));
-    line(out, "dnsd_xdp_kernel_dropped_total{reason=\"other\"}",
-         sum(&ThreadStats::xdpKernelDropped));
+    for (auto [reason, member] : {std::pair{"ring-full", &ThreadStats::xdpRingFull},
+                                  std::pair{"no-frame", &ThreadStats::xdpNoFrame},
+                                  std::pair{"other", &ThreadStats::xdpKernelDropped}})
+        line(out, std::string("dnsd_xdp_kernel_dropped_total{reason=\"") + reason + "\"}",
+             sum(member));
     common::promHeader(out, "dnsd_truncated_total", "counter", "Responses sent with TC set.");
     line(out, "dnsd_truncated_total", sum(&ThreadStats::truncated));
     common::promHeader(out, "dnsd_rrl_dropped_total", "counter",

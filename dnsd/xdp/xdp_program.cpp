@@ -1,9 +1,13 @@
 #include "dnsd/xdp/xdp_program.hpp"
 
+#include "common/fd.hpp"
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -41,6 +45,12 @@ XdpProgram::XdpProgram(const std::string& interface,
          std::filesystem::directory_iterator("/sys/class/net/" + interface + "/queues", ec))
         if (e.path().filename().string().rfind("rx-", 0) == 0) ++rx;
     queues_ = rx ? rx : 1;
+    common::Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ifreq req{};
+    std::strncpy(req.ifr_name, interface.c_str(), IFNAMSIZ - 1);
+    if (!s.valid() || ::ioctl(s.get(), SIOCGIFMTU, &req) != 0)
+        throw failure(interface, "cannot read its MTU", errno);
+    mtu_ = unsigned(req.ifr_mtu);
 
     libbpf_set_print(nullptr);  // errors are reported below, with the interface named
     object_.reset(bpf_object__open_mem(kXdpDnsObject, kXdpDnsObjectSize, nullptr));

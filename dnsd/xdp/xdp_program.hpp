@@ -4,7 +4,8 @@
 // kernel detaches it when dnsd exits, even by SIGKILL: no program is left steering queries to
 // a socket that is gone), and fills the listen map with `listen`. It throws std::runtime_error
 // naming the interface and the reason (no such interface, not root, the driver refuses XDP, an
-// XDP program of someone else's already attached). addSocket() registers the AF_XDP socket of
+// XDP program of someone else's already attached). It also reads the interface's receive
+// queues and MTU, for the sockets and the answers' size. addSocket() registers the AF_XDP socket of
 // one receive queue. Not thread-safe; used during start-up only.
 #pragma once
 
@@ -30,12 +31,14 @@ class XdpProgram {
     const std::string& interface() const { return interface_; }
     // The receive queues the interface has (/sys/class/net/IF/queues/rx-*).
     unsigned queues() const { return queues_; }
+    unsigned mtu() const { return mtu_; }
     void addSocket(unsigned queue, int xskFd);
 
   private:
     std::string interface_;
     unsigned ifindex_ = 0;
     unsigned queues_ = 1;
+    unsigned mtu_ = 0;
     struct CloseObject {
         void operator()(bpf_object* o) const;
     };

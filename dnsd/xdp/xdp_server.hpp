@@ -28,7 +28,7 @@ class XdpServer {
         const StateHolder& state, const EngineConfig& config, RateLimiter& rrl,
         std::vector<std::unique_ptr<ThreadStats>>& stats, const std::atomic<bool>& stop);
     // "eth0 (2 queues, copy mode)", for the start-up log.
-    std::string describe() const;
+    const std::string& describe() const { return description_; }
 
   private:
     struct Queue {
@@ -38,6 +38,7 @@ class XdpServer {
     };
     std::vector<std::unique_ptr<XdpProgram>> programs_;
     std::vector<Queue> queues_;
+    std::string description_;
 };
 
 }  // namespace dnsd

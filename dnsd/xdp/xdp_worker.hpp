@@ -21,17 +21,16 @@ namespace dnsd {
 
 class XdpWorker {
   public:
-    XdpWorker(std::unique_ptr<XskSocket> socket, uint16_t mtu, const StateHolder& state,
-              const EngineConfig& config, RateLimiter& rrl, ThreadStats& stats,
-              const std::atomic<bool>& stop, std::string name);
+    // `path` is this worker's alone (its Scratch and state reader); `stats` is the one
+    // `path` counts into.
+    XdpWorker(std::unique_ptr<XskSocket> socket, uint16_t mtu, DatagramPath path,
+              ThreadStats& stats, const std::atomic<bool>& stop, std::string name);
     void run();
 
   private:
     std::unique_ptr<XskSocket> socket_;
     uint16_t mtu_;
-    const StateHolder& state_;
-    const EngineConfig& config_;
-    RateLimiter& rrl_;
+    DatagramPath path_;
     ThreadStats& stats_;
     const std::atomic<bool>& stop_;
     std::string name_;

@@ -183,10 +183,10 @@ void XskSocket::kick() {
     // one call sends at most 32 frames and answers EAGAIN while more wait: go on until the
     // ring is empty (bounded: a stuck device must not stall the worker).
     if (zeroCopy_ && !(__atomic_load_n(tx_.flags, __ATOMIC_RELAXED) & XDP_RING_NEED_WAKEUP)) return;
-    for (int i = 0; i < 64; ++i) {
-        if (::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) == 0 && !txPending()) return;
-        if (errno != EAGAIN && errno != EBUSY && errno != ENOBUFS && !txPending()) return;
-    }
+    for (int i = 0; i < 64 && txPending(); ++i)
+        if (::sendto(fd(), nullptr, 0, MSG_DONTWAIT, nullptr, 0) != 0 && errno != EAGAIN &&
+            errno != EBUSY && errno != ENOBUFS)
+            return;
 }
 
 xdp_statistics XskSocket::kernelStats() const {
