@@ -226,7 +226,7 @@ print(len(seen))
 // dnsd stopped while 3,000 queries arrive: the kernel can hold 2,048 (the receive frames) and
 // drops the rest, and /metrics must say so; every query is then either answered or counted.
 TEST_F(XdpTest, QueriesTheKernelDropsAreCounted) {
-    const std::string script = R"(
+    const std::string script = R"py(
 import os, signal, socket, struct, sys, time
 pid, n = int(sys.argv[3]), 3000
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -234,6 +234,12 @@ s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE
 q = lambda i: struct.pack(">HHHHHH", i, 0, 1, 0, 0, 0) + b"\x03www\x03xdp\x04test\x00" + struct.pack(">HH", 1, 1)
 os.kill(pid, signal.SIGSTOP)
 try:
+    # kill() returns before every thread has stopped: wait until each one says so.
+    def stopped(tid):
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("T", "t")
+    while not all(stopped(t) for t in os.listdir(f"/proc/{pid}/task")):
+        time.sleep(0.001)
     for i in range(n):
         s.sendto(q(i), (sys.argv[1], int(sys.argv[2])))
     time.sleep(0.3)  # the veth's NAPI hands them to the XDP program meanwhile
@@ -247,7 +253,7 @@ try:
 except socket.timeout:
     pass
 print(len(seen))
-)";
+)py";
     const double before = metric("dnsd_xdp_answers_total");
     auto r = ns_->run("python3",
                       {"-c", script, ns_->hostAddress(), std::to_string(port_),
